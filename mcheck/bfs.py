@@ -1,0 +1,135 @@
+"""The explicit-state engine: breadth-first search of a TransitionSystem for a stuck state.
+
+Consumes only the IR (through evaluate.compile_system); knows nothing about futures. States are
+tuples of small ints; `parent` maps each state to (predecessor, transition), so the path to the
+first stuck state found is a shortest one. Returns data; progress goes to a callback.
+"""
+
+from __future__ import annotations
+
+import resource
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+from mcheck.evaluate import CompiledSystem, State, compile_system
+from mcheck.ir import TransitionSystem
+
+
+class Outcome(Enum):
+    STUCK = "stuck"  # a reachable state has a stuck set: see `path`
+    EXHAUSTED = "exhausted"  # every reachable state was explored: none is stuck
+    LIMIT = "limit"  # --max-states or --max-depth was hit first
+    OVERFLOW = "overflow"  # a state exceeded a bound of the model (see TransitionSystem.overflow)
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    max_states: int = 5_000_000
+    max_depth: int = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class Stats:
+    states: int
+    transitions: int
+    depth: int
+    seconds: float
+    peak_rss_mib: float
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    states: int
+    depth: int
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class SearchResult:
+    outcome: Outcome
+    stats: Stats
+    path: tuple[tuple[int, State], ...]  # (transition fired, state after); first entry is (-1, initial)
+    limit_hit: str = ""
+
+
+def peak_rss_mib() -> float:
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return rss / (1024 * 1024) if sys.platform == "darwin" else rss / 1024
+
+
+def _path_to(parent: dict[State, tuple[State, int] | None], s: State) -> tuple[tuple[int, State], ...]:
+    out: list[tuple[int, State]] = []
+    cur: State | None = s
+    while cur is not None:
+        link = parent[cur]
+        if link is None:
+            out.append((-1, cur))
+            cur = None
+        else:
+            out.append((link[1], cur))
+            cur = link[0]
+    return tuple(reversed(out))
+
+
+def search(
+    ts: TransitionSystem[Any],
+    limits: Limits = Limits(),
+    progress: Callable[[Progress], None] | None = None,
+    compiled: CompiledSystem | None = None,
+) -> SearchResult:
+    cs = compiled or compile_system(ts)
+    succ_levels = cs.successors
+    is_stuck, overflow = cs.is_stuck, cs.overflow
+    start = time.monotonic()
+    next_report = start + 1.0
+    init = ts.initial
+    parent: dict[State, tuple[State, int] | None] = {init: None}
+    transitions = 0
+    depth = 0
+    overflowed = False
+
+    def stats() -> Stats:
+        return Stats(len(parent), transitions, depth, time.monotonic() - start, peak_rss_mib())
+
+    if is_stuck(init):
+        return SearchResult(Outcome.STUCK, stats(), _path_to(parent, init))
+    frontier = [init]
+    while frontier:
+        if depth >= limits.max_depth:
+            return SearchResult(Outcome.LIMIT, stats(), (), f"--max-depth {limits.max_depth}")
+        nxt: list[State] = []
+        for s in frontier:
+            if overflow(s):
+                overflowed = True
+                continue
+            succs = []
+            for level in succ_levels:
+                succs = level(s)
+                if succs:
+                    break
+            for tid, t in succs:
+                transitions += 1
+                if t in parent:
+                    continue
+                parent[t] = (s, tid)
+                if is_stuck(t):
+                    depth += 1
+                    return SearchResult(Outcome.STUCK, stats(), _path_to(parent, t))
+                nxt.append(t)
+            if len(parent) >= limits.max_states:
+                return SearchResult(Outcome.LIMIT, stats(), (), f"--max-states {limits.max_states}")
+            if progress is not None and transitions & 0x3FF == 0:
+                now = time.monotonic()
+                if now >= next_report:
+                    next_report = now + 1.0
+                    progress(Progress(len(parent), depth, now - start))
+        frontier = nxt
+        depth += 1
+    depth = max(depth - 1, 0)
+    if overflowed:
+        return SearchResult(Outcome.OVERFLOW, stats(), ())
+    return SearchResult(Outcome.EXHAUSTED, stats(), ())

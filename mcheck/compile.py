@@ -1,0 +1,1433 @@
+"""Phase 3: checked program -> one transition system (mcheck.ir) plus its symbol table.
+
+Every async fn call, async block and leaf operation of every task instance becomes a *slot* with
+its own state variables; bodies are flattened into small control-flow graphs whose suspension
+points are program-counter values. Each transition is one leaf event (a lock polled, a timer
+firing, a task started) followed by everything the task then runs synchronously up to its next
+suspension, computed by symbolic execution into guarded updates.
+
+NOTE(semantics): the rules here are SEMANTICS.md sections 2-6: futures are lazy; a future is
+polled only while it is in its task's active frontier (every ancestor awaits it at its current
+pc); `select!` drops owned arms before the handler and leaves `&mut` arms dormant; semaphores are
+FIFO with partial grants and grant-on-release to the queue head whether or not it is polled.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from itertools import product
+
+from mcheck import program as p
+from mcheck.errors import ModelError
+from mcheck.ir import (
+    EdgeKind,
+    Expr,
+    ExprBuilder,
+    Transition,
+    TransitionSystem,
+    VarDecl,
+    WaitEdge,
+    WaitGraph,
+    WaitNode,
+    WaitRoot,
+)
+from mcheck.model import (
+    LEAF_KINDS,
+    PC_DEAD,
+    PC_DONE,
+    PC_ENTRY,
+    ST_GRANTED,
+    ST_HELD,
+    ST_IDLE,
+    ST_QUEUED,
+    CompiledModel,
+    Event,
+    EventKind,
+    ResourceInfo,
+    SlotInfo,
+    SlotKind,
+    StepKind,
+    StepLabel,
+    TaskInfo,
+    TimeMode,
+)
+from mcheck.source import Source, Span
+
+MAX_SLOTS = 400
+MAX_STRAIGHT_LINE_STEPS = 2000
+
+# ---- control-flow graph of one code slot -------------------------------------------------------
+
+
+@dataclass(eq=False)
+class ICreate:
+    slot: Slot
+
+
+@dataclass(eq=False)
+class IAwait:
+    slot: Slot
+    owned: bool  # the awaited future is consumed (reset) when it completes
+    bind: bool  # an acquire's guard/permit is kept (by a `let` name)
+    on_none: int = -1  # while-let: where to go when the receive yields None
+    span: Span | None = None
+
+
+@dataclass(eq=False)
+class ISelect:
+    arms: list[tuple[Slot, bool, int]]  # (future, owned, handler ip)
+    biased: bool
+    span: Span | None = None
+
+
+@dataclass(eq=False)
+class IJoin:
+    children: list[tuple[Slot, bool]]
+    span: Span | None = None
+
+
+@dataclass(eq=False)
+class IDrop:
+    slot: Slot
+    span: Span | None = None
+    explicit: bool = False
+
+
+@dataclass(eq=False)
+class IRelease:
+    slot: Slot  # an acquire leaf whose guard/permit goes out of scope
+    span: Span | None = None
+    explicit: bool = False
+
+
+@dataclass(eq=False)
+class ITrySend:
+    res: int
+    span: Span | None = None
+
+
+@dataclass(eq=False)
+class IOneshotSend:
+    res: int
+    span: Span | None = None
+
+
+@dataclass(eq=False)
+class IPermitSend:
+    slot: Slot
+    span: Span | None = None
+
+
+@dataclass(eq=False)
+class ISpawn:
+    task: TaskInst
+    handle: Slot | None
+    span: Span | None = None
+
+
+@dataclass(eq=False)
+class IChoose:
+    targets: list[int]
+    span: Span | None = None
+
+
+@dataclass(eq=False)
+class IJump:
+    target: int
+
+
+@dataclass(eq=False)
+class ICounterSet:
+    var: int
+    value: int
+
+
+@dataclass(eq=False)
+class ICounterTest:
+    var: int
+    hi: int
+    exit: int
+
+
+@dataclass(eq=False)
+class ICounterInc:
+    var: int
+
+
+@dataclass(eq=False)
+class IReturn:
+    pass
+
+
+Instr = (
+    ICreate | IAwait | ISelect | IJoin | IDrop | IRelease | ITrySend | IOneshotSend | IPermitSend | ISpawn
+    | IChoose | IJump | ICounterSet | ICounterTest | ICounterInc | IReturn
+)
+SUSPENDS = (IAwait, ISelect, IJoin)
+
+
+@dataclass(eq=False)
+class Slot:
+    index: int
+    kind: SlotKind
+    task: TaskInst
+    parent: Slot | None
+    label: str
+    span: Span | None
+    is_var: bool = False
+    # code slots
+    code: list[Instr] = field(default_factory=list)
+    pc_of_ip: dict[int, int] = field(default_factory=dict)  # suspension ip -> pc value
+    ip_of_pc: dict[int, int] = field(default_factory=dict)
+    # leaves
+    res: int = -1
+    count: int = 0
+    purpose: p.Purpose | None = None
+    ms: int = 0
+    target: TaskInst | None = None
+    # state variables
+    state_var: int = -1
+    pos_var: int = -1
+    got_var: int = -1
+    rem_var: int = -1
+    children: list[Slot] = field(default_factory=list)
+    counters: list[tuple[int, int, int]] = field(default_factory=list)  # (placeholder, lo, hi) of `for` loops
+    # derived: pcs of the parent at which this slot is polled
+    polled_at: set[int] = field(default_factory=set)
+    # for var futures: parent pcs from which a later use is reachable
+    used_later_at: set[int] = field(default_factory=set)
+
+
+@dataclass(eq=False)
+class TaskInst:
+    index: int
+    name: str
+    span: Span | None
+    spawner: TaskInst | None
+    root: Slot | None = None
+    initial: bool = True
+
+
+# ---- instantiation: slots and CFGs -------------------------------------------------------------
+
+
+Env = dict[str, int]  # parameter name -> resource index or integer value
+
+
+class _Instantiator:
+    def __init__(self, prog: p.Program, source: Source) -> None:
+        self.prog = prog
+        self.source = source
+        self.slots: list[Slot] = []
+        self.tasks: list[TaskInst] = []
+        self.res_by_index = {r.index: r for r in prog.resources}
+
+    def new_slot(self, kind: SlotKind, task: TaskInst, parent: Slot | None, label: str, span: Span | None) -> Slot:
+        if len(self.slots) >= MAX_SLOTS:
+            raise ModelError.at(span, f"the model expands to more than {MAX_SLOTS} futures after inlining; "
+                                "make it smaller")
+        s = Slot(len(self.slots), kind, task, parent, label, span)
+        self.slots.append(s)
+        if parent is not None:
+            parent.children.append(s)
+        return s
+
+    def res(self, ref: p.ResRef, env: Env) -> int:
+        return ref.index if isinstance(ref, p.GlobalRes) else env[ref.name]
+
+    def int_(self, ref: p.IntRef, env: Env) -> int:
+        return ref.value if isinstance(ref, p.IntConst) else env[ref.name]
+
+    def task(self, name: str, body: p.Block, env: Env, span: Span | None, spawner: TaskInst | None) -> TaskInst:
+        t = TaskInst(len(self.tasks), name, span, spawner, initial=spawner is None)
+        self.tasks.append(t)
+        root = self.new_slot(SlotKind.ROOT, t, None, name, span)
+        t.root = root
+        _CfgBuilder(self, root, env).build(body)
+        return t
+
+    def run(self) -> None:
+        for td in self.prog.tasks:
+            for i in range(td.copies):
+                name = td.name if td.copies == 1 else f"{td.name}[{i}]"
+                self.task(name, td.body, {}, td.span, None)
+
+
+@dataclass
+class _LoopCtx:
+    scope_depth: int
+    break_fixups: list[int] = field(default_factory=list)
+    continue_fixups: list[int] = field(default_factory=list)
+
+
+class _CfgBuilder:
+    """Flattens one code slot's body into its instruction list, creating child slots."""
+
+    def __init__(self, inst: _Instantiator, slot: Slot, env: Env) -> None:
+        self.inst = inst
+        self.slot = slot
+        self.env = env
+        self.code = slot.code
+        self.locals: dict[int, Slot | int] = {}  # local index -> slot, or counter variable placeholder
+        self.scopes: list[list[p.Local]] = []
+        self.loops: list[_LoopCtx] = []
+
+    def emit(self, ins: Instr) -> int:
+        self.code.append(ins)
+        return len(self.code) - 1
+
+    def build(self, body: p.Block) -> None:
+        self.block(body)
+        self.emit(IReturn())
+
+    # -- futures --
+
+    def future(self, f: p.Future, owner: Slot) -> tuple[Slot, bool]:
+        """The slot a future expression denotes, and whether it is owned by the expression."""
+        inst = self.inst
+        task = self.slot.task
+        match f:
+            case p.UseVar(local=local, borrowed=borrowed):
+                s = self.locals[local.index]
+                assert isinstance(s, Slot)
+                return s, not borrowed
+            case p.Acquire(res=ref, count=cnt, purpose=purpose, text=text, span=span):
+                s = inst.new_slot(SlotKind.ACQUIRE, task, owner, text, span)
+                s.res = inst.res(ref, self.env)
+                r = inst.res_by_index[s.res]
+                s.count = inst.int_(cnt, self.env)
+                s.purpose = purpose
+                if r.kind is p.ResKind.CHANNEL and not r.bounded:
+                    raise ModelError.at(span, f"'{text}' waits for a permit, but '{r.name}' is unbounded")
+                if s.count > r.permits:
+                    raise ModelError.at(span, f"'{text}' asks for {s.count} permits, but '{r.name}' has only "
+                                        f"{r.permits}: it can never complete", (r.span, f"'{r.name}' declared here"))
+                return s, True
+            case p.Sleep(ms=ms, text=text, span=span):
+                s = inst.new_slot(SlotKind.SLEEP, task, owner, text, span)
+                s.ms = inst.int_(ms, self.env)
+                return s, True
+            case p.Recv(res=ref, text=text, span=span):
+                s = inst.new_slot(SlotKind.RECV, task, owner, text, span)
+                s.res = inst.res(ref, self.env)
+                return s, True
+            case p.YieldNow(text=text, span=span):
+                return inst.new_slot(SlotKind.YIELD, task, owner, text, span), True
+            case p.CallFn(fn=fn, args=args, text=text, span=span):
+                s = inst.new_slot(SlotKind.CODE, task, owner, text, span)
+                fdef = inst.prog.fns[fn]
+                env: Env = {}
+                for (pname, _ty), a in zip(fdef.params, args, strict=True):
+                    env[pname] = a.value if isinstance(a, p.IntConst) else (
+                        a.index if isinstance(a, p.GlobalRes) else self.env[a.name])
+                _CfgBuilder(inst, s, env).build(fdef.body)
+                return s, True
+            case p.AsyncBlock(body=body, text=text, span=span):
+                s = inst.new_slot(SlotKind.CODE, task, owner, text, span)
+                _CfgBuilder(inst, s, self.env).build(body)
+                return s, True
+        raise AssertionError(f)
+
+    def wrap_leaf(self, s: Slot, owned: bool) -> Slot:
+        """join! children are code slots: a leaf becomes `async { leaf.await }`."""
+        if s.kind not in LEAF_KINDS:
+            return s
+        w = self.inst.new_slot(SlotKind.CODE, self.slot.task, self.slot, s.label, s.span)
+        self.slot.children.remove(s)
+        s.parent = w
+        w.children.append(s)
+        w.code.extend([IAwait(s, owned, False, span=s.span), IReturn()])
+        return w
+
+    # -- statements --
+
+    def block(self, b: p.Block) -> None:
+        self.scopes.append([])
+        for st in b.stmts:
+            self.stmt(st)
+        self.close_scope(self.scopes.pop())
+
+    def close_scope(self, declared: list[p.Local]) -> None:
+        for local in reversed(declared):
+            self.drop_local(local, None, explicit=False)
+
+    def drop_local(self, local: p.Local, span: Span | None, explicit: bool) -> None:
+        s = self.locals.get(local.index)
+        if not isinstance(s, Slot):
+            return
+        if local.ty in (p.Ty.GUARD, p.Ty.PERMIT):
+            self.emit(IRelease(s, span, explicit))
+        elif local.ty is p.Ty.FUTURE or (local.ty is p.Ty.HANDLE and explicit):
+            self.emit(IDrop(s, span, explicit))
+        elif local.ty is p.Ty.HANDLE:
+            self.emit(IDrop(s, span, explicit))
+
+    def declare(self, local: p.Local, s: Slot) -> None:
+        self.locals[local.index] = s
+        self.scopes[-1].append(local)
+
+    def exit_scopes_to(self, depth: int) -> None:
+        for declared in reversed(self.scopes[depth:]):
+            for local in reversed(declared):
+                self.drop_local(local, None, explicit=False)
+
+    def stmt(self, st: p.Stmt) -> None:
+        match st:
+            case p.Block():
+                self.block(st)
+            case p.LetFuture(local=local, future=fut):
+                s, _ = self.future(fut, self.slot)
+                s.is_var = True
+                s.label = local.name
+                self.emit(ICreate(s))
+                self.declare(local, s)
+            case p.AwaitStmt(future=fut, bind=bind, span=span):
+                s, owned = self.future(fut, self.slot)
+                self.emit(IAwait(s, owned, bind is not None, span=span))
+                if bind is not None:
+                    self.declare(bind, s)
+            case p.Select(biased=biased, arms=arms, span=span):
+                futs = [self.future(a.future, self.slot) for a in arms]
+                sel = ISelect([(s, owned, -1) for s, owned in futs], biased, span)
+                self.emit(sel)
+                ends: list[int] = []
+                for i, arm in enumerate(arms):
+                    s, owned, _ = sel.arms[i]
+                    sel.arms[i] = (s, owned, len(self.code))
+                    self.block(arm.body)
+                    ends.append(self.emit(IJump(-1)))
+                for e in ends:
+                    jmp = self.code[e]
+                    assert isinstance(jmp, IJump)
+                    jmp.target = len(self.code)
+            case p.Join(futures=futs, span=span):
+                children = []
+                for f in futs:
+                    s, owned = self.future(f, self.slot)
+                    children.append((self.wrap_leaf(s, owned), owned))
+                self.emit(IJoin(children, span))
+            case p.Drop(local=local, span=span):
+                self.drop_local(local, span, explicit=True)
+            case p.TrySend(res=ref, span=span):
+                self.emit(ITrySend(self.inst.res(ref, self.env), span))
+            case p.OneshotSend(res=ref, span=span):
+                self.emit(IOneshotSend(self.inst.res(ref, self.env), span))
+            case p.PermitSend(local=local, span=span):
+                s = self.locals[local.index]
+                assert isinstance(s, Slot)
+                self.emit(IPermitSend(s, span))
+            case p.Spawn(future=fut, handle=handle, span=span):
+                body = (fut.body if isinstance(fut, p.AsyncBlock) else None)
+                parent_task = self.slot.task
+                name = f"{parent_task.name}/spawn@{span.line if span else '?'}"
+                if isinstance(fut, p.CallFn):
+                    fdef = self.inst.prog.fns[fut.fn]
+                    env: Env = {}
+                    for (pname, _ty), a in zip(fdef.params, fut.args, strict=True):
+                        env[pname] = a.value if isinstance(a, p.IntConst) else (
+                            a.index if isinstance(a, p.GlobalRes) else self.env[a.name])
+                    name = f"spawn {fut.text}"
+                    t = self.inst.task(name, fdef.body, env, span, parent_task)
+                else:
+                    assert body is not None
+                    name = f"spawn@{span.line if span else '?'}"
+                    t = self.inst.task(name, body, self.env, span, parent_task)
+                h = None
+                if handle is not None:
+                    h = self.inst.new_slot(SlotKind.JOIN, self.slot.task, self.slot, handle.name, span)
+                    h.is_var = True
+                    h.target = t
+                    self.declare(handle, h)
+                self.emit(ISpawn(t, h, span))
+            case p.Loop(body=body):
+                top = len(self.code)
+                ctx = self.loop_body(body)
+                self.emit(IJump(top))
+                self.fix_loop(ctx, top, len(self.code))
+            case p.WhileChoose(body=body, span=span):
+                top = len(self.code)
+                self.emit(IChoose([top + 1, -1], span))
+                ctx = self.loop_body(body)
+                self.emit(IJump(top))
+                ch = self.code[top]
+                assert isinstance(ch, IChoose)
+                ch.targets[1] = len(self.code)
+                self.fix_loop(ctx, top, len(self.code))
+            case p.WhileRecv(future=fut, body=body, span=span):
+                s, owned = self.future(fut, self.slot)
+                top = self.emit(IAwait(s, owned, False, on_none=-1, span=span))
+                ctx = self.loop_body(body)
+                self.emit(IJump(top))
+                aw = self.code[top]
+                assert isinstance(aw, IAwait)
+                aw.on_none = len(self.code)
+                self.fix_loop(ctx, top, len(self.code))
+            case p.For(lo=lo, hi=hi, body=body):
+                var = -1 - len(self.slot.counters)  # placeholder; compile() assigns the variable
+                self.slot.counters.append((var, lo, hi))
+                self.emit(ICounterSet(var, lo))
+                top = self.emit(ICounterTest(var, hi, -1))
+                ctx = self.loop_body(body)
+                inc = self.emit(ICounterInc(var))
+                self.emit(IJump(top))
+                test = self.code[top]
+                assert isinstance(test, ICounterTest)
+                test.exit = len(self.code)
+                self.emit(ICounterSet(var, lo))  # canonical value outside the loop
+                self.fix_loop(ctx, inc, test.exit)
+            case p.IfChoose(then=then, otherwise=otherwise, span=span):
+                ch_ip = self.emit(IChoose([-1, -1], span))
+                then_ip = len(self.code)
+                self.block(then)
+                j = self.emit(IJump(-1))
+                else_ip = len(self.code)
+                self.block(otherwise)
+                end = len(self.code)
+                ch2 = self.code[ch_ip]
+                assert isinstance(ch2, IChoose)
+                ch2.targets = [then_ip, else_ip]
+                jmp2 = self.code[j]
+                assert isinstance(jmp2, IJump)
+                jmp2.target = end
+            case p.Break():
+                ctx = self.loops[-1]
+                self.exit_scopes_to(ctx.scope_depth)
+                ctx.break_fixups.append(self.emit(IJump(-1)))
+            case p.Continue():
+                ctx = self.loops[-1]
+                self.exit_scopes_to(ctx.scope_depth)
+                ctx.continue_fixups.append(self.emit(IJump(-1)))
+            case _:
+                raise AssertionError(st)
+
+    def loop_body(self, body: p.Block) -> _LoopCtx:
+        ctx = _LoopCtx(len(self.scopes))
+        self.loops.append(ctx)
+        self.block(body)
+        self.loops.pop()
+        return ctx
+
+    def fix_loop(self, ctx: _LoopCtx, continue_ip: int, break_ip: int) -> None:
+        for fixups, target in ((ctx.break_fixups, break_ip), (ctx.continue_fixups, continue_ip)):
+            for ip in fixups:
+                jmp = self.code[ip]
+                assert isinstance(jmp, IJump)
+                jmp.target = target
+
+
+# ---- symbolic execution ------------------------------------------------------------------------
+
+
+class _Path:
+    """One symbolic execution path: guard conjuncts over the pre-state, current values, events."""
+
+    __slots__ = ("guard", "vals", "written", "events")
+
+    def __init__(self, guard: list[Expr], vals: dict[int, Expr], written: set[int], events: list[Event]) -> None:
+        self.guard = guard
+        self.vals = vals
+        self.written = written
+        self.events = events
+
+    def copy(self) -> _Path:
+        return _Path(list(self.guard), dict(self.vals), set(self.written), list(self.events))
+
+
+Outcome = list[tuple[_Path, bool]]
+
+
+class _Compiler:
+    def __init__(self, inst: _Instantiator, prog: p.Program, source: Source, time: TimeMode) -> None:
+        self.inst = inst
+        self.prog = prog
+        self.source = source
+        self.time = time
+        self.b = ExprBuilder()
+        self.vars: list[VarDecl] = []
+        self.slots = inst.slots
+        self.tasks = inst.tasks
+        self.resources: list[ResourceInfo] = []
+        self.waiters: dict[int, list[Slot]] = {r.index: [] for r in prog.resources}
+        self.main: TaskInst | None = next((t for t in inst.tasks if t.name == "main"), None)
+        self.steps = 0
+
+    # -- variables --
+
+    def new_var(self, name: str, lo: int, hi: int, init: int) -> int:
+        self.vars.append(VarDecl(name, lo, hi, init))
+        return len(self.vars) - 1
+
+    def allocate(self) -> None:
+        b = self.b
+        del b
+        for s in self.slots:
+            if s.kind in (SlotKind.ACQUIRE,):
+                self.waiters[s.res].append(s)
+        for r in self.prog.resources:
+            avail = msgs = -1
+            if r.kind in (p.ResKind.MUTEX, p.ResKind.SEMAPHORE) or (r.kind is p.ResKind.CHANNEL and r.bounded):
+                avail = self.new_var(f"{r.name}.available", 0, r.permits, r.permits)
+            if r.kind is p.ResKind.CHANNEL:
+                hi = r.permits if r.bounded else p.UNBOUNDED_LIMIT + 1
+                msgs = self.new_var(f"{r.name}.queued", 0, hi, 0)
+            if r.kind is p.ResKind.ONESHOT:
+                msgs = self.new_var(f"{r.name}.value", 0, 1, 0)
+            self.resources.append(ResourceInfo(r.index, r.name, r.kind, r.permits, r.bounded, r.span, avail, msgs))
+        for s in self.slots:
+            name = f"{s.task.name}:{s.label}#{s.index}"
+            if s.kind in (SlotKind.ROOT, SlotKind.CODE):
+                npc = 0
+                for ip, ins in enumerate(s.code):
+                    if isinstance(ins, SUSPENDS):
+                        s.pc_of_ip[ip] = PC_ENTRY + 1 + npc
+                        s.ip_of_pc[PC_ENTRY + 1 + npc] = ip
+                        npc += 1
+                init = PC_ENTRY if s.kind is SlotKind.ROOT and s.task.initial else PC_DEAD
+                s.state_var = self.new_var(f"{name}.pc", 0, PC_ENTRY + npc, init)
+                mapping: dict[int, int] = {}
+                for ph, lo, hi in s.counters:
+                    mapping[ph] = self.new_var(f"{name}.counter{len(mapping)}", lo, hi, lo)
+                for ins in s.code:
+                    if isinstance(ins, ICounterSet | ICounterTest | ICounterInc):
+                        ins.var = mapping[ins.var]
+            elif s.kind is SlotKind.ACQUIRE:
+                s.state_var = self.new_var(f"{name}.st", 0, 3, 0)
+                s.pos_var = self.new_var(f"{name}.pos", 0, len(self.waiters[s.res]), 0)
+                s.got_var = self.new_var(f"{name}.got", 0, s.count, 0)
+            else:
+                s.state_var = self.new_var(f"{name}.st", 0, 2 if s.kind is SlotKind.YIELD else 1, 0)
+                if s.kind is SlotKind.SLEEP and self.time is TimeMode.EXACT:
+                    s.rem_var = self.new_var(f"{name}.remaining_ms", 0, s.ms, 0)
+        for s in self.slots:
+            if s.kind in (SlotKind.ROOT, SlotKind.CODE):
+                for ip, ins in enumerate(s.code):
+                    pcv = s.pc_of_ip.get(ip)
+                    if isinstance(ins, IAwait):
+                        ins.slot.polled_at.add(s.pc_of_ip[ip])
+                    elif isinstance(ins, ISelect):
+                        for arm, _owned, _h in ins.arms:
+                            arm.polled_at.add(s.pc_of_ip[ip])
+                    elif isinstance(ins, IJoin):
+                        for c, _owned in ins.children:
+                            c.polled_at.add(s.pc_of_ip[ip])
+                    del pcv
+                self.compute_used_later(s)
+
+    def compute_used_later(self, s: Slot) -> None:
+        code = s.code
+
+        def succ(ip: int) -> list[int]:
+            ins = code[ip]
+            match ins:
+                case IJump(target=t):
+                    return [t]
+                case IChoose(targets=ts):
+                    return list(ts)
+                case ICounterTest(exit=e):
+                    return [ip + 1, e]
+                case IReturn():
+                    return []
+                case IAwait(on_none=on_none) if on_none >= 0:
+                    return [ip + 1, on_none]
+                case ISelect(arms=arms):
+                    return [h for _s, _o, h in arms]
+            return [ip + 1]
+
+        def uses(ins: Instr) -> list[Slot]:
+            match ins:
+                case IAwait(slot=x):
+                    return [x]
+                case ISelect(arms=arms):
+                    return [a for a, _o, _h in arms]
+                case IJoin(children=cs):
+                    return [c for c, _o in cs]
+            return []
+
+        for v in s.children:
+            if not v.is_var:
+                continue
+            # Backward fixpoint: ips from which a use of v is reachable without dropping it first.
+            reach = [False] * len(code)
+            changed = True
+            while changed:
+                changed = False
+                for ip in range(len(code) - 1, -1, -1):
+                    if reach[ip]:
+                        continue
+                    ins = code[ip]
+                    if v in uses(ins):
+                        reach[ip] = True
+                        changed = True
+                    elif isinstance(ins, IDrop) and ins.slot is v:
+                        continue
+                    elif any(reach[n] for n in succ(ip) if n < len(code)):
+                        reach[ip] = True
+                        changed = True
+            for ip, pcv in s.pc_of_ip.items():
+                if any(reach[n] for n in succ(ip) if n < len(code)):
+                    v.used_later_at.add(pcv)
+
+    # -- reading and writing --
+
+    def read(self, path: _Path, v: int) -> Expr:
+        e = path.vals.get(v)
+        return e if e is not None else self.b.var(v)
+
+    def write(self, path: _Path, v: int, e: Expr | int) -> None:
+        path.vals[v] = self.b.const(e) if isinstance(e, int) else e
+        path.written.add(v)
+
+    def assume(self, path: _Path, cond: Expr) -> bool:
+        bv = self.b.bool_value(cond)
+        if bv is not None:
+            return bv
+        path.guard.append(cond)
+        from mcheck.ir import Op
+
+        parts = cond.args if cond.op is Op.AND else (cond,)
+        for c in parts:
+            if c.op is Op.EQ and c.args[0].op is Op.VAR and c.args[1].op is Op.CONST:
+                if c.args[0].value not in path.written:
+                    path.vals[c.args[0].value] = c.args[1]
+        return True
+
+    def split(self, path: _Path, cond: Expr) -> list[tuple[_Path, bool]]:
+        bv = self.b.bool_value(cond)
+        if bv is not None:
+            return [(path, bv)]
+        out = []
+        pt, pf = path.copy(), path
+        if self.assume(pt, cond):
+            out.append((pt, True))
+        if self.assume(pf, self.b.not_(cond)):
+            out.append((pf, False))
+        return out
+
+    # -- resources --
+
+    def qlen(self, path: _Path, r: int) -> Expr:
+        b = self.b
+        return b.sum_([b.ite(b.lt(0, self.read(path, w.pos_var)), 1, 0) for w in self.waiters[r]])
+
+    def release(self, path: _Path, r: int, k: Expr) -> None:
+        """Return k permits to semaphore r: FIFO walk granting the head (SEMANTICS.md section 4)."""
+        b = self.b
+        if b.is_const(k) and k.value == 0:
+            return
+        ws = self.waiters[r]
+        pos = {w.index: self.read(path, w.pos_var) for w in ws}
+        got = {w.index: self.read(path, w.got_var) for w in ws}
+        remaining = k
+        stopped = b.false
+        popped = b.const(0)
+        steps: list[tuple[Expr, Expr]] = []
+        for j in range(1, len(ws) + 1):
+            at = [(w, b.eq(pos[w.index], j)) for w in ws]
+            exists = b.or_(*(c for _w, c in at))
+            if b.bool_value(exists) is False:
+                break
+            need = b.sum_([b.ite(c, b.sub(w.count, got[w.index]), 0) for w, c in at])
+            go = b.and_(b.not_(stopped), exists)
+            give = b.ite(go, b.min_(remaining, need), 0)
+            sat = b.and_(go, b.eq(give, need))
+            remaining = b.sub(remaining, give)
+            stopped = b.or_(stopped, b.not_(sat))
+            popped = b.add(popped, b.ite(sat, 1, 0))
+            steps.append((give, sat))
+            if b.bool_value(stopped) is True:
+                break
+        for w in ws:
+            pw = pos[w.index]
+            g: Expr = b.const(0)
+            satw: Expr = b.false
+            for j, (give, sat) in enumerate(steps, start=1):
+                at_j = b.eq(pw, j)
+                g = b.ite(at_j, give, g)
+                satw = b.or_(satw, b.and_(at_j, sat))
+            if b.bool_value(satw) is False and b.is_const(g) and g.value == 0:
+                if not (b.is_const(popped) and popped.value == 0):
+                    self.write(path, w.pos_var, b.ite(b.lt(0, pw), b.sub(pw, popped), 0))
+                continue
+            self.write(path, w.got_var, b.add(got[w.index], g))
+            self.write(path, w.state_var, b.ite(satw, ST_GRANTED, self.read(path, w.state_var)))
+            self.write(path, w.pos_var, b.ite(satw, 0, b.ite(b.lt(0, pw), b.sub(pw, popped), 0)))
+        avail = self.resources[r].avail_var
+        self.write(path, avail, b.add(self.read(path, avail), remaining))
+
+    def drop_acquire(self, path: _Path, w: Slot) -> None:
+        b = self.b
+        st = self.read(path, w.state_var)
+        if b.is_const(st) and st.value == ST_IDLE:
+            return
+        pw = self.read(path, w.pos_var)
+        got = self.read(path, w.got_var)
+        if not (b.is_const(pw) and pw.value == 0):
+            for o in self.waiters[w.res]:
+                if o is not w:
+                    po = self.read(path, o.pos_var)
+                    self.write(path, o.pos_var, b.ite(b.and_(b.lt(0, pw), b.lt(pw, po)), b.sub(po, 1), po))
+        self.write(path, w.pos_var, 0)
+        self.write(path, w.state_var, ST_IDLE)
+        self.write(path, w.got_var, 0)
+        self.release(path, w.res, got)
+
+    def push_message(self, path: _Path, r: int) -> None:
+        info = self.resources[r]
+        cur = self.read(path, info.msgs_var)
+        hi = info.permits if info.bounded else p.UNBOUNDED_LIMIT + 1
+        self.write(path, info.msgs_var, self.b.min_(self.b.add(cur, 1), hi))
+
+    # -- slots --
+
+    def create(self, path: _Path, s: Slot) -> None:
+        if s.kind in (SlotKind.CODE, SlotKind.ROOT):
+            self.write(path, s.state_var, PC_ENTRY)
+        elif s.kind is SlotKind.ACQUIRE:
+            pass  # an unpolled acquire holds nothing; its state stays idle
+        else:
+            self.write(path, s.state_var, 1)
+            if s.rem_var >= 0:
+                self.write(path, s.rem_var, s.ms)
+
+    def descendants(self, s: Slot) -> Iterator[Slot]:
+        yield s
+        for c in s.children:
+            yield from self.descendants(c)
+
+    def drop_slot(self, path: _Path, s: Slot) -> None:
+        """Drop a future and everything inside it: leave queues, release what it holds."""
+        for d in self.descendants(s):
+            if d.kind in (SlotKind.CODE, SlotKind.ROOT):
+                self.write(path, d.state_var, PC_DEAD)
+            elif d.kind is SlotKind.ACQUIRE:
+                self.drop_acquire(path, d)
+            else:
+                self.write(path, d.state_var, 0)
+                if d.rem_var >= 0:
+                    self.write(path, d.rem_var, 0)
+
+    def reset_after_completion(self, path: _Path, s: Slot, owned: bool) -> None:
+        if s.kind in (SlotKind.CODE, SlotKind.ROOT):
+            self.write(path, s.state_var, PC_DEAD if owned else PC_DONE)
+        elif s.kind is not SlotKind.ACQUIRE:
+            self.write(path, s.state_var, 0)
+            if s.rem_var >= 0:
+                self.write(path, s.rem_var, 0)
+
+    def event(self, path: _Path, kind: EventKind, slot: Slot | None = None, res: int = -1,
+              span: Span | None = None, detail: str = "") -> None:
+        path.events.append(Event(kind, slot.index if slot else -1, res, span, detail))
+
+    # -- running code --
+
+    def poll(self, path: _Path, s: Slot) -> Outcome:
+        """The parent polls child s as part of its own poll; code children run up to their first
+        suspension. Leaves are polled by their own transitions."""
+        if s.kind not in (SlotKind.CODE, SlotKind.ROOT):
+            return [(path, False)]
+        out: Outcome = []
+        pcv = self.read(path, s.state_var)
+        for pth, at_entry in self.split(path, self.b.eq(pcv, PC_ENTRY)):
+            if at_entry:
+                out.extend(self.run(pth, s, 0))
+            else:
+                for q, done in self.split(pth, self.b.eq(self.read(pth, s.state_var), PC_DONE)):
+                    out.append((q, done))
+        return out
+
+    def poll_all(self, path: _Path, slots: list[Slot]) -> list[tuple[_Path, list[bool]]]:
+        results: list[tuple[_Path, list[bool]]] = [(path, [])]
+        for s in slots:
+            nxt: list[tuple[_Path, list[bool]]] = []
+            for pth, dones in results:
+                if any(dones) and not isinstance(s, Slot):
+                    continue
+                for q, done in self.poll(pth, s):
+                    nxt.append((q, dones + [done]))
+            results = nxt
+        return results
+
+    def run(self, path: _Path, slot: Slot, ip: int) -> Outcome:
+        """Run slot's code from ip until it suspends (False) or returns (True)."""
+        b = self.b
+        code = slot.code
+        while True:
+            self.steps += 1
+            if self.steps > MAX_STRAIGHT_LINE_STEPS:
+                raise ModelError.at(slot.span, f"'{slot.label}' can loop forever without reaching an '.await' "
+                                    "that suspends: a busy loop never yields to the runtime")
+            ins = code[ip]
+            match ins:
+                case ICreate(slot=s):
+                    self.create(path, s)
+                    ip += 1
+                case IAwait(slot=s, owned=owned):
+                    if not s.is_var:
+                        self.create(path, s)
+                    out: Outcome = []
+                    for pth, done in self.poll(path, s):
+                        if done:
+                            self.reset_after_completion(pth, s, owned)
+                            out.extend(self.run(pth, slot, ip + 1))
+                        else:
+                            self.write(pth, slot.state_var, slot.pc_of_ip[ip])
+                            out.append((pth, False))
+                    return out
+                case ISelect(arms=arms):
+                    for s, owned, _h in arms:
+                        if not s.is_var:
+                            self.create(path, s)
+                    out = []
+                    for pth, dones in self.poll_all(path, [s for s, _o, _h in arms]):
+                        if any(dones):
+                            i = dones.index(True)
+                            out.extend(self.select_won(pth, slot, ins, i))
+                        else:
+                            self.write(pth, slot.state_var, slot.pc_of_ip[ip])
+                            out.append((pth, False))
+                    return out
+                case IJoin(children=children):
+                    for s, owned in children:
+                        if not s.is_var:
+                            self.create(path, s)
+                    out = []
+                    for pth, dones in self.poll_all(path, [s for s, _o in children]):
+                        for (s, _o), done in zip(children, dones, strict=True):
+                            if done:
+                                self.write(pth, s.state_var, PC_DONE)
+                        out.extend(self.join_progress(pth, slot, ip))
+                    return out
+                case IDrop(slot=s, span=span, explicit=explicit):
+                    if s.kind is SlotKind.JOIN:
+                        self.write(path, s.state_var, 0)  # dropping a JoinHandle detaches the task
+                    else:
+                        self.drop_slot(path, s)
+                    if explicit:
+                        self.event(path, EventKind.DROPPED, s, span=span)
+                    ip += 1
+                case IRelease(slot=s, span=span, explicit=explicit):
+                    st = self.read(path, s.state_var)
+                    held = b.eq(st, ST_HELD)
+                    if b.bool_value(held) is not False:
+                        amount = b.ite(held, self.read(path, s.got_var), 0)
+                        self.write(path, s.state_var, b.ite(held, ST_IDLE, st))
+                        self.write(path, s.got_var, b.ite(held, 0, self.read(path, s.got_var)))
+                        self.release(path, s.res, amount)
+                        self.event(path, EventKind.RELEASED, s, s.res, span or s.span, "explicit" if explicit else "")
+                    ip += 1
+                case ITrySend(res=r, span=span):
+                    info = self.resources[r]
+                    if not info.bounded:
+                        self.push_message(path, r)
+                        self.event(path, EventKind.SENT, None, r, span)
+                        ip += 1
+                        continue
+                    avail = self.read(path, info.avail_var)
+                    ok = b.and_(b.eq(self.qlen(path, r), 0), b.le(1, avail))
+                    out = []
+                    for pth, has_room in self.split(path, ok):
+                        if has_room:
+                            self.write(pth, info.avail_var, b.sub(self.read(pth, info.avail_var), 1))
+                            self.push_message(pth, r)
+                            self.event(pth, EventKind.SENT, None, r, span)
+                        else:
+                            self.event(pth, EventKind.TRY_SEND_FULL, None, r, span)
+                        out.extend(self.run(pth, slot, ip + 1))
+                    return out
+                case IOneshotSend(res=r, span=span):
+                    self.write(path, self.resources[r].msgs_var, 1)
+                    self.event(path, EventKind.SENT, None, r, span)
+                    ip += 1
+                case IPermitSend(slot=s, span=span):
+                    held = b.eq(self.read(path, s.state_var), ST_HELD)
+                    info = self.resources[s.res]
+                    self.write(path, s.state_var, b.ite(held, ST_IDLE, self.read(path, s.state_var)))
+                    self.write(path, s.got_var, b.ite(held, 0, self.read(path, s.got_var)))
+                    cur = self.read(path, info.msgs_var)
+                    self.write(path, info.msgs_var, b.ite(held, b.min_(b.add(cur, 1), info.permits), cur))
+                    self.event(path, EventKind.SENT, s, s.res, span)
+                    ip += 1
+                case ISpawn(task=t, handle=h, span=span):
+                    assert t.root is not None
+                    self.write(path, t.root.state_var, PC_ENTRY)
+                    if h is not None:
+                        self.write(path, h.state_var, 1)
+                    self.event(path, EventKind.SPAWNED, t.root, span=span)
+                    ip += 1
+                case IChoose(targets=targets, span=span):
+                    out = []
+                    for i, target in enumerate(targets):
+                        pth = path.copy() if i < len(targets) - 1 else path
+                        self.event(pth, EventKind.CHOSE, None, span=span, detail="then" if i == 0 else "else")
+                        out.extend(self.run(pth, slot, target))
+                    return out
+                case IJump(target=target):
+                    ip = target
+                case ICounterSet(var=var, value=value):
+                    self.write(path, var, value)
+                    ip += 1
+                case ICounterTest(var=var, hi=hi, exit=exit_ip):
+                    out = []
+                    for pth, more in self.split(path, b.lt(self.read(path, var), hi)):
+                        out.extend(self.run(pth, slot, ip + 1 if more else exit_ip))
+                    return out
+                case ICounterInc(var=var):
+                    self.write(path, var, b.add(self.read(path, var), 1))
+                    ip += 1
+                case IReturn():
+                    return [(path, True)]
+
+    def select_won(self, path: _Path, slot: Slot, sel: ISelect, i: int) -> Outcome:
+        winner, owned, handler = sel.arms[i]
+        self.event(path, EventKind.SELECT_WON, winner, span=sel.span, detail=str(i + 1))
+        self.reset_after_completion(path, winner, owned)
+        for j, (s, o, _h) in enumerate(sel.arms):
+            if j == i:
+                continue
+            if o:
+                self.drop_slot(path, s)
+                self.event(path, EventKind.DROPPED, s, span=s.span)
+            elif s is not winner:
+                self.event(path, EventKind.LEFT_DORMANT, s, span=s.span)
+        return self.run(path, slot, handler)
+
+    def join_progress(self, path: _Path, slot: Slot, ip: int) -> Outcome:
+        ins = slot.code[ip]
+        assert isinstance(ins, IJoin)
+        b = self.b
+        all_done = b.and_(*(b.eq(self.read(path, c.state_var), PC_DONE) for c, _o in ins.children))
+        out: Outcome = []
+        for pth, done in self.split(path, all_done):
+            if done:
+                for c, o in ins.children:
+                    self.write(pth, c.state_var, PC_DEAD if o else PC_DONE)
+                out.extend(self.run(pth, slot, ip + 1))
+            else:
+                self.write(pth, slot.state_var, slot.pc_of_ip[ip])
+                out.append((pth, False))
+        return out
+
+    def complete(self, path: _Path, s: Slot, some: bool = True) -> list[_Path]:
+        """s has completed while its parent polls it: resume the parent (and upward)."""
+        parent = s.parent
+        assert parent is not None
+        out: list[_Path] = []
+        for pcv in sorted(s.polled_at):
+            for pth, here in self.split(path.copy(), self.b.eq(self.read(path, parent.state_var), pcv)):
+                if not here:
+                    continue
+                ip = parent.ip_of_pc[pcv]
+                ins = parent.code[ip]
+                results: Outcome
+                if isinstance(ins, IAwait):
+                    self.reset_after_completion(pth, s, ins.owned)
+                    nxt = ins.on_none if (not some and ins.on_none >= 0) else ip + 1
+                    results = self.run(pth, parent, nxt)
+                elif isinstance(ins, ISelect):
+                    i = next(k for k, (a, _o, _h) in enumerate(ins.arms) if a is s)
+                    results = self.select_won(pth, parent, ins, i)
+                else:
+                    assert isinstance(ins, IJoin)
+                    self.write(pth, s.state_var, PC_DONE)
+                    results = self.join_progress(pth, parent, ip)
+                for q, done in results:
+                    if not done:
+                        out.append(q)
+                    elif parent.kind is SlotKind.ROOT:
+                        out.append(self.task_done(q, parent))
+                    else:
+                        out.extend(self.complete(q, parent))
+        return out
+
+    def task_done(self, path: _Path, root: Slot) -> _Path:
+        self.write(path, root.state_var, PC_DONE)
+        self.event(path, EventKind.SHUTDOWN if root.task is self.main else EventKind.TASK_DONE, root)
+        return path
+
+    # -- activity --
+
+    def chain(self, s: Slot) -> list[Slot]:
+        out = []
+        cur: Slot | None = s
+        while cur is not None:
+            out.append(cur)
+            cur = cur.parent
+        return out
+
+    def shutdown(self) -> Expr:
+        if self.main is None or self.main.root is None:
+            return self.b.false
+        return self.b.eq(self.b.var(self.main.root.state_var), PC_DONE)
+
+    def alive(self, t: TaskInst) -> Expr:
+        b = self.b
+        assert t.root is not None
+        pc = b.var(t.root.state_var)
+        return b.and_(b.ne(pc, PC_DEAD), b.ne(pc, PC_DONE), b.not_(self.shutdown()))
+
+    def active(self, s: Slot) -> Expr:
+        b = self.b
+        conds = [self.alive(s.task)]
+        for x in self.chain(s)[:-1]:
+            assert x.parent is not None
+            conds.append(b.or_(*(b.eq(b.var(x.parent.state_var), v) for v in sorted(x.polled_at))))
+        return b.and_(*conds)
+
+    def contexts(self, s: Slot) -> Iterator[list[tuple[Slot, int]]]:
+        """Every assignment of parent pcs under which leaf s is polled."""
+        levels = []
+        for x in self.chain(s)[:-1]:
+            assert x.parent is not None
+            levels.append([(x.parent, v) for v in sorted(x.polled_at)])
+        for combo in product(*levels):
+            yield list(combo)
+
+    # -- transitions --
+
+    def fresh(self) -> _Path:
+        p0 = _Path([], {}, set(), [])
+        if self.main is not None:
+            self.assume(p0, self.b.not_(self.shutdown()))
+        return p0
+
+    def finish(self, path: _Path) -> tuple[Expr, tuple[tuple[int, Expr], ...]]:
+        guard = self.b.and_(*path.guard)
+        updates = tuple(sorted((v, path.vals[v]) for v in path.written if path.vals[v] is not self.b.var(v)))
+        return guard, updates
+
+    def leaf_events(self, s: Slot) -> Iterator[tuple[StepKind, _Path, list[_Path]]]:
+        """For each context: (kind, pre-path, resulting paths) of every event of leaf s."""
+        b = self.b
+        for ctx in self.contexts(s):
+            base = self.fresh()
+            ok = all(self.assume(base, b.eq(b.var(par.state_var), v)) for par, v in ctx)
+            if not ok:
+                continue
+            st = b.var(s.state_var)
+            if s.kind is SlotKind.ACQUIRE:
+                info = self.resources[s.res]
+                bind = self.binds(s)
+                # first poll
+                pth = base.copy()
+                if self.assume(pth, b.eq(st, ST_IDLE)):
+                    avail = self.read(pth, info.avail_var)
+                    for q, now in self.split(pth, b.and_(b.eq(self.qlen(pth, s.res), 0), b.le(s.count, avail))):
+                        if now:
+                            self.write(q, info.avail_var, b.sub(self.read(q, info.avail_var), s.count))
+                            self.write(q, s.got_var, s.count)
+                            yield StepKind.POLL, q, self.finish_acquire(q, s, bind)
+                        else:
+                            take = b.min_(self.read(q, info.avail_var), s.count)
+                            self.write(q, s.pos_var, b.add(self.qlen(q, s.res), 1))
+                            self.write(q, info.avail_var, b.sub(self.read(q, info.avail_var), take))
+                            self.write(q, s.got_var, take)
+                            self.write(q, s.state_var, ST_QUEUED)
+                            self.event(q, EventKind.QUEUED, s, s.res, s.span)
+                            yield StepKind.POLL, q, [q]
+                pth = base.copy()
+                if self.assume(pth, b.eq(st, ST_GRANTED)):
+                    yield StepKind.COMPLETE, pth, self.finish_acquire(pth, s, bind)
+            elif s.kind is SlotKind.SLEEP:
+                pth = base.copy()
+                if self.assume(pth, b.eq(st, 1)) and (s.rem_var < 0 or self.assume(pth, b.eq(b.var(s.rem_var), 0))):
+                    self.write(pth, s.state_var, 0)
+                    yield StepKind.FIRE, pth, self.complete(pth, s)
+            elif s.kind is SlotKind.YIELD:
+                pth = base.copy()
+                if self.assume(pth, b.eq(st, 1)):
+                    self.write(pth, s.state_var, 2)
+                    yield StepKind.YIELD, pth, [pth]
+                pth = base.copy()
+                if self.assume(pth, b.eq(st, 2)):
+                    self.write(pth, s.state_var, 0)
+                    yield StepKind.COMPLETE, pth, self.complete(pth, s)
+            elif s.kind is SlotKind.JOIN:
+                assert s.target is not None and s.target.root is not None
+                pth = base.copy()
+                if self.assume(pth, b.and_(b.eq(st, 1), b.eq(b.var(s.target.root.state_var), PC_DONE))):
+                    self.write(pth, s.state_var, 0)
+                    yield StepKind.COMPLETE, pth, self.complete(pth, s)
+            elif s.kind is SlotKind.RECV:
+                info = self.resources[s.res]
+                msgs = b.var(info.msgs_var)
+                pth = base.copy()
+                if self.assume(pth, b.and_(b.eq(st, 1), b.lt(0, msgs))):
+                    self.write(pth, info.msgs_var, b.sub(msgs, 1))
+                    if info.avail_var >= 0:
+                        self.release(pth, s.res, b.const(1))
+                    self.write(pth, s.state_var, 0)
+                    self.event(pth, EventKind.RECEIVED, s, s.res, s.span)
+                    yield StepKind.COMPLETE, pth, self.complete(pth, s, some=True)
+                pth = base.copy()
+                if self.assume(pth, b.and_(b.eq(st, 1), b.eq(msgs, 0), self.closed(s.res))):
+                    self.write(pth, s.state_var, 0)
+                    self.event(pth, EventKind.CLOSED, s, s.res, s.span)
+                    yield StepKind.COMPLETE, pth, self.complete(pth, s, some=False)
+
+    def binds(self, s: Slot) -> bool:
+        par = s.parent
+        assert par is not None
+        return any(isinstance(i, IAwait) and i.slot is s and i.bind for i in par.code)
+
+    def finish_acquire(self, path: _Path, s: Slot, bind: bool) -> list[_Path]:
+        b = self.b
+        self.write(path, s.pos_var, 0)
+        if s.purpose is p.Purpose.SEND:
+            self.write(path, s.state_var, ST_IDLE)
+            self.write(path, s.got_var, 0)
+            self.push_message(path, s.res)
+            self.event(path, EventKind.SENT, s, s.res, s.span)
+        elif bind:
+            self.write(path, s.state_var, ST_HELD)
+            self.event(path, EventKind.ACQUIRED, s, s.res, s.span)
+        else:
+            self.write(path, s.state_var, ST_IDLE)
+            self.write(path, s.got_var, 0)
+            self.event(path, EventKind.ACQUIRED, s, s.res, s.span)
+            self.release(path, s.res, b.const(s.count))
+            self.event(path, EventKind.RELEASED, s, s.res, s.span)
+        return self.complete(path, s)
+
+    # -- channel closure and producers --
+
+    def producers(self, r: int) -> list[Slot]:
+        """Code slots that contain a send on resource r (directly in their own code)."""
+        out = []
+        for s in self.slots:
+            if s.kind is SlotKind.ACQUIRE and s.res == r and s.purpose in (p.Purpose.SEND, p.Purpose.RESERVE):
+                assert s.parent is not None
+                out.append(s.parent)
+            if s.kind in (SlotKind.CODE, SlotKind.ROOT):
+                for ins in s.code:
+                    if isinstance(ins, ITrySend | IOneshotSend) and ins.res == r:
+                        out.append(s)
+                        break
+        return list(dict.fromkeys(out))
+
+    def may_run(self, t: TaskInst) -> Expr:
+        b = self.b
+        assert t.root is not None
+        if t.spawner is None:
+            return self.alive(t)
+        return b.or_(self.alive(t), b.and_(b.eq(b.var(t.root.state_var), PC_DEAD), self.may_run(t.spawner)))
+
+    def closed(self, r: int) -> Expr:
+        tasks = list(dict.fromkeys(s.task for s in self.producers(r)))
+        return self.b.and_(*(self.b.not_(self.may_run(t)) for t in tasks))
+
+    def transitions(self) -> list[Transition[StepLabel]]:
+        b = self.b
+        out: list[Transition[StepLabel]] = []
+        shut = self.shutdown()
+
+        def add(guard: Expr, updates: tuple[tuple[int, Expr], ...], prio: int, label: StepLabel) -> None:
+            if b.bool_value(guard) is False:
+                return
+            out.append(Transition(len(out), guard, updates, prio, label))
+
+        for t in self.tasks:
+            root = t.root
+            assert root is not None
+            pth = self.fresh()
+            self.assume(pth, b.eq(b.var(root.state_var), PC_ENTRY))
+            pre = list(pth.guard)
+            for q, done in self.run(pth, root, 0):
+                if done:
+                    q = self.task_done(q, root)
+                g, u = self.finish(q)
+                add(g, u, 0, StepLabel(t.index, StepKind.START, root.index, root.span, tuple(q.events)))
+            del pre
+        # Leaf events. Biased selects: arm i may only make progress while no earlier arm is ready.
+        pending: list[tuple[Slot, StepKind, Expr, tuple[tuple[int, Expr], ...], tuple[Event, ...]]] = []
+        ready_guards: dict[int, list[Expr]] = {}
+        for s in self.slots:
+            if s.kind not in LEAF_KINDS:
+                continue
+            for kind, pre_path, results in self.leaf_events(s):
+                for q in results:
+                    g, u = self.finish(q)
+                    pending.append((s, kind, g, u, tuple(q.events)))
+                    ready_guards.setdefault(s.index, []).append(g)
+                del pre_path
+        for s, kind, g, u, events in pending:
+            extra = self.biased_constraints(s, ready_guards)
+            add(b.and_(g, extra), u, 0, StepLabel(s.task.index, kind, s.index, s.span, events))
+        if self.time is TimeMode.EXACT:
+            sleeps = [s for s in self.slots if s.kind is SlotKind.SLEEP]
+            if sleeps:
+                big = max(s.ms for s in sleeps) + 1
+                pend = {s.index: b.and_(b.eq(b.var(s.state_var), 1), b.lt(0, b.var(s.rem_var))) for s in sleeps}
+                delta: Expr = b.const(big)
+                for s in sleeps:
+                    delta = b.min_(delta, b.ite(pend[s.index], b.var(s.rem_var), big))
+                guard = b.and_(b.or_(*pend.values()), b.not_(shut))
+                updates = tuple(
+                    (s.rem_var, b.ite(pend[s.index], b.sub(b.var(s.rem_var), delta), b.var(s.rem_var))) for s in sleeps
+                )
+                add(guard, updates, 1, StepLabel(-1, StepKind.ADVANCE, -1, None, ()))
+        del shut
+        return out
+
+    def biased_constraints(self, s: Slot, ready_guards: dict[int, list[Expr]]) -> Expr:
+        b = self.b
+        conds = []
+        for x in self.chain(s)[:-1]:
+            par = x.parent
+            assert par is not None
+            for ins in par.code:
+                if isinstance(ins, ISelect) and ins.biased:
+                    arms = [a for a, _o, _h in ins.arms]
+                    if x in arms:
+                        i = arms.index(x)
+                        for earlier in arms[:i]:
+                            ready = b.or_(*(g for d in self.descendants(earlier) for g in ready_guards.get(d.index, [])))
+                            conds.append(b.not_(ready))
+        return b.and_(*conds)
+
+    # -- the wait-for graph --
+
+    def wait_graph(self) -> WaitGraph:
+        b = self.b
+        nodes: list[WaitNode] = []
+        edges: list[WaitEdge] = []
+        active = {s.index: self.active(s) for s in self.slots}
+        live: dict[int, Expr] = {}
+        for s in self.slots:
+            v = b.var(s.state_var)
+            if s.kind in (SlotKind.ROOT, SlotKind.CODE):
+                live[s.index] = b.and_(b.ne(v, PC_DEAD), b.ne(v, PC_DONE))
+            elif s.kind is SlotKind.ACQUIRE:
+                live[s.index] = b.or_(b.eq(v, ST_QUEUED), b.eq(v, ST_GRANTED))
+            else:
+                live[s.index] = b.ne(v, 0)
+        for s in self.slots:
+            v = b.var(s.state_var)
+            act = active[s.index]
+            if s.kind is SlotKind.ROOT:
+                ready = b.eq(v, PC_ENTRY)
+            elif s.kind is SlotKind.CODE:
+                ready = b.false
+            elif s.kind is SlotKind.ACQUIRE:
+                ready = b.and_(act, b.eq(v, ST_GRANTED))
+            elif s.kind in (SlotKind.SLEEP, SlotKind.YIELD):
+                ready = act
+            elif s.kind is SlotKind.RECV:
+                info = self.resources[s.res]
+                ready = b.and_(act, b.or_(b.lt(0, b.var(info.msgs_var)), self.closed(s.res)))
+            else:
+                assert s.target is not None and s.target.root is not None
+                ready = b.and_(act, b.eq(b.var(s.target.root.state_var), PC_DONE))
+            dormant = b.and_(live[s.index], b.not_(act)) if s.kind is not SlotKind.ROOT else b.false
+            nodes.append(WaitNode(f"{s.task.name}:{s.label}", live[s.index], ready, dormant))
+        for s in self.slots:
+            act = active[s.index]
+            root = s.task.root
+            assert root is not None
+            for c in s.children:
+                cond = active[c.index]
+                if c.kind in (SlotKind.CODE,):
+                    cond = b.and_(cond, b.ne(b.var(c.state_var), PC_DONE))
+                edges.append(WaitEdge(s.index, c.index, cond, EdgeKind.POLLS))
+            if s.kind is not SlotKind.ROOT:
+                edges.append(WaitEdge(s.index, root.index, b.and_(nodes[s.index].dormant, self.returns(s)),
+                                      EdgeKind.RETURN))
+            if s.kind is SlotKind.ACQUIRE:
+                queued = b.and_(act, b.eq(b.var(s.state_var), ST_QUEUED))
+                for o in self.waiters[s.res]:
+                    if o is s:
+                        continue
+                    ost = b.var(o.state_var)
+                    assert o.parent is not None
+                    edges.append(WaitEdge(s.index, o.parent.index, b.and_(queued, b.eq(ost, ST_HELD)),
+                                          EdgeKind.RESOURCE, s.res))
+                    ahead = b.or_(b.eq(ost, ST_GRANTED),
+                                  b.and_(b.eq(ost, ST_QUEUED), b.lt(b.var(o.pos_var), b.var(s.pos_var))))
+                    edges.append(WaitEdge(s.index, o.index, b.and_(queued, ahead), EdgeKind.RESOURCE, s.res))
+                info = self.resources[s.res]
+                if info.kind is p.ResKind.CHANNEL:
+                    receivers = list(dict.fromkeys(r.task for r in self.slots if r.kind is SlotKind.RECV and r.res == s.res))
+                    for t in receivers:
+                        assert t.root is not None
+                        edges.append(WaitEdge(s.index, t.root.index, b.and_(queued, b.lt(0, b.var(info.msgs_var))),
+                                              EdgeKind.RESOURCE, s.res))
+            elif s.kind is SlotKind.RECV:
+                waiting = b.and_(act, b.eq(b.var(s.state_var), 1))
+                for prod in self.producers(s.res):
+                    proot = prod.task.root
+                    assert proot is not None
+                    edges.append(WaitEdge(s.index, prod.index, b.and_(waiting, live[prod.index]),
+                                          EdgeKind.PRODUCER, s.res))
+                    if prod is not proot:
+                        edges.append(WaitEdge(s.index, proot.index,
+                                              b.and_(waiting, b.not_(live[prod.index]), self.may_run(prod.task)),
+                                              EdgeKind.PRODUCER, s.res))
+                    if prod.task.spawner is not None and prod.task.spawner.root is not None:
+                        sp = prod.task.spawner.root
+                        edges.append(WaitEdge(s.index, sp.index,
+                                              b.and_(waiting, b.eq(b.var(proot.state_var), PC_DEAD),
+                                                     self.may_run(prod.task)), EdgeKind.PRODUCER, s.res))
+            elif s.kind is SlotKind.JOIN:
+                assert s.target is not None and s.target.root is not None
+                edges.append(WaitEdge(s.index, s.target.root.index,
+                                      b.and_(act, b.eq(b.var(s.state_var), 1)), EdgeKind.PRODUCER))
+        roots = tuple(WaitRoot(t.name, t.root.index, self.alive(t)) for t in self.tasks if t.root is not None)
+        edges = [e for e in edges if b.bool_value(e.cond) is not False]
+        return WaitGraph(tuple(nodes), tuple(edges), roots)
+
+    def returns(self, s: Slot) -> Expr:
+        """Will the task come back to poll s? False when no path of its owner awaits it again."""
+        b = self.b
+        conds = []
+        for x in self.chain(s)[:-1]:
+            if not x.is_var:
+                continue
+            assert x.parent is not None
+            later = b.or_(*(b.eq(b.var(x.parent.state_var), v) for v in sorted(x.used_later_at)))
+            conds.append(b.or_(self.active(x), later))
+        return b.and_(*conds)
+
+    def overflow(self) -> Expr:
+        b = self.b
+        conds = [b.eq(b.var(r.msgs_var), p.UNBOUNDED_LIMIT + 1)
+                 for r in self.resources if r.kind is p.ResKind.CHANNEL and not r.bounded]
+        return b.or_(*conds)
+
+
+def compile_program(prog: p.Program, source: Source, time: TimeMode) -> CompiledModel:
+    inst = _Instantiator(prog, source)
+    inst.run()
+    comp = _Compiler(inst, prog, source, time)
+    comp.allocate()
+    transitions = comp.transitions()
+    waits = comp.wait_graph()
+    ts = TransitionSystem(tuple(comp.vars), tuple(transitions), waits, comp.overflow(), comp.b)
+    slots = tuple(
+        SlotInfo(
+            s.index, s.kind, s.task.index, s.parent.index if s.parent else -1, s.label, s.span, s.is_var,
+            s.state_var, s.pos_var, s.got_var, s.rem_var, s.res, s.count, s.purpose,
+            _pc_names(s, source),
+        )
+        for s in inst.slots
+    )
+    tasks = tuple(TaskInfo(t.index, t.name, t.root.index if t.root else -1, t.span) for t in inst.tasks)
+    return CompiledModel(source, prog, time, ts, slots, tuple(comp.resources), tasks,
+                         tuple(range(len(inst.slots))))
+
+
+def _pc_names(s: Slot, source: Source) -> tuple[str, ...]:
+    if s.kind not in (SlotKind.ROOT, SlotKind.CODE):
+        return ()
+    names = ["dropped", "done", "not yet polled"]
+    for ip in sorted(s.pc_of_ip):
+        ins = s.code[ip]
+        span = getattr(ins, "span", None)
+        where = f" at line {span.line}" if span else ""
+        if isinstance(ins, IAwait):
+            names.append(f"awaiting {ins.slot.label}{where}")
+        elif isinstance(ins, ISelect):
+            names.append(f"in select!{where}")
+        else:
+            names.append(f"in join!{where}")
+    return tuple(names)
+

@@ -1,0 +1,211 @@
+"""Executable forms of the IR: compiled Python functions for the BFS, an interpreter for analysis.
+
+`compile_system` generates Python source for successor generation and the stuck-set check of a
+`TransitionSystem` (shared subexpressions become local temporaries) and `exec`s it once. It must
+stay a faithful reading of ir.py: the interpreter `evaluate` is the reference it is tested against.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from mcheck.ir import Expr, Op, TransitionSystem, WaitGraph
+
+State = tuple[int, ...]
+Successors = Callable[[State], list[tuple[int, State]]]
+
+
+def evaluate(e: Expr, state: State, memo: dict[int, int] | None = None) -> int:
+    """Reference interpreter: the value of e in state (booleans are 0/1)."""
+    if memo is None:
+        memo = {}
+    hit = memo.get(e.uid)
+    if hit is not None:
+        return hit
+    op = e.op
+    if op is Op.CONST:
+        r = e.value
+    elif op is Op.VAR:
+        r = state[e.value]
+    elif op is Op.ITE:
+        r = evaluate(e.args[1], state, memo) if evaluate(e.args[0], state, memo) else evaluate(e.args[2], state, memo)
+    elif op is Op.AND:
+        r = int(all(evaluate(a, state, memo) for a in e.args))
+    elif op is Op.OR:
+        r = int(any(evaluate(a, state, memo) for a in e.args))
+    elif op is Op.NOT:
+        r = int(not evaluate(e.args[0], state, memo))
+    else:
+        a, b = (evaluate(x, state, memo) for x in e.args)
+        r = {
+            Op.EQ: lambda: int(a == b), Op.NE: lambda: int(a != b), Op.LT: lambda: int(a < b),
+            Op.LE: lambda: int(a <= b), Op.ADD: lambda: a + b, Op.SUB: lambda: a - b, Op.MIN: lambda: min(a, b),
+        }[op]()
+    memo[e.uid] = r
+    return r
+
+
+def stuck_set(waits: WaitGraph, state: State) -> set[int]:
+    """Reference greatest fixpoint: the largest set of nodes that are stuck in state."""
+    memo: dict[int, int] = {}
+    s = {i for i, n in enumerate(waits.nodes) if evaluate(n.live, state, memo) and not evaluate(n.ready, state, memo)}
+    edges = [(e.src, e.dst) for e in waits.edges if e.src in s and evaluate(e.cond, state, memo)]
+    changed = True
+    while changed:
+        changed = False
+        for a, b in edges:
+            if a in s and b not in s:
+                s.discard(a)
+                changed = True
+    return s
+
+
+# ---- code generation ---------------------------------------------------------------------------
+
+
+class _Gen:
+    """Emits Python statements computing expressions, hoisting shared nodes into temporaries."""
+
+    def __init__(self, refcount: dict[int, int], indent: str) -> None:
+        self.refcount = refcount
+        self.indent = indent
+        self.names: dict[int, str] = {}
+        self.lines: list[str] = []
+
+    def expr(self, e: Expr) -> str:
+        name = self.names.get(e.uid)
+        if name is not None:
+            return name
+        op = e.op
+        if op is Op.CONST:
+            return str(e.value)
+        if op is Op.VAR:
+            return f"v{e.value}"
+        a = e.args
+        if op is Op.AND:
+            text = "(" + " and ".join(self.expr(x) for x in a) + ")"
+        elif op is Op.OR:
+            text = "(" + " or ".join(self.expr(x) for x in a) + ")"
+        elif op is Op.NOT:
+            text = f"(not {self.expr(a[0])})"
+        elif op is Op.ITE:
+            text = f"({self.expr(a[1])} if {self.expr(a[0])} else {self.expr(a[2])})"
+        elif op is Op.MIN:
+            x, y = self.expr(a[0]), self.expr(a[1])
+            text = f"({x} if {x} < {y} else {y})"
+        else:
+            text = f"({self.expr(a[0])} {op.value} {self.expr(a[1])})"
+        if self.refcount.get(e.uid, 0) >= 2 or len(text) > 400:
+            name = f"t{e.uid}"
+            self.lines.append(f"{self.indent}{name} = {text}")
+            self.names[e.uid] = name
+            return name
+        return text
+
+
+def _count_refs(roots: list[Expr]) -> dict[int, int]:
+    counts: dict[int, int] = {}
+    stack = list(roots)
+    while stack:
+        e = stack.pop()
+        c = counts.get(e.uid, 0)
+        counts[e.uid] = c + 1
+        if c == 0 and e.op not in (Op.CONST, Op.VAR):
+            stack.extend(e.args)
+    return counts
+
+
+def _conjuncts(e: Expr) -> list[Expr]:
+    return list(e.args) if e.op is Op.AND else [e]
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledSystem:
+    successors: tuple[Successors, ...]  # one per priority level, lowest first
+    is_stuck: Callable[[State], bool]
+    overflow: Callable[[State], bool]
+    source: str
+
+
+def compile_system(ts: TransitionSystem[Any]) -> CompiledSystem:
+    n = len(ts.vars)
+    unpack = f"    ({', '.join(f'v{i}' for i in range(n))},) = s" if n else "    pass"
+    parts: list[str] = []
+    levels = sorted({t.priority for t in ts.transitions}) or [0]
+    for level in levels:
+        parts.append(f"def succ{level}(s):")
+        parts.append(unpack)
+        parts.append("    out = []")
+        for t in ts.transitions:
+            if t.priority != level:
+                continue
+            roots = _conjuncts(t.guard) + [u for _, u in t.updates]
+            g = _Gen(_count_refs(roots), "        ")
+            body: list[str] = []
+            for c in _conjuncts(t.guard):
+                text = g.expr(c)
+                body.extend(g.lines)
+                g.lines.clear()
+                body.append(f"        if not {text}: break")
+            new = {i: f"v{i}" for i in range(n)}
+            for var, u in t.updates:
+                new[var] = g.expr(u)
+                body.extend(g.lines)
+                g.lines.clear()
+            tup = "(" + ", ".join(new[i] for i in range(n)) + ("," if n == 1 else "") + ")"
+            body.append(f"        out.append(({t.index}, {tup}))")
+            parts.append(f"    # transition {t.index}")
+            parts.append("    while True:")
+            parts.extend(body)
+            parts.append("        break")
+        parts.append("    return out")
+        parts.append("")
+    # Stuck check: greatest fixpoint over the wait-for graph (see ir.WaitGraph).
+    w = ts.waits
+    parts.append("def is_stuck(s):")
+    parts.append(unpack)
+    roots = [x for node in w.nodes for x in (node.live, node.ready)] + [e.cond for e in w.edges] + [r.alive for r in w.roots]
+    g = _Gen(_count_refs(roots), "    ")
+    node_terms = []
+    for node in w.nodes:
+        live = g.expr(node.live)
+        ready = g.expr(node.ready)
+        node_terms.append(f"bool({live} and not {ready})")
+    parts.extend(g.lines)
+    g.lines.clear()
+    parts.append(f"    S = [{', '.join(node_terms)}]")
+    root_nodes = ", ".join(str(r.node) for r in w.roots)
+    parts.append(f"    if not any(S[i] for i in ({root_nodes}{',' if len(w.roots) == 1 else ''})): return False")
+    parts.append("    E = []")
+    for e in w.edges:
+        cond = g.expr(e.cond)
+        parts.extend(g.lines)
+        g.lines.clear()
+        parts.append(f"    if S[{e.src}] and {cond}: E.append(({e.src}, {e.dst}))")
+    parts.append("    changed = True")
+    parts.append("    while changed:")
+    parts.append("        changed = False")
+    parts.append("        for a, b in E:")
+    parts.append("            if S[a] and not S[b]:")
+    parts.append("                S[a] = False")
+    parts.append("                changed = True")
+    alive_terms = []
+    for r in w.roots:
+        alive_terms.append(f"(S[{r.node}] and {g.expr(r.alive)})")
+    parts.extend(g.lines)
+    g.lines.clear()
+    parts.append(f"    return bool({' or '.join(alive_terms) or 'False'})")
+    parts.append("")
+    parts.append("def overflow(s):")
+    parts.append(unpack)
+    g = _Gen(_count_refs([ts.overflow]), "    ")
+    text = g.expr(ts.overflow)
+    parts.extend(g.lines)
+    parts.append(f"    return bool({text})")
+    source = "\n".join(parts) + "\n"
+    namespace: dict[str, Any] = {}
+    exec(compile(source, "<mcheck-ir>", "exec"), namespace)  # noqa: S102 - generated from the IR only
+    succ = tuple(namespace[f"succ{level}"] for level in levels)
+    return CompiledSystem(succ, namespace["is_stuck"], namespace["overflow"], source)

@@ -1,0 +1,294 @@
+"""The transition-system IR: the one thing both engines consume.
+
+A `TransitionSystem` is a vector of bounded integer variables, guarded transitions whose updates
+are `Expr`s, and a `WaitGraph` whose greatest fixpoint defines stuck states. Expressions are
+hash-consed DAGs built through an `ExprBuilder` (which folds constants); they contain no Python
+callbacks, so the BFS can compile them to Python and the z3 engine can translate them.
+Nothing here knows about futures: names and labels are opaque data for renderers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Generic, TypeVar
+
+
+class Op(Enum):
+    CONST = "const"
+    VAR = "var"
+    NOT = "not"
+    AND = "and"
+    OR = "or"
+    EQ = "=="
+    NE = "!="
+    LT = "<"
+    LE = "<="
+    ADD = "+"
+    SUB = "-"
+    MIN = "min"
+    ITE = "ite"
+
+
+BOOL_OPS = frozenset({Op.NOT, Op.AND, Op.OR, Op.EQ, Op.NE, Op.LT, Op.LE})
+
+
+class Expr:
+    """A node of the expression DAG. Compare by identity: the builder hash-conses."""
+
+    __slots__ = ("op", "args", "value", "uid")
+
+    def __init__(self, op: Op, args: tuple[Expr, ...], value: int, uid: int) -> None:
+        self.op = op
+        self.args = args
+        self.value = value  # the constant for CONST, the variable index for VAR
+        self.uid = uid
+
+    @property
+    def is_bool(self) -> bool:
+        return self.op in BOOL_OPS or (self.op is Op.ITE and self.args[1].is_bool)
+
+    def __repr__(self) -> str:
+        if self.op is Op.CONST:
+            return str(self.value)
+        if self.op is Op.VAR:
+            return f"v{self.value}"
+        return f"({self.op.value} {' '.join(map(repr, self.args))})"
+
+
+class ExprBuilder:
+    """Creates hash-consed expressions with constant folding and light simplification."""
+
+    def __init__(self) -> None:
+        self._table: dict[tuple[Op, tuple[int, ...], int], Expr] = {}
+        self.true = self.const(1, boolean=True)
+        self.false = self.const(0, boolean=True)
+
+    def _mk(self, op: Op, args: tuple[Expr, ...], value: int = 0) -> Expr:
+        key = (op, tuple(a.uid for a in args), value)
+        e = self._table.get(key)
+        if e is None:
+            e = Expr(op, args, value, len(self._table))
+            self._table[key] = e
+        return e
+
+    def const(self, value: int, boolean: bool = False) -> Expr:
+        if boolean:
+            # Boolean constants are (== 0 0) / (!= 0 0) so that `is_bool` holds for them.
+            zero = self._mk(Op.CONST, (), 0)
+            return self._mk(Op.EQ if value else Op.NE, (zero, zero))
+        return self._mk(Op.CONST, (), value)
+
+    def var(self, index: int) -> Expr:
+        return self._mk(Op.VAR, (), index)
+
+    @staticmethod
+    def is_const(e: Expr) -> bool:
+        return e.op is Op.CONST
+
+    def bool_value(self, e: Expr) -> bool | None:
+        if e is self.true:
+            return True
+        if e is self.false:
+            return False
+        return None
+
+    def not_(self, a: Expr) -> Expr:
+        bv = self.bool_value(a)
+        if bv is not None:
+            return self.false if bv else self.true
+        if a.op is Op.NOT:
+            return a.args[0]
+        if a.op is Op.EQ:
+            return self._mk(Op.NE, a.args)
+        if a.op is Op.NE:
+            return self._mk(Op.EQ, a.args)
+        return self._mk(Op.NOT, (a,))
+
+    def and_(self, *xs: Expr) -> Expr:
+        out: list[Expr] = []
+        seen: set[int] = set()
+        for x in xs:
+            parts = x.args if x.op is Op.AND else (x,)
+            for p in parts:
+                bv = self.bool_value(p)
+                if bv is False:
+                    return self.false
+                if bv is True or p.uid in seen:
+                    continue
+                seen.add(p.uid)
+                out.append(p)
+        if not out:
+            return self.true
+        if len(out) == 1:
+            return out[0]
+        return self._mk(Op.AND, tuple(out))
+
+    def or_(self, *xs: Expr) -> Expr:
+        out: list[Expr] = []
+        seen: set[int] = set()
+        for x in xs:
+            parts = x.args if x.op is Op.OR else (x,)
+            for p in parts:
+                bv = self.bool_value(p)
+                if bv is True:
+                    return self.true
+                if bv is False or p.uid in seen:
+                    continue
+                seen.add(p.uid)
+                out.append(p)
+        if not out:
+            return self.false
+        if len(out) == 1:
+            return out[0]
+        return self._mk(Op.OR, tuple(out))
+
+    def _cmp(self, op: Op, a: Expr, b: Expr) -> Expr:
+        if a.op is Op.CONST and b.op is Op.CONST:
+            r = {Op.EQ: a.value == b.value, Op.NE: a.value != b.value, Op.LT: a.value < b.value,
+                 Op.LE: a.value <= b.value}[op]
+            return self.true if r else self.false
+        if a is b:
+            return self.true if op in (Op.EQ, Op.LE) else self.false
+        return self._mk(op, (a, b))
+
+    def eq(self, a: Expr, b: Expr | int) -> Expr:
+        return self._cmp(Op.EQ, a, self._int(b))
+
+    def ne(self, a: Expr, b: Expr | int) -> Expr:
+        return self._cmp(Op.NE, a, self._int(b))
+
+    def lt(self, a: Expr | int, b: Expr | int) -> Expr:
+        return self._cmp(Op.LT, self._int(a), self._int(b))
+
+    def le(self, a: Expr | int, b: Expr | int) -> Expr:
+        return self._cmp(Op.LE, self._int(a), self._int(b))
+
+    def _int(self, x: Expr | int) -> Expr:
+        return self.const(x) if isinstance(x, int) else x
+
+    def add(self, a: Expr | int, b: Expr | int) -> Expr:
+        a, b = self._int(a), self._int(b)
+        if a.op is Op.CONST and b.op is Op.CONST:
+            return self.const(a.value + b.value)
+        if b.op is Op.CONST and b.value == 0:
+            return a
+        if a.op is Op.CONST and a.value == 0:
+            return b
+        return self._mk(Op.ADD, (a, b))
+
+    def sub(self, a: Expr | int, b: Expr | int) -> Expr:
+        a, b = self._int(a), self._int(b)
+        if a.op is Op.CONST and b.op is Op.CONST:
+            return self.const(a.value - b.value)
+        if b.op is Op.CONST and b.value == 0:
+            return a
+        if a is b:
+            return self.const(0)
+        return self._mk(Op.SUB, (a, b))
+
+    def min_(self, a: Expr | int, b: Expr | int) -> Expr:
+        a, b = self._int(a), self._int(b)
+        if a.op is Op.CONST and b.op is Op.CONST:
+            return self.const(min(a.value, b.value))
+        if a is b:
+            return a
+        return self._mk(Op.MIN, (a, b))
+
+    def ite(self, c: Expr, a: Expr | int, b: Expr | int) -> Expr:
+        a, b = self._int(a), self._int(b)
+        bv = self.bool_value(c)
+        if bv is not None:
+            return a if bv else b
+        if a is b:
+            return a
+        if c.op is Op.NOT:
+            return self._mk(Op.ITE, (c.args[0], b, a))
+        return self._mk(Op.ITE, (c, a, b))
+
+    def sum_(self, xs: list[Expr]) -> Expr:
+        acc = self.const(0)
+        for x in xs:
+            acc = self.add(acc, x)
+        return acc
+
+
+@dataclass(frozen=True, slots=True)
+class VarDecl:
+    name: str
+    lo: int
+    hi: int
+    init: int
+
+
+L = TypeVar("L")
+
+
+@dataclass(frozen=True, slots=True)
+class Transition(Generic[L]):
+    """Fires when `guard` holds; all updates read the pre-state. Lower `priority` goes first:
+    a transition of priority p is enabled only when no transition of lower priority is."""
+
+    index: int
+    guard: Expr
+    updates: tuple[tuple[int, Expr], ...]
+    priority: int
+    label: L
+
+
+class EdgeKind(Enum):
+    """Why one node of the wait-for graph waits on another (for explanations only)."""
+
+    POLLS = "polls"  # a future waits for a child it polls
+    RESOURCE = "resource"  # queued behind a holder, grantee or earlier waiter
+    PRODUCER = "producer"  # waits for a message/value/completion someone may still produce
+    RETURN = "return"  # a dormant future waits for its task to come back to it
+
+
+@dataclass(frozen=True, slots=True)
+class WaitNode:
+    name: str
+    live: Expr
+    ready: Expr
+    dormant: Expr
+
+
+@dataclass(frozen=True, slots=True)
+class WaitEdge:
+    src: int
+    dst: int
+    cond: Expr
+    kind: EdgeKind
+    resource: int = -1  # index into the renderer's resource table, or -1
+
+
+@dataclass(frozen=True, slots=True)
+class WaitRoot:
+    """A task: stuck when `alive` and its root node is in the stuck set."""
+
+    name: str
+    node: int
+    alive: Expr
+
+
+@dataclass(frozen=True, slots=True)
+class WaitGraph:
+    """Stuck set = greatest S with: n in S => live(n), not ready(n), and every edge n->m whose
+    cond holds has m in S. A state is stuck when some root is alive with its node in S."""
+
+    nodes: tuple[WaitNode, ...]
+    edges: tuple[WaitEdge, ...]
+    roots: tuple[WaitRoot, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class TransitionSystem(Generic[L]):
+    vars: tuple[VarDecl, ...]
+    transitions: tuple[Transition[L], ...]
+    waits: WaitGraph
+    overflow: Expr  # a bound of the model was exceeded: the state is not explored further
+    builder: ExprBuilder = field(compare=False, repr=False)
+
+    @property
+    def initial(self) -> tuple[int, ...]:
+        return tuple(v.init for v in self.vars)

@@ -1,0 +1,143 @@
+"""The compiled model: the transition system plus the symbol table that maps it back to source.
+
+compile.py builds a `CompiledModel`; engines read only `.ts`; analysis and renderers use the
+rest (which variable is whose program counter, which slot is `f1`, where it was written).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+from mcheck import program as p
+from mcheck.ir import TransitionSystem
+from mcheck.source import Source, Span
+
+
+class SlotKind(Enum):
+    ROOT = "task"
+    CODE = "future"
+    ACQUIRE = "acquire"
+    SLEEP = "sleep"
+    RECV = "recv"
+    YIELD = "yield_now"
+    JOIN = "JoinHandle"
+
+
+LEAF_KINDS = frozenset({SlotKind.ACQUIRE, SlotKind.SLEEP, SlotKind.RECV, SlotKind.YIELD, SlotKind.JOIN})
+
+# Program-counter values shared by every code slot; suspension points follow.
+PC_DEAD = 0  # not created, dropped, or consumed
+PC_DONE = 1  # completed but still alive (a borrowed future that finished)
+PC_ENTRY = 2  # created, never polled
+# Acquire-leaf states.
+ST_IDLE = 0
+ST_QUEUED = 1
+ST_GRANTED = 2
+ST_HELD = 3
+
+
+@dataclass(frozen=True, slots=True)
+class SlotInfo:
+    """One future site of one task instance, after inlining."""
+
+    index: int
+    kind: SlotKind
+    task: int
+    parent: int  # -1 for a task root
+    label: str  # how the trace names it: "f1", "lock_op(lock)", "lock.lock()"
+    span: Span | None
+    is_var: bool  # bound by `let` (may be left dormant)
+    state_var: int  # pc for code slots, st for leaves
+    pos_var: int = -1
+    got_var: int = -1
+    rem_var: int = -1
+    resource: int = -1
+    count: int = 0
+    purpose: p.Purpose | None = None
+    pc_names: tuple[str, ...] = ()  # pc value -> "awaiting lock.lock() at 5:9" for code slots
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceInfo:
+    index: int
+    name: str
+    kind: p.ResKind
+    permits: int
+    bounded: bool
+    span: Span | None
+    avail_var: int = -1  # semaphore permits available
+    msgs_var: int = -1  # channel messages queued / oneshot value present
+
+
+@dataclass(frozen=True, slots=True)
+class TaskInfo:
+    index: int
+    name: str
+    root: int  # slot index
+    span: Span | None
+
+
+class TimeMode(Enum):
+    UNTIMED = "untimed"
+    EXACT = "exact"
+
+
+class StepKind(Enum):
+    START = "start"
+    POLL = "poll"
+    COMPLETE = "complete"
+    FIRE = "fire"
+    YIELD = "yield"
+    ADVANCE = "advance"
+
+
+class EventKind(Enum):
+    ACQUIRED = "acquired"
+    QUEUED = "queued"
+    COMPLETED = "completed"
+    RELEASED = "released"
+    SENT = "sent"
+    RECEIVED = "received"
+    CLOSED = "closed"
+    TRY_SEND_FULL = "try_send_full"
+    SELECT_WON = "select_won"
+    LEFT_DORMANT = "left_dormant"
+    DROPPED = "dropped"
+    CREATED = "created"
+    SPAWNED = "spawned"
+    TASK_DONE = "task_done"
+    SHUTDOWN = "shutdown"
+    CHOSE = "chose"
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    kind: EventKind
+    slot: int = -1
+    resource: int = -1
+    span: Span | None = None
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class StepLabel:
+    """What a transition means, for traces: `task` polled `slot` (at `span`) and `events` followed."""
+
+    task: int
+    kind: StepKind
+    slot: int
+    span: Span | None
+    events: tuple[Event, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledModel:
+    source: Source
+    program: p.Program
+    time: TimeMode
+    ts: TransitionSystem[StepLabel]
+    slots: tuple[SlotInfo, ...]
+    resources: tuple[ResourceInfo, ...]
+    tasks: tuple[TaskInfo, ...]
+    node_of_slot: tuple[int, ...] = field(default=())  # wait-graph node index of each slot

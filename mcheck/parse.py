@@ -1,0 +1,232 @@
+"""Phase 1: model text -> syntax tree (mcheck.syntax).
+
+The only place lark is used. Lark's exceptions cross into the project in `parse_module` alone,
+which turns them into a `ModelError` naming the literal tokens expected, with the source line.
+"""
+
+from __future__ import annotations
+
+import functools
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import lark
+from lark import Token, Transformer, v_args
+from lark.tree import Meta
+
+from mcheck import syntax as s
+from mcheck.errors import ModelError
+from mcheck.source import Source, Span
+
+GRAMMAR_FILE = "mcheck.lark"
+
+
+def grammar_text() -> str:
+    """The grammar, from the installed package (mcheck.grammar) or the source tree's grammar/."""
+    try:
+        return resources.files("mcheck.grammar").joinpath(GRAMMAR_FILE).read_text()
+    except (ModuleNotFoundError, FileNotFoundError):
+        return (Path(__file__).resolve().parent.parent / "grammar" / GRAMMAR_FILE).read_text()
+
+
+@functools.cache
+def _parser() -> lark.Lark:
+    return lark.Lark(
+        grammar_text(),
+        parser="lalr",
+        propagate_positions=True,
+        maybe_placeholders=True,
+    )
+
+
+def _span(meta: Meta | Token) -> Span | None:
+    if isinstance(meta, Token):
+        if meta.line is None or meta.column is None:
+            return None
+        return Span(meta.line, meta.column, meta.end_line or meta.line, meta.end_column or meta.column)
+    if getattr(meta, "empty", True):
+        return None
+    return Span(meta.line, meta.column, meta.end_line, meta.end_column)
+
+
+def _block(stmt: s.Stmt) -> s.Block:
+    return stmt if isinstance(stmt, s.Block) else s.Block((stmt,), stmt.span)
+
+
+@v_args(meta=True)
+class _ToSyntax(Transformer[Token, Any]):
+    def start(self, meta: Meta, items: list[s.Item]) -> s.Module:
+        return s.Module(tuple(items))
+
+    def resource_decl(self, meta: Meta, c: list[Any]) -> s.ResourceDecl:
+        return s.ResourceDecl(str(c[0]), c[1], _span(meta))
+
+    def fn_def(self, meta: Meta, c: list[Any]) -> s.FnDef:
+        params = tuple(p for p in c[1:-1] if p is not None)
+        return s.FnDef(str(c[0]), params, c[-1], _span(c[0]))
+
+    def param(self, meta: Meta, c: list[Token]) -> s.Param:
+        return s.Param(str(c[0]), str(c[1]), _span(meta))
+
+    def task_def(self, meta: Meta, c: list[Any]) -> s.TaskDef:
+        copies = 1 if c[1] is None else c[1]
+        return s.TaskDef(str(c[0]), copies, c[2], _span(c[0]))
+
+    def copies(self, meta: Meta, c: list[Token]) -> int:
+        return int(c[0])
+
+    def block(self, meta: Meta, c: list[s.Stmt]) -> s.Block:
+        return s.Block(tuple(c), _span(meta))
+
+    def let_stmt(self, meta: Meta, c: list[Any]) -> s.Let:
+        return s.Let(str(c[1]), c[2], _span(meta))
+
+    def expr_stmt(self, meta: Meta, c: list[Any]) -> s.ExprStmt:
+        return s.ExprStmt(c[0], _span(meta))
+
+    def break_stmt(self, meta: Meta, c: list[Any]) -> s.Break:
+        return s.Break(_span(meta))
+
+    def continue_stmt(self, meta: Meta, c: list[Any]) -> s.Continue:
+        return s.Continue(_span(meta))
+
+    def arm_break(self, meta: Meta, c: list[Any]) -> s.Block:
+        return s.Block((s.Break(_span(meta)),), _span(meta))
+
+    def arm_continue(self, meta: Meta, c: list[Any]) -> s.Block:
+        return s.Block((s.Continue(_span(meta)),), _span(meta))
+
+    def loop_stmt(self, meta: Meta, c: list[Any]) -> s.Loop:
+        return s.Loop(c[0], _span(meta))
+
+    def while_stmt(self, meta: Meta, c: list[Any]) -> s.While:
+        return s.While(c[0], c[1], _span(meta))
+
+    def while_let_stmt(self, meta: Meta, c: list[Any]) -> s.WhileLet:
+        return s.WhileLet(str(c[1]), c[2], c[3], _span(meta))
+
+    def for_stmt(self, meta: Meta, c: list[Any]) -> s.For:
+        return s.For(str(c[0]), int(c[1]), int(c[2]), c[3], _span(meta))
+
+    def if_stmt(self, meta: Meta, c: list[Any]) -> s.If:
+        otherwise = None if c[2] is None else _block(c[2])
+        return s.If(c[0], c[1], otherwise, _span(meta))
+
+    def select_stmt(self, meta: Meta, c: list[Any]) -> s.Select:
+        path, biased, arms = c[0], c[1] is not None, c[2:]
+        if path[-1] != "select":
+            raise _MacroError(meta, path)
+        return s.Select(biased, tuple(arms), _span(meta))
+
+    def select_arm(self, meta: Meta, c: list[Any]) -> s.SelectArm:
+        body = c[2]
+        if isinstance(body, tuple):  # `block [","]` keeps the optional comma as None
+            body = body[0]
+        if not isinstance(body, s.Block):
+            body = s.Block((s.ExprStmt(body, body.span),), body.span)
+        return s.SelectArm(str(c[0]), c[1], body, _span(meta))
+
+    def arm_body(self, meta: Meta, c: list[Any]) -> Any:
+        return c[0]
+
+    def borrow(self, meta: Meta, c: list[Any]) -> s.Borrow:
+        return s.Borrow(c[1], _span(meta))
+
+    def async_block(self, meta: Meta, c: list[Any]) -> s.AsyncBlock:
+        return s.AsyncBlock(c[1], _span(meta))
+
+    def await_expr(self, meta: Meta, c: list[Any]) -> s.Await:
+        return s.Await(c[0], _span(meta))
+
+    def method_call(self, meta: Meta, c: list[Any]) -> s.MethodCall:
+        return s.MethodCall(c[0], str(c[1]), c[2], _span(meta))
+
+    def call(self, meta: Meta, c: list[Any]) -> s.Call:
+        return s.Call(c[0], c[1], _span(meta))
+
+    def macro_call(self, meta: Meta, c: list[Any]) -> s.MacroCall:
+        return s.MacroCall(c[0], c[1], _span(meta))
+
+    def name(self, meta: Meta, c: list[Any]) -> s.Name:
+        return s.Name(c[0], _span(meta))
+
+    def int_lit(self, meta: Meta, c: list[Token]) -> s.IntLit:
+        return s.IntLit(int(c[0]), _span(meta))
+
+    def args(self, meta: Meta, c: list[Any]) -> tuple[s.Expr, ...]:
+        return tuple(a for a in c if a is not None)
+
+    def path(self, meta: Meta, c: list[Token]) -> tuple[str, ...]:
+        return tuple(str(t) for t in c)
+
+    def macro_path(self, meta: Meta, c: list[Token]) -> tuple[str, ...]:
+        return tuple(str(t) for t in c)
+
+
+class _MacroError(Exception):
+    def __init__(self, meta: Meta, path: tuple[str, ...]) -> None:
+        self.span = _span(meta)
+        self.path = path
+
+
+# Terminal names lark reports, spelled as the user would type them.
+_TOKEN_TEXT = {
+    "LBRACE": "'{'", "RBRACE": "'}'", "LPAR": "'('", "RPAR": "')'", "LSQB": "'['", "RSQB": "']'",
+    "SEMICOLON": "';'", "COMMA": "','", "COLON": "':'", "DOT": "'.'", "EQUAL": "'='",
+    "BANG": "'!'", "AMPERSAND": "'&'", "NAME": "a name", "INT": "a number", "$END": "end of file",
+    "__ANON_0": "'::'", "__ANON_1": "'=>'", "__ANON_2": "'..'",
+}
+
+
+def _token_text(name: str) -> str:
+    if name in _TOKEN_TEXT:
+        return _TOKEN_TEXT[name]
+    for t in _parser().terminals:
+        if t.name == name and t.pattern.type == "str":
+            return f"'{t.pattern.value}'"
+    return name.lower()
+
+
+def _expected(names: set[str]) -> str:
+    texts = sorted({_token_text(n) for n in names})
+    if len(texts) > 8:
+        return "a statement" if "'let'" in texts else "an expression" if "a name" in texts else ", ".join(texts[:8])
+    return " or ".join(texts) if len(texts) <= 2 else ", ".join(texts[:-1]) + " or " + texts[-1]
+
+
+def parse_module(source: Source) -> s.Module:
+    """Parse a model file; raise ModelError with a located diagnostic on bad syntax."""
+    try:
+        tree = _parser().parse(source.text)
+        result = _ToSyntax().transform(tree)
+    except lark.exceptions.UnexpectedToken as e:
+        tok = e.token
+        if tok.type == "$END":
+            what = "end of file"
+            line = len(source.text.splitlines()) or 1
+            span = Span(line, len(source.line_text(line)) + 1, line, len(source.line_text(line)) + 1)
+        else:
+            what = f"'{tok}'"
+            span = _span(tok)
+        expected = set(e.expected)
+        if e.interactive_parser is not None:
+            expected = set(e.interactive_parser.accepts()) or expected
+        raise ModelError.at(span, f"unexpected {what}; expected {_expected(expected)}") from None
+    except lark.exceptions.UnexpectedCharacters as e:
+        span = Span(e.line, e.column, e.line, e.column + 1)
+        char = source.line_text(e.line)[e.column - 1 : e.column] or "?"
+        raise ModelError.at(span, f"unexpected character '{char}'") from None
+    except lark.exceptions.UnexpectedEOF as e:
+        line = len(source.text.splitlines()) or 1
+        span = Span(line, len(source.line_text(line)) + 1, line, len(source.line_text(line)) + 1)
+        raise ModelError.at(span, f"unexpected end of file; expected {_expected(set(e.expected))}") from None
+    except lark.exceptions.VisitError as e:
+        orig = e.orig_exc
+        if isinstance(orig, _MacroError):
+            raise ModelError.at(
+                orig.span, f"unknown macro '{'::'.join(orig.path)}!' used as a block; expected 'select!'"
+            ) from None
+        raise
+    assert isinstance(result, s.Module)
+    return result

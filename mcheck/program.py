@@ -1,0 +1,329 @@
+"""The checked program: what resolve.py produces and compile.py consumes.
+
+Every name is resolved, every construct has a meaning (a lock, a sleep, a call of a known async
+fn), and every type error has already been reported. Function bodies are still generic in their
+parameters; compile.py instantiates them per call site.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+from mcheck.source import Span
+
+
+class ResKind(Enum):
+    MUTEX = "Mutex"
+    SEMAPHORE = "Semaphore"
+    CHANNEL = "Channel"
+    ONESHOT = "Oneshot"
+
+
+class Ty(Enum):
+    """Types of values a model can name."""
+
+    MUTEX = "Mutex"
+    SEMAPHORE = "Semaphore"
+    CHANNEL = "Channel"
+    ONESHOT = "Oneshot"
+    INT = "u64"
+    FUTURE = "future"
+    GUARD = "guard"
+    PERMIT = "permit"
+    HANDLE = "JoinHandle"
+    COUNTER = "loop counter"
+
+
+RES_TY = {
+    ResKind.MUTEX: Ty.MUTEX,
+    ResKind.SEMAPHORE: Ty.SEMAPHORE,
+    ResKind.CHANNEL: Ty.CHANNEL,
+    ResKind.ONESHOT: Ty.ONESHOT,
+}
+
+UNBOUNDED_LIMIT = 8
+"""An unbounded channel holding more queued messages than this makes the run inconclusive."""
+
+
+@dataclass(frozen=True, slots=True)
+class Resource:
+    index: int
+    name: str
+    kind: ResKind
+    permits: int  # Mutex 1, Semaphore n, bounded channel capacity; 0 for unbounded/oneshot
+    bounded: bool
+    span: Span | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Local:
+    """A `let`-bound name (or loop counter) inside one fn or task body; `index` is unique there."""
+
+    index: int
+    name: str
+    ty: Ty
+    span: Span | None = field(default=None, compare=False)
+
+
+# ---- references to values ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class GlobalRes:
+    index: int
+
+
+@dataclass(frozen=True, slots=True)
+class ParamRef:
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class IntConst:
+    value: int
+
+
+ResRef = GlobalRes | ParamRef
+IntRef = IntConst | ParamRef
+Arg = GlobalRes | ParamRef | IntConst
+
+
+# ---- futures -----------------------------------------------------------------------------------
+
+
+class Purpose(Enum):
+    """What an acquire on a semaphore is for: it decides what happens to the permits after."""
+
+    LOCK = "lock"
+    ACQUIRE = "acquire"
+    SEND = "send"
+    RESERVE = "reserve"
+
+
+@dataclass(frozen=True, slots=True)
+class Acquire:
+    res: ResRef
+    count: IntRef
+    purpose: Purpose
+    text: str
+    span: Span | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Sleep:
+    ms: IntRef
+    text: str
+    span: Span | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Recv:
+    res: ResRef
+    text: str
+    span: Span | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class YieldNow:
+    text: str
+    span: Span | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class CallFn:
+    fn: str
+    args: tuple[Arg, ...]
+    text: str
+    span: Span | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class AsyncBlock:
+    body: Block
+    text: str
+    span: Span | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class UseVar:
+    """A future-valued local used as a future: `f` (moved) or `&mut f` (borrowed)."""
+
+    local: Local
+    borrowed: bool
+    text: str
+    span: Span | None = field(default=None, compare=False)
+
+
+Leaf = Acquire | Sleep | Recv | YieldNow
+Future = Acquire | Sleep | Recv | YieldNow | CallFn | AsyncBlock | UseVar
+
+
+# ---- statements --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class LetFuture:
+    """`let f = <future>;` creates a future without polling it (futures are lazy)."""
+
+    local: Local
+    future: Future
+    span: Span | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class AwaitStmt:
+    """`<future>.await`, keeping its guard/permit in `bind` (None: released at once)."""
+
+    future: Future
+    bind: Local | None
+    span: Span | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class SelectArm:
+    future: Future
+    body: Block
+    span: Span | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Select:
+    biased: bool
+    arms: tuple[SelectArm, ...]
+    span: Span | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Join:
+    futures: tuple[Future, ...]
+    span: Span | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Drop:
+    local: Local
+    span: Span | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class TrySend:
+    res: ResRef
+    span: Span | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class OneshotSend:
+    res: ResRef
+    span: Span | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class PermitSend:
+    local: Local
+    span: Span | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Spawn:
+    future: CallFn | AsyncBlock
+    handle: Local | None
+    span: Span | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Loop:
+    body: Block
+    span: Span | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class For:
+    counter: Local
+    lo: int
+    hi: int
+    body: Block
+    span: Span | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class WhileChoose:
+    body: Block
+    span: Span | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class WhileRecv:
+    """`while let Some(_) = rx.recv().await { body }`: ends when the channel is closed and empty."""
+
+    future: Future
+    body: Block
+    span: Span | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class IfChoose:
+    then: Block
+    otherwise: Block
+    span: Span | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Break:
+    span: Span | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Continue:
+    span: Span | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    """Statements, and the locals declared directly in this block (dropped at its end, in reverse)."""
+
+    stmts: tuple[Stmt, ...]
+    locals: tuple[Local, ...]
+    span: Span | None = field(default=None, compare=False)
+
+
+Stmt = (
+    LetFuture | AwaitStmt | Select | Join | Drop | TrySend | OneshotSend | PermitSend | Spawn
+    | Loop | For | WhileChoose | WhileRecv | IfChoose | Break | Continue | Block
+)
+
+
+@dataclass(frozen=True, slots=True)
+class FnDef:
+    name: str
+    params: tuple[tuple[str, Ty], ...]
+    body: Block
+    span: Span | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class TaskDef:
+    name: str
+    copies: int
+    body: Block
+    span: Span | None = field(default=None, compare=False)
+
+
+class Verdict(Enum):
+    SAFE = "safe"
+    FUTURELOCK = "futurelock"
+    DEADLOCK = "deadlock"
+
+
+@dataclass(frozen=True, slots=True)
+class Expectation:
+    untimed: Verdict | None
+    exact: Verdict | None
+
+
+@dataclass(frozen=True, slots=True)
+class Program:
+    resources: tuple[Resource, ...]
+    fns: dict[str, FnDef]
+    tasks: tuple[TaskDef, ...]
+    expect: Expectation

@@ -1,0 +1,721 @@
+"""Phase 2: syntax tree -> checked program (mcheck.program).
+
+Resolves every name, gives every call and method its meaning, and checks types and moves. It
+collects every error it can before raising one `ModelError`; nothing after this phase reports
+bad input except the bounds that only instantiation can see (compile.py).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from mcheck import program as p
+from mcheck import syntax as s
+from mcheck.errors import Diagnostic, ModelError, Severity
+from mcheck.source import Source, Span
+
+PARAM_TYPES = {
+    "Mutex": p.Ty.MUTEX,
+    "Semaphore": p.Ty.SEMAPHORE,
+    "Channel": p.Ty.CHANNEL,
+    "Oneshot": p.Ty.ONESHOT,
+    "u64": p.Ty.INT,
+    "u32": p.Ty.INT,
+    "usize": p.Ty.INT,
+}
+
+# Paths a Rust programmer writes, mapped to the name mcheck knows them by.
+_STRIP_PREFIXES = (("tokio", "time"), ("tokio", "task"), ("tokio", "sync", "mpsc"), ("tokio", "sync"),
+                   ("tokio",), ("mpsc",), ("oneshot",))
+
+
+def _canonical(path: tuple[str, ...]) -> str:
+    for prefix in _STRIP_PREFIXES:
+        if path[: len(prefix)] == prefix and len(path) > len(prefix):
+            path = path[len(prefix) :]
+            break
+    return "::".join(path)
+
+
+_EXPECT_RE = re.compile(r"^\s*//\s*expect(-exact|-untimed)?\s*:\s*(\S+)")
+
+
+class _Errors:
+    def __init__(self) -> None:
+        self.items: list[Diagnostic] = []
+
+    def add(self, span: Span | None, message: str, *notes: tuple[Span | None, str]) -> None:
+        self.items.append(
+            Diagnostic(Severity.ERROR, message, span, tuple(Diagnostic(Severity.NOTE, m, sp) for sp, m in notes))
+        )
+
+
+def _text(source: Source, span: Span | None) -> str:
+    """The source text a span covers, squeezed to one line."""
+    if span is None:
+        return "?"
+    lines = source.text.splitlines()
+    if span.line == span.end_line:
+        return lines[span.line - 1][span.col - 1 : span.end_col - 1]
+    first = lines[span.line - 1][span.col - 1 :]
+    return " ".join(first.split()) + " ..."
+
+
+@dataclass
+class _Binding:
+    local: p.Local
+    moved_at: Span | None = None
+    moved_how: str = ""
+
+
+@dataclass
+class _Scope:
+    loop_depth: int
+    names: dict[str, _Binding] = field(default_factory=dict)
+    declared: list[p.Local] = field(default_factory=list)
+
+
+class _BodyChecker:
+    """Checks one fn or task body. `params` maps parameter names to their types."""
+
+    def __init__(self, r: Resolver, params: dict[str, p.Ty], where: str) -> None:
+        self.r = r
+        self.params = params
+        self.where = where
+        self.scopes: list[_Scope] = []
+        self.next_local = 0
+        self.loop_depth = 0
+        self.async_depth = 0
+        self.async_floor = 0  # scopes below this index belong to an enclosing body
+
+    # ---- scopes --------------------------------------------------------------------------------
+
+    def declare(self, name: str, ty: p.Ty, span: Span | None) -> p.Local:
+        local = p.Local(self.next_local, name, ty, span)
+        self.next_local += 1
+        scope = self.scopes[-1]
+        scope.names[name] = _Binding(local)
+        scope.declared.append(local)
+        return local
+
+    def lookup_local(self, name: str, span: Span | None) -> _Binding | None:
+        for depth in range(len(self.scopes) - 1, -1, -1):
+            if name in self.scopes[depth].names:
+                if depth < self.async_floor:
+                    self.r.err.add(
+                        span,
+                        f"'{name}' is a local of the enclosing body; an async block may only use "
+                        "resources and u64 parameters",
+                    )
+                    return None
+                return self.scopes[depth].names[name]
+        return None
+
+    def block(self, b: s.Block) -> p.Block:
+        self.scopes.append(_Scope(self.loop_depth))
+        stmts: list[p.Stmt] = []
+        for st in b.stmts:
+            stmts.extend(self.stmt(st))
+        scope = self.scopes.pop()
+        return p.Block(tuple(stmts), tuple(scope.declared), b.span)
+
+    # ---- values --------------------------------------------------------------------------------
+
+    def value(self, e: s.Expr) -> tuple[p.Ty, p.Arg | _Binding] | None:
+        """Resolve a name or literal used as an argument."""
+        if isinstance(e, s.IntLit):
+            return p.Ty.INT, p.IntConst(e.value)
+        if isinstance(e, s.Name):
+            if len(e.path) == 1:
+                name = e.path[0]
+                b = self.lookup_local(name, e.span)
+                if b is not None:
+                    return b.local.ty, b
+                if name in self.params:
+                    return self.params[name], p.ParamRef(name)
+                if name in self.r.resources:
+                    res = self.r.resources[name]
+                    return p.RES_TY[res.kind], p.GlobalRes(res.index)
+            self.r.err.add(e.span, f"unknown name '{'::'.join(e.path)}'")
+            return None
+        self.r.err.add(e.span, f"expected a name or a number, found '{self.r.text(e.span)}'")
+        return None
+
+    def resource(self, e: s.Expr, want: tuple[p.Ty, ...], what: str) -> p.ResRef | None:
+        v = self.value(e)
+        if v is None:
+            return None
+        ty, ref = v
+        if ty not in want or isinstance(ref, _Binding | p.IntConst):
+            kinds = " or ".join(t.value for t in want)
+            self.r.err.add(e.span, f"{what} needs a {kinds}, but '{self.r.text(e.span)}' is a {ty.value}")
+            return None
+        assert isinstance(ref, p.GlobalRes | p.ParamRef)
+        return ref
+
+    def int_arg(self, e: s.Expr) -> p.IntRef | None:
+        v = self.value(e)
+        if v is None:
+            return None
+        ty, ref = v
+        if ty is not p.Ty.INT or not isinstance(ref, p.IntConst | p.ParamRef):
+            self.r.err.add(e.span, f"expected a number, but '{self.r.text(e.span)}' is a {ty.value}")
+            return None
+        return ref
+
+    def use(self, b: _Binding, span: Span | None, how: str, moves: bool) -> None:
+        if b.moved_at is not None:
+            self.r.err.add(span, f"use of '{b.local.name}' after it was {b.moved_how}", (b.moved_at, f"{b.moved_how} here"))
+            return
+        if moves:
+            if self.loop_depth > self._loop_depth_of(b):
+                self.r.err.add(
+                    span, f"'{b.local.name}' is {how} inside a loop but declared outside it: "
+                    "the next iteration would use it after it is gone", (b.local.span, "declared here"),
+                )
+            b.moved_at = span
+            b.moved_how = how
+
+    def _loop_depth_of(self, b: _Binding) -> int:
+        for sc in self.scopes:
+            if sc.names.get(b.local.name) is b:
+                return sc.loop_depth
+        return 0
+
+    # ---- futures -------------------------------------------------------------------------------
+
+    def nargs(self, e: s.Call | s.MethodCall, n: int, name: str) -> bool:
+        if len(e.args) != n:
+            self.r.err.add(e.span, f"'{name}' takes {n} argument{'s' if n != 1 else ''}, {len(e.args)} given")
+            return False
+        return True
+
+    def future(self, e: s.Expr, context: str) -> p.Future | None:
+        """An expression that denotes a future (not awaited yet)."""
+        text = self.r.text(e.span)
+        match e:
+            case s.Borrow(value=s.Name(path=(name,)) as n):
+                b = self.lookup_local(name, n.span)
+                if b is None:
+                    if name in self.params or name in self.r.resources:
+                        self.r.err.add(e.span, f"'&mut {name}' borrows a resource, not a future")
+                    else:
+                        self.r.err.add(n.span, f"unknown name '{name}'")
+                    return None
+                if b.local.ty not in (p.Ty.FUTURE, p.Ty.HANDLE):
+                    self.r.err.add(e.span, f"'{name}' is a {b.local.ty.value}, not a future; it cannot be awaited")
+                    return None
+                self.use(b, e.span, "borrowed", moves=False)
+                return p.UseVar(b.local, True, text, e.span)
+            case s.Borrow():
+                self.r.err.add(e.span, "'&mut' applies to a future bound with 'let'; write `let f = ...;` first")
+                return None
+            case s.Name(path=(name,)):
+                b = self.lookup_local(name, e.span)
+                if b is not None:
+                    if b.local.ty not in (p.Ty.FUTURE, p.Ty.HANDLE):
+                        self.r.err.add(e.span, f"'{name}' is a {b.local.ty.value}, not a future; it cannot be awaited")
+                        return None
+                    self.use(b, e.span, "moved", moves=b.local.ty is p.Ty.FUTURE)
+                    return p.UseVar(b.local, False, text, e.span)
+                v = self.value(e)
+                if v is not None:
+                    hint = {
+                        p.Ty.MUTEX: f"; did you mean `{name}.lock()`?",
+                        p.Ty.SEMAPHORE: f"; did you mean `{name}.acquire()`?",
+                        p.Ty.CHANNEL: f"; did you mean `{name}.recv()`?",
+                        p.Ty.ONESHOT: f"; did you mean `{name}.recv()`?",
+                    }.get(v[0], "")
+                    self.r.err.add(e.span, f"'{name}' is a {v[0].value}, not a future{hint}")
+                return None
+            case s.AsyncBlock(body=body):
+                self.async_depth += 1
+                floor, self.async_floor = self.async_floor, len(self.scopes)
+                depth, self.loop_depth = self.loop_depth, 0
+                blk = self.block(body)
+                self.async_floor, self.loop_depth = floor, depth
+                self.async_depth -= 1
+                return p.AsyncBlock(blk, "async { ... }", e.span)
+            case s.Call(path=path, args=args):
+                name = _canonical(path)
+                if name == "sleep":
+                    if not self.nargs(e, 1, "sleep"):
+                        return None
+                    arg = args[0]
+                    if isinstance(arg, s.Call) and _canonical(arg.path) in ("ms", "Duration::from_millis") and len(arg.args) == 1:
+                        arg = arg.args[0]
+                    ms = self.int_arg(arg)
+                    return None if ms is None else p.Sleep(ms, text, e.span)
+                if name == "yield_now":
+                    return p.YieldNow(text, e.span) if self.nargs(e, 0, "yield_now") else None
+                if name in self.r.fns:
+                    return self.call_fn(e, name, text)
+                if name in ("spawn", "drop", "choose"):
+                    self.r.err.add(e.span, f"'{name}(...)' is not a future; it cannot be {context}")
+                    return None
+                self.r.err.add(e.span, f"unknown async fn '{'::'.join(path)}'", *self.r.suggest(name))
+                return None
+            case s.MethodCall(receiver=recv, method=method, args=args):
+                if method == "unwrap" and not args:
+                    return self.future(recv, context)
+                return self.method_future(e, recv, method, text)
+            case s.Await():
+                self.r.err.add(e.span, f"'{text}' is already awaited; it is not a future")
+                return None
+            case _:
+                self.r.err.add(e.span, f"expected a future, found '{text}'")
+                return None
+
+    def call_fn(self, e: s.Call, name: str, text: str) -> p.CallFn | None:
+        fn = self.r.syntax_fns[name]
+        if len(e.args) != len(fn.params):
+            self.r.err.add(
+                e.span, f"'{name}' takes {len(fn.params)} argument{'s' if len(fn.params) != 1 else ''}, "
+                f"{len(e.args)} given", (fn.span, f"'{name}' defined here"),
+            )
+            return None
+        args: list[p.Arg] = []
+        ok = True
+        for a, prm in zip(e.args, fn.params, strict=True):
+            want = PARAM_TYPES.get(prm.type_name)
+            if want is None:
+                return None  # reported at the definition
+            v = self.value(a)
+            if v is None:
+                ok = False
+                continue
+            ty, ref = v
+            if ty is not want or isinstance(ref, _Binding):
+                self.r.err.add(a.span, f"'{name}' expects a {want.value} for '{prm.name}', but "
+                               f"'{self.r.text(a.span)}' is a {ty.value}", (prm.span, "parameter declared here"))
+                ok = False
+                continue
+            assert not isinstance(ref, _Binding)
+            args.append(ref)
+        return p.CallFn(name, tuple(args), text, e.span) if ok else None
+
+    def method_future(self, e: s.MethodCall, recv: s.Expr, method: str, text: str) -> p.Future | None:
+        v = self.value(recv)
+        if v is None:
+            return None
+        ty, ref = v
+        allowed = {
+            p.Ty.MUTEX: ("lock",),
+            p.Ty.SEMAPHORE: ("acquire", "acquire_many"),
+            p.Ty.CHANNEL: ("send", "recv", "reserve"),
+            p.Ty.ONESHOT: ("recv",),
+        }.get(ty, ())
+        if method not in allowed:
+            sync = {p.Ty.CHANNEL: ("try_send",), p.Ty.ONESHOT: ("send",), p.Ty.PERMIT: ("send",)}.get(ty, ())
+            if method in sync:
+                self.r.err.add(e.span, f"'{text}' completes at once; it is not a future and cannot be awaited")
+            elif allowed:
+                self.r.err.add(e.span, f"a {ty.value} has no method '{method}'; it has "
+                               + ", ".join(f"'{m}'" for m in allowed + sync))
+            else:
+                self.r.err.add(e.span, f"'{self.r.text(recv.span)}' is a {ty.value}; it has no method '{method}'")
+            return None
+        assert isinstance(ref, p.GlobalRes | p.ParamRef)
+        if method == "acquire_many":
+            if not self.nargs(e, 1, method):
+                return None
+            n = self.int_arg(e.args[0])
+            if isinstance(n, p.IntConst) and n.value < 1:
+                self.r.err.add(e.args[0].span, "acquire_many needs at least 1 permit")
+                return None
+            return None if n is None else p.Acquire(ref, n, p.Purpose.ACQUIRE, text, e.span)
+        if not self.nargs(e, 0, method):
+            return None
+        if ty is p.Ty.CHANNEL and method == "send" and self.r.is_unbounded(ref):
+            self.r.err.add(e.span, f"'{text}' is on an unbounded channel, which never waits: write it without "
+                           "'.await' as `... .send();`")
+            return None
+        purpose = {"lock": p.Purpose.LOCK, "acquire": p.Purpose.ACQUIRE, "send": p.Purpose.SEND,
+                   "reserve": p.Purpose.RESERVE}.get(method)
+        if purpose is not None:
+            if method == "reserve" and self.r.is_unbounded(ref):
+                self.r.err.add(e.span, "reserve() needs a bounded channel")
+                return None
+            return p.Acquire(ref, p.IntConst(1), purpose, text, e.span)
+        return p.Recv(ref, text, e.span)
+
+    # ---- statements ----------------------------------------------------------------------------
+
+    def stmt(self, st: s.Stmt) -> list[p.Stmt]:
+        match st:
+            case s.Block():
+                return [self.block(st)]
+            case s.Let(name=name, value=value):
+                return self.let(st, name, value)
+            case s.ExprStmt(value=value):
+                return self.expr_stmt(value, st.span)
+            case s.Select():
+                return self.select(st)
+            case s.Loop(body=body):
+                return [p.Loop(self.loop_body(body), st.span)]
+            case s.While(cond=cond, body=body):
+                if not self.is_choose(cond):
+                    return []
+                return [p.WhileChoose(self.loop_body(body), st.span)]
+            case s.WhileLet(value=value, body=body):
+                if not isinstance(value, s.Await):
+                    self.r.err.add(value.span, "expected `<receiver>.recv().await` after 'while let Some(_) ='")
+                    return []
+                fut = self.future(value.value, "awaited")
+                if fut is None:
+                    return []
+                if not (isinstance(fut, p.Recv) or isinstance(fut, p.UseVar)):
+                    self.r.err.add(value.span, "'while let Some(_) = ...' needs a channel receive (`rx.recv().await`)")
+                    return []
+                return [p.WhileRecv(fut, self.loop_body(body), st.span)]
+            case s.For(binding=binding, lo=lo, hi=hi, body=body):
+                if hi - lo > 64:
+                    self.r.err.add(st.span, f"loop of {hi - lo} iterations: mcheck keeps counters small (at most 64)")
+                    return []
+                self.scopes.append(_Scope(self.loop_depth))
+                counter = self.declare(binding if binding != "_" else f"_for{self.next_local}", p.Ty.COUNTER, st.span)
+                self.scopes.pop()
+                return [p.For(counter, lo, max(lo, hi), self.loop_body(body), st.span)]
+            case s.If(cond=cond, then=then, otherwise=otherwise):
+                if not self.is_choose(cond):
+                    return []
+                then_b, else_b = self.branches([then, otherwise or s.Block((), st.span)])
+                return [p.IfChoose(then_b, else_b, st.span)]
+            case s.Break():
+                if self.loop_depth == 0:
+                    self.r.err.add(st.span, "'break' outside of a loop")
+                return [p.Break(st.span)]
+            case s.Continue():
+                if self.loop_depth == 0:
+                    self.r.err.add(st.span, "'continue' outside of a loop")
+                return [p.Continue(st.span)]
+        raise AssertionError(st)
+
+    def loop_body(self, body: s.Block) -> p.Block:
+        self.loop_depth += 1
+        blk = self.block(body)
+        self.loop_depth -= 1
+        return blk
+
+    def is_choose(self, cond: s.Expr) -> bool:
+        if isinstance(cond, s.Call) and _canonical(cond.path) == "choose" and not cond.args:
+            return True
+        self.r.err.add(
+            cond.span, f"unsupported condition '{self.r.text(cond.span)}': mcheck abstracts data, so a "
+            "condition must be `choose()` (either branch may be taken)",
+        )
+        return False
+
+    def let(self, st: s.Let, name: str, value: s.Expr) -> list[p.Stmt]:
+        if isinstance(value, s.Await):
+            fut = self.future(value.value, "awaited")
+            if fut is None:
+                return []
+            ty = _result_type(fut)
+            if ty is None or name == "_":
+                return [p.AwaitStmt(fut, None, st.span)]
+            local = self.declare(name, ty, st.span)
+            return [p.AwaitStmt(fut, local, st.span)]
+        if isinstance(value, s.Call) and _canonical(value.path) == "spawn":
+            spawned = self.spawn_arg(value)
+            if spawned is None:
+                return []
+            handle = None if name == "_" else self.declare(name, p.Ty.HANDLE, st.span)
+            return [p.Spawn(spawned, handle, st.span)]
+        if isinstance(value, s.MethodCall) and value.method in ("try_send", "send") and self.is_sync_send(value):
+            return self.expr_stmt(value, st.span)
+        fut = self.future(value, "bound")
+        if fut is None:
+            return []
+        if isinstance(fut, p.UseVar):
+            self.r.err.add(st.span, "re-binding a future to a new name is not supported; use the original name")
+            return []
+        if name == "_":
+            return []  # `let _ = fut;` drops an unpolled future at once: nothing happens
+        local = self.declare(name, p.Ty.FUTURE, st.span)
+        return [p.LetFuture(local, fut, st.span)]
+
+    def is_sync_send(self, e: s.MethodCall) -> bool:
+        v = self.value(e.receiver) if isinstance(e.receiver, s.Name) else None
+        if v is None:
+            return False
+        return (v[0] is p.Ty.CHANNEL and (e.method == "try_send" or self.r.is_unbounded(v[1]))) or (
+            v[0] in (p.Ty.ONESHOT, p.Ty.PERMIT) and e.method == "send")
+
+    def spawn_arg(self, e: s.Call) -> p.CallFn | p.AsyncBlock | None:
+        if not self.nargs(e, 1, "spawn"):
+            return None
+        if self.loop_depth > 0:
+            self.r.err.add(
+                e.span, "spawn inside a loop creates unboundedly many tasks, which mcheck cannot make finite; "
+                "declare a fixed number of tasks with `task name[N] { ... }`",
+            )
+            return None
+        fut = self.future(e.args[0], "spawned")
+        if fut is None:
+            return None
+        if not isinstance(fut, p.CallFn | p.AsyncBlock):
+            self.r.err.add(e.args[0].span, "spawn takes a call of an async fn or an async block")
+            return None
+        return fut
+
+    def expr_stmt(self, value: s.Expr, span: Span | None) -> list[p.Stmt]:
+        text = self.r.text(span)
+        match value:
+            case s.Await(value=inner):
+                fut = self.future(inner, "awaited")
+                return [] if fut is None else [p.AwaitStmt(fut, None, span)]
+            case s.MacroCall(path=path, args=args) if _canonical(path) == "join":
+                futs = [self.future(a, "joined") for a in args]
+                if not args:
+                    self.r.err.add(span, "join! needs at least one future")
+                if any(f is None for f in futs) or not args:
+                    return []
+                return [p.Join(tuple(f for f in futs if f is not None), span)]
+            case s.MacroCall(path=path):
+                self.r.err.add(value.span, f"unknown macro '{'::'.join(path)}!'; expected 'join!' or 'select!'")
+                return []
+            case s.Call(path=path, args=args) if _canonical(path) == "drop":
+                if len(args) != 1 or not isinstance(args[0], s.Name) or len(args[0].path) != 1:
+                    self.r.err.add(value.span, "drop takes one local name")
+                    return []
+                b = self.lookup_local(args[0].path[0], args[0].span)
+                if b is None:
+                    if args[0].path[0] in self.params or args[0].path[0] in self.r.resources:
+                        self.r.err.add(args[0].span, f"'{args[0].path[0]}' is a resource; only futures, guards "
+                                       "and permits can be dropped")
+                    else:
+                        self.r.err.add(args[0].span, f"unknown name '{args[0].path[0]}'")
+                    return []
+                if b.local.ty is p.Ty.COUNTER:
+                    self.r.err.add(args[0].span, f"'{b.local.name}' is a loop counter; it cannot be dropped")
+                    return []
+                self.use(b, value.span, "dropped", moves=True)
+                return [p.Drop(b.local, value.span)]
+            case s.Call(path=path) if _canonical(path) == "spawn":
+                spawned = self.spawn_arg(value)
+                return [] if spawned is None else [p.Spawn(spawned, None, span)]
+            case s.MethodCall(receiver=recv, method=method, args=args) if method in ("send", "try_send"):
+                v = self.value(recv)
+                if v is None:
+                    return []
+                ty, ref = v
+                if args:
+                    self.r.err.add(value.span, f"'{method}' takes no arguments: mcheck abstracts message values")
+                    return []
+                if ty is p.Ty.PERMIT and method == "send" and isinstance(ref, _Binding):
+                    self.use(ref, value.span, "used by send", moves=True)
+                    return [p.PermitSend(ref.local, span)]
+                if ty is p.Ty.ONESHOT and method == "send":
+                    assert isinstance(ref, p.GlobalRes | p.ParamRef)
+                    return [p.OneshotSend(ref, span)]
+                if ty is p.Ty.CHANNEL and (method == "try_send" or self.r.is_unbounded(ref)):
+                    assert isinstance(ref, p.GlobalRes | p.ParamRef)
+                    return [p.TrySend(ref, span)]
+                if ty is p.Ty.CHANNEL:
+                    self.r.err.add(value.span, f"'{text}' on a bounded channel waits for a permit: add '.await' "
+                                   "(or use try_send)")
+                    return []
+                self.r.err.add(value.span, f"'{self.r.text(recv.span)}' is a {ty.value}; it has no method '{method}'")
+                return []
+        fut = self.future(value, "used")
+        if fut is not None:
+            self.r.err.add(span, f"'{text}' creates a future that is never polled; add '.await' or bind it with 'let'")
+        return []
+
+    def branches(self, bodies: list[s.Block]) -> list[p.Block]:
+        """Check alternative bodies: a move in one branch does not affect its siblings."""
+        bindings = [b for sc in self.scopes for b in sc.names.values()]
+        before = [(b.moved_at, b.moved_how) for b in bindings]
+        after = list(before)
+        out = []
+        for body in bodies:
+            for b, (at, how) in zip(bindings, before, strict=True):
+                b.moved_at, b.moved_how = at, how
+            out.append(self.block(body))
+            after = [(a if a[0] is not None else (b.moved_at, b.moved_how)) for a, b in zip(after, bindings, strict=True)]
+        for b, (at, how) in zip(bindings, after, strict=True):
+            b.moved_at, b.moved_how = at, how
+        return out
+
+    def select(self, st: s.Select) -> list[p.Stmt]:
+        if not st.arms:
+            self.r.err.add(st.span, "select! needs at least one branch")
+            return []
+        futs = [self.future(arm.future, "selected") for arm in st.arms]
+        bodies = self.branches([arm.body for arm in st.arms])
+        if any(f is None for f in futs):
+            return []
+        arms = [p.SelectArm(f, b, arm.span) for f, b, arm in zip(futs, bodies, st.arms, strict=True) if f is not None]
+        return [p.Select(st.biased, tuple(arms), st.span)]
+
+
+def _result_type(fut: p.Future) -> p.Ty | None:
+    """What `let x = fut.await` binds: a guard, a permit, or nothing worth tracking."""
+    if isinstance(fut, p.Acquire):
+        return {p.Purpose.LOCK: p.Ty.GUARD, p.Purpose.ACQUIRE: p.Ty.GUARD, p.Purpose.RESERVE: p.Ty.PERMIT}.get(fut.purpose)
+    return None
+
+
+class Resolver:
+    def __init__(self, source: Source, module: s.Module) -> None:
+        self.source = source
+        self.module = module
+        self.err = _Errors()
+        self.resources: dict[str, p.Resource] = {}
+        self.syntax_fns: dict[str, s.FnDef] = {}
+        self.fns: dict[str, p.FnDef] = {}
+
+    def text(self, span: Span | None) -> str:
+        return _text(self.source, span)
+
+    def suggest(self, name: str) -> list[tuple[Span | None, str]]:
+        import difflib
+
+        close = difflib.get_close_matches(name, list(self.syntax_fns), n=1)
+        return [(self.syntax_fns[close[0]].span, f"did you mean '{close[0]}'?")] if close else []
+
+    def is_unbounded(self, ref: object) -> bool:
+        if isinstance(ref, p.GlobalRes):
+            res = next(r for r in self.resources.values() if r.index == ref.index)
+            return res.kind is p.ResKind.CHANNEL and not res.bounded
+        return False  # parameters: checked when instantiated
+
+    def resource_decl(self, d: s.ResourceDecl) -> None:
+        e = d.init
+        ctor = _canonical(e.path) if isinstance(e, s.Call) else ""
+        kinds = {
+            "Mutex::new": (p.ResKind.MUTEX, 0),
+            "Semaphore::new": (p.ResKind.SEMAPHORE, 1),
+            "channel": (p.ResKind.CHANNEL, 1),
+            "unbounded_channel": (p.ResKind.CHANNEL, 0),
+            "oneshot": (p.ResKind.ONESHOT, 0),
+            "oneshot::channel": (p.ResKind.ONESHOT, 0),
+        }
+        if ctor not in kinds or not isinstance(e, s.Call):
+            self.err.add(
+                e.span, f"unknown resource '{self.text(e.span)}'; expected Mutex::new(), Semaphore::new(n), "
+                "channel(n), unbounded_channel() or oneshot()",
+            )
+            return
+        kind, nargs = kinds[ctor]
+        if len(e.args) != nargs:
+            self.err.add(e.span, f"'{ctor}' takes {nargs} argument{'s' if nargs != 1 else ''}, {len(e.args)} given")
+            return
+        permits = 1 if kind is p.ResKind.MUTEX else 0
+        if nargs:
+            arg = e.args[0]
+            if not isinstance(arg, s.IntLit):
+                self.err.add(arg.span, "expected a number")
+                return
+            if arg.value < 1 or arg.value > 16:
+                self.err.add(arg.span, f"{ctor} needs between 1 and 16 permits, got {arg.value}")
+                return
+            permits = arg.value
+        if d.name in self.resources:
+            self.err.add(d.span, f"'{d.name}' is declared twice", (self.resources[d.name].span, "first declared here"))
+            return
+        bounded = not (ctor == "unbounded_channel")
+        self.resources[d.name] = p.Resource(len(self.resources), d.name, kind, permits, bounded, d.span)
+
+    def check_recursion(self) -> None:
+        calls: dict[str, set[str]] = {name: set() for name in self.fns}
+
+        def walk(x: object, out: set[str]) -> None:
+            if isinstance(x, p.CallFn):
+                out.add(x.fn)
+            if isinstance(x, tuple):
+                for y in x:
+                    walk(y, out)
+            elif hasattr(x, "__dataclass_fields__") and not isinstance(x, p.Local):
+                for f in x.__dataclass_fields__:
+                    walk(getattr(x, f), out)
+
+        for name, fn in self.fns.items():
+            walk(fn.body, calls[name])
+        for start in self.fns:
+            seen: set[str] = set()
+            stack = [start]
+            while stack:
+                cur = stack.pop()
+                for nxt in calls.get(cur, ()):
+                    if nxt == start:
+                        self.err.add(
+                            self.fns[start].span, f"async fn '{start}' calls itself (possibly indirectly): "
+                            "recursion cannot be made finite",
+                        )
+                        stack.clear()
+                        break
+                    if nxt not in seen:
+                        seen.add(nxt)
+                        stack.append(nxt)
+
+    def run(self) -> p.Program:
+        items = self.module.items
+        for it in items:
+            if isinstance(it, s.ResourceDecl):
+                self.resource_decl(it)
+            elif isinstance(it, s.FnDef):
+                if it.name in self.syntax_fns:
+                    self.err.add(it.span, f"async fn '{it.name}' is defined twice",
+                                 (self.syntax_fns[it.name].span, "first defined here"))
+                self.syntax_fns[it.name] = it
+        for it in items:
+            if isinstance(it, s.FnDef):
+                params: dict[str, p.Ty] = {}
+                for prm in it.params:
+                    ty = PARAM_TYPES.get(prm.type_name)
+                    if ty is None:
+                        self.err.add(prm.span, f"unknown parameter type '{prm.type_name}'; expected one of "
+                                     + ", ".join(PARAM_TYPES))
+                        continue
+                    if prm.name in params:
+                        self.err.add(prm.span, f"parameter '{prm.name}' is declared twice")
+                    params[prm.name] = ty
+                body = _BodyChecker(self, params, it.name).block(it.body)
+                self.fns[it.name] = p.FnDef(it.name, tuple(params.items()), body, it.span)
+        tasks: list[p.TaskDef] = []
+        seen_tasks: dict[str, s.TaskDef] = {}
+        for it in items:
+            if isinstance(it, s.TaskDef):
+                if it.name in seen_tasks:
+                    self.err.add(it.span, f"task '{it.name}' is defined twice", (seen_tasks[it.name].span, "first defined here"))
+                seen_tasks[it.name] = it
+                if it.copies < 1 or it.copies > 16:
+                    self.err.add(it.span, f"task '{it.name}' needs between 1 and 16 copies, got {it.copies}")
+                if it.name == "main" and it.copies != 1:
+                    self.err.add(it.span, "there can be only one 'main' task")
+                body = _BodyChecker(self, {}, it.name).block(it.body)
+                tasks.append(p.TaskDef(it.name, it.copies, body, it.span))
+        if not tasks and not self.err.items:
+            self.err.add(None, "the model has no task; add `task main { ... }`")
+        self.check_recursion()
+        expect = self.expectation()
+        if self.err.items:
+            raise ModelError(self.err.items)
+        return p.Program(tuple(self.resources.values()), self.fns, tuple(tasks), expect)
+
+    def expectation(self) -> p.Expectation:
+        untimed: p.Verdict | None = None
+        exact: p.Verdict | None = None
+        for i, line in enumerate(self.source.text.splitlines(), start=1):
+            m = _EXPECT_RE.match(line)
+            if not m:
+                continue
+            try:
+                v = p.Verdict(m.group(2))
+            except ValueError:
+                col = line.index(m.group(2)) + 1
+                self.err.add(Span(i, col, i, col + len(m.group(2))),
+                             f"unknown verdict '{m.group(2)}'; expected futurelock, deadlock or safe")
+                continue
+            if m.group(1) == "-exact":
+                exact = v
+            else:
+                untimed = v
+        return p.Expectation(untimed, exact)
+
+
+def resolve(source: Source, module: s.Module) -> p.Program:
+    return Resolver(source, module).run()

@@ -1,0 +1,202 @@
+"""Syntax tree of a model file, as written (parse.py builds it; resolve.py checks it).
+
+Nodes are frozen dataclasses; each carries a `span` excluded from equality so tests can compare
+structure. Nothing here knows what a name means: `m.lock()` is just a method call.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from mcheck.source import Span
+
+
+# ---- expressions -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Name:
+    path: tuple[str, ...]
+    span: Span | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class IntLit:
+    value: int
+    span: Span | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    path: tuple[str, ...]
+    args: tuple[Expr, ...]
+    span: Span | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class MacroCall:
+    path: tuple[str, ...]
+    args: tuple[Expr, ...]
+    span: Span | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class MethodCall:
+    receiver: Expr
+    method: str
+    args: tuple[Expr, ...]
+    span: Span | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Await:
+    value: Expr
+    span: Span | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Borrow:
+    """`&mut e`."""
+
+    value: Expr
+    span: Span | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class AsyncBlock:
+    body: Block
+    span: Span | None = field(default=None, compare=False)
+
+
+Expr = Name | IntLit | Call | MacroCall | MethodCall | Await | Borrow | AsyncBlock
+
+
+# ---- statements --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    stmts: tuple[Stmt, ...]
+    span: Span | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Let:
+    name: str
+    value: Expr
+    span: Span | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class ExprStmt:
+    value: Expr
+    span: Span | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class SelectArm:
+    binding: str
+    future: Expr
+    body: Block
+    span: Span | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Select:
+    biased: bool
+    arms: tuple[SelectArm, ...]
+    span: Span | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Loop:
+    body: Block
+    span: Span | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class While:
+    cond: Expr
+    body: Block
+    span: Span | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class WhileLet:
+    """`while let Some(x) = e.await { ... }`: loops while the awaited value is `Some`."""
+
+    binding: str
+    value: Expr
+    body: Block
+    span: Span | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class For:
+    binding: str
+    lo: int
+    hi: int
+    body: Block
+    span: Span | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class If:
+    cond: Expr
+    then: Block
+    otherwise: Block | None
+    span: Span | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Break:
+    span: Span | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Continue:
+    span: Span | None = field(default=None, compare=False)
+
+
+Stmt = Block | Let | ExprStmt | Select | Loop | While | WhileLet | For | If | Break | Continue
+
+
+# ---- items -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceDecl:
+    name: str
+    init: Expr
+    span: Span | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Param:
+    name: str
+    type_name: str
+    span: Span | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class FnDef:
+    name: str
+    params: tuple[Param, ...]
+    body: Block
+    span: Span | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class TaskDef:
+    name: str
+    copies: int
+    body: Block
+    span: Span | None = field(default=None, compare=False)
+
+
+Item = ResourceDecl | FnDef | TaskDef
+
+
+@dataclass(frozen=True, slots=True)
+class Module:
+    items: tuple[Item, ...]
