@@ -77,13 +77,14 @@ def _path_to(parent: dict[State, tuple[State, int] | None], s: State) -> tuple[t
 
 def search(
     ts: TransitionSystem[Any],
-    limits: Limits = Limits(),
+    limits: Limits | None = None,
     progress: Callable[[Progress], None] | None = None,
     compiled: CompiledSystem | None = None,
 ) -> SearchResult:
+    limits = limits or Limits()
     cs = compiled or compile_system(ts)
     succ_levels = cs.successors
-    is_stuck, overflow = cs.is_stuck, cs.overflow
+    is_stuck, overflow = cs.stuck_tasks, cs.overflow
     start = time.monotonic()
     next_report = start + 1.0
     init = ts.initial
@@ -133,3 +134,38 @@ def search(
     if overflowed:
         return SearchResult(Outcome.OVERFLOW, stats(), ())
     return SearchResult(Outcome.EXHAUSTED, stats(), ())
+
+
+def saturate(
+    ts: TransitionSystem[Any], start: State, budget: int, compiled: CompiledSystem | None = None
+) -> tuple[tuple[int, State], ...]:
+    """From a stuck state, the shortest continuation reaching the most stuck tasks.
+
+    Stuck tasks stay stuck, so while the others keep running, more may block behind them (the
+    victims). Explores at most `budget` states; returns the path after `start` (possibly empty).
+    """
+    cs = compiled or compile_system(ts)
+    count = cs.stuck_tasks
+    parent: dict[State, tuple[State, int] | None] = {start: None}
+    best, best_score = start, count(start)
+    frontier = [start]
+    while frontier and len(parent) < budget:
+        nxt: list[State] = []
+        for s in frontier:
+            if cs.overflow(s):
+                continue
+            succs: list[tuple[int, State]] = []
+            for level in cs.successors:
+                succs = level(s)
+                if succs:
+                    break
+            for tid, t in succs:
+                if t in parent:
+                    continue
+                parent[t] = (s, tid)
+                score = count(t)
+                if score > best_score:
+                    best, best_score = t, score
+                nxt.append(t)
+        frontier = nxt
+    return _path_to(parent, best)[1:]

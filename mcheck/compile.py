@@ -269,7 +269,7 @@ class _CfgBuilder:
         self.slot = slot
         self.env = env
         self.code = slot.code
-        self.locals: dict[int, Slot | int] = {}  # local index -> slot, or counter variable placeholder
+        self.locals: dict[int, Slot] = {}  # local index -> the slot it names
         self.scopes: list[list[p.Local]] = []
         self.loops: list[_LoopCtx] = []
 
@@ -289,9 +289,7 @@ class _CfgBuilder:
         task = self.slot.task
         match f:
             case p.UseVar(local=local, borrowed=borrowed):
-                s = self.locals[local.index]
-                assert isinstance(s, Slot)
-                return s, not borrowed
+                return self.locals[local.index], not borrowed
             case p.Acquire(res=ref, count=cnt, purpose=purpose, text=text, span=span):
                 s = inst.new_slot(SlotKind.ACQUIRE, task, owner, text, span)
                 s.res = inst.res(ref, self.env)
@@ -354,13 +352,11 @@ class _CfgBuilder:
 
     def drop_local(self, local: p.Local, span: Span | None, explicit: bool) -> None:
         s = self.locals.get(local.index)
-        if not isinstance(s, Slot):
+        if s is None:
             return
         if local.ty in (p.Ty.GUARD, p.Ty.PERMIT):
             self.emit(IRelease(s, span, explicit))
-        elif local.ty is p.Ty.FUTURE or (local.ty is p.Ty.HANDLE and explicit):
-            self.emit(IDrop(s, span, explicit))
-        elif local.ty is p.Ty.HANDLE:
+        elif local.ty is p.Ty.FUTURE or (local.ty is p.Ty.HANDLE and explicit) or local.ty is p.Ty.HANDLE:
             self.emit(IDrop(s, span, explicit))
 
     def declare(self, local: p.Local, s: Slot) -> None:
@@ -414,9 +410,7 @@ class _CfgBuilder:
             case p.OneshotSend(res=ref, span=span):
                 self.emit(IOneshotSend(self.inst.res(ref, self.env), span))
             case p.PermitSend(local=local, span=span):
-                s = self.locals[local.index]
-                assert isinstance(s, Slot)
-                self.emit(IPermitSend(s, span))
+                self.emit(IPermitSend(self.locals[local.index], span))
             case p.Spawn(future=fut, handle=handle, span=span):
                 body = (fut.body if isinstance(fut, p.AsyncBlock) else None)
                 parent_task = self.slot.task
@@ -522,7 +516,7 @@ class _CfgBuilder:
 class _Path:
     """One symbolic execution path: guard conjuncts over the pre-state, current values, events."""
 
-    __slots__ = ("guard", "vals", "written", "events")
+    __slots__ = ("events", "guard", "vals", "written")
 
     def __init__(self, guard: list[Expr], vals: dict[int, Expr], written: set[int], events: list[Event]) -> None:
         self.guard = guard
@@ -841,10 +835,8 @@ class _Compiler:
         for s in slots:
             nxt: list[tuple[_Path, list[bool]]] = []
             for pth, dones in results:
-                if any(dones) and not isinstance(s, Slot):
-                    continue
                 for q, done in self.poll(pth, s):
-                    nxt.append((q, dones + [done]))
+                    nxt.append((q, [*dones, done]))
             results = nxt
         return results
 
@@ -875,7 +867,7 @@ class _Compiler:
                             out.append((pth, False))
                     return out
                 case ISelect(arms=arms):
-                    for s, owned, _h in arms:
+                    for s, _owned, _h in arms:
                         if not s.is_var:
                             self.create(path, s)
                     out = []
@@ -888,7 +880,7 @@ class _Compiler:
                             out.append((pth, False))
                     return out
                 case IJoin(children=children):
-                    for s, owned in children:
+                    for s, _owned in children:
                         if not s.is_var:
                             self.create(path, s)
                     out = []

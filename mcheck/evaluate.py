@@ -124,7 +124,7 @@ def _conjuncts(e: Expr) -> list[Expr]:
 @dataclass(frozen=True, slots=True)
 class CompiledSystem:
     successors: tuple[Successors, ...]  # one per priority level, lowest first
-    is_stuck: Callable[[State], bool]
+    stuck_tasks: Callable[[State], int]  # how many tasks are stuck (0: the state is not stuck)
     overflow: Callable[[State], bool]
     source: str
 
@@ -164,7 +164,7 @@ def compile_system(ts: TransitionSystem[Any]) -> CompiledSystem:
         parts.append("")
     # Stuck check: greatest fixpoint over the wait-for graph (see ir.WaitGraph).
     w = ts.waits
-    parts.append("def is_stuck(s):")
+    parts.append("def stuck_tasks(s):")
     parts.append(unpack)
     roots = [x for node in w.nodes for x in (node.live, node.ready)] + [e.cond for e in w.edges] + [r.alive for r in w.roots]
     g = _Gen(_count_refs(roots), "    ")
@@ -177,7 +177,7 @@ def compile_system(ts: TransitionSystem[Any]) -> CompiledSystem:
     g.lines.clear()
     parts.append(f"    S = [{', '.join(node_terms)}]")
     root_nodes = ", ".join(str(r.node) for r in w.roots)
-    parts.append(f"    if not any(S[i] for i in ({root_nodes}{',' if len(w.roots) == 1 else ''})): return False")
+    parts.append(f"    if not any(S[i] for i in ({root_nodes}{',' if len(w.roots) == 1 else ''})): return 0")
     parts.append("    E = []")
     for e in w.edges:
         cond = g.expr(e.cond)
@@ -193,10 +193,10 @@ def compile_system(ts: TransitionSystem[Any]) -> CompiledSystem:
     parts.append("                changed = True")
     alive_terms = []
     for r in w.roots:
-        alive_terms.append(f"(S[{r.node}] and {g.expr(r.alive)})")
+        alive_terms.append(f"bool(S[{r.node}] and {g.expr(r.alive)})")
     parts.extend(g.lines)
     g.lines.clear()
-    parts.append(f"    return bool({' or '.join(alive_terms) or 'False'})")
+    parts.append(f"    return {' + '.join(alive_terms) or '0'}")
     parts.append("")
     parts.append("def overflow(s):")
     parts.append(unpack)
@@ -206,6 +206,6 @@ def compile_system(ts: TransitionSystem[Any]) -> CompiledSystem:
     parts.append(f"    return bool({text})")
     source = "\n".join(parts) + "\n"
     namespace: dict[str, Any] = {}
-    exec(compile(source, "<mcheck-ir>", "exec"), namespace)  # noqa: S102 - generated from the IR only
+    exec(compile(source, "<mcheck-ir>", "exec"), namespace)
     succ = tuple(namespace[f"succ{level}"] for level in levels)
-    return CompiledSystem(succ, namespace["is_stuck"], namespace["overflow"], source)
+    return CompiledSystem(succ, namespace["stuck_tasks"], namespace["overflow"], source)

@@ -36,7 +36,7 @@ BOOL_OPS = frozenset({Op.NOT, Op.AND, Op.OR, Op.EQ, Op.NE, Op.LT, Op.LE})
 class Expr:
     """A node of the expression DAG. Compare by identity: the builder hash-conses."""
 
-    __slots__ = ("op", "args", "value", "uid")
+    __slots__ = ("args", "op", "uid", "value")
 
     def __init__(self, op: Op, args: tuple[Expr, ...], value: int, uid: int) -> None:
         self.op = op

@@ -202,6 +202,7 @@ def parse_module(source: Source) -> s.Module:
         result = _ToSyntax().transform(tree)
     except lark.exceptions.UnexpectedToken as e:
         tok = e.token
+        span: Span | None
         if tok.type == "$END":
             what = "end of file"
             line = len(source.text.splitlines()) or 1
@@ -211,7 +212,7 @@ def parse_module(source: Source) -> s.Module:
             span = _span(tok)
         expected = set(e.expected)
         if e.interactive_parser is not None:
-            expected = set(e.interactive_parser.accepts()) or expected
+            expected = set(e.interactive_parser.accepts()) or expected  # type: ignore[no-untyped-call]
         raise ModelError.at(span, f"unexpected {what}; expected {_expected(expected)}") from None
     except lark.exceptions.UnexpectedCharacters as e:
         span = Span(e.line, e.column, e.line, e.column + 1)

@@ -365,7 +365,7 @@ class _BodyChecker:
                 fut = self.future(value.value, "awaited")
                 if fut is None:
                     return []
-                if not (isinstance(fut, p.Recv) or isinstance(fut, p.UseVar)):
+                if not isinstance(fut, p.Recv | p.UseVar):
                     self.r.err.add(value.span, "'while let Some(_) = ...' needs a channel receive (`rx.recv().await`)")
                     return []
                 return [p.WhileRecv(fut, self.loop_body(body), st.span)]
@@ -616,7 +616,7 @@ class Resolver:
         if d.name in self.resources:
             self.err.add(d.span, f"'{d.name}' is declared twice", (self.resources[d.name].span, "first declared here"))
             return
-        bounded = not (ctor == "unbounded_channel")
+        bounded = ctor != "unbounded_channel"
         self.resources[d.name] = p.Resource(len(self.resources), d.name, kind, permits, bounded, d.span)
 
     def check_recursion(self) -> None:

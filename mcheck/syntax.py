@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 
 from mcheck.source import Span
 
-
 # ---- expressions -------------------------------------------------------------------------------
 
 

@@ -1,0 +1,32 @@
+# Every target creates its own virtualenv (.venv) on first use; nothing else is needed but Python >= 3.11.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+# Verify the bundled production model: succeeds when mcheck reports the expected futurelock (exit 1).
+demo: $(STAMP)
+	@$(BIN)/mcheck verify models/production.mc; status=$$?; \
+	if [ $$status -eq 1 ]; then echo "demo: futurelock found, as expected"; \
+	else echo "demo: expected a futurelock (exit 1), got exit $$status"; exit 1; fi
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/mypy --strict mcheck
+	$(BIN)/ruff check mcheck tests
+
+bench: $(STAMP)
+	$(BIN)/python bench/bench.py
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,5 @@
+"""`python -m mcheck`: the same as the `mcheck` command."""
+
+from mcheck.cli import entry
+
+entry()

@@ -1,0 +1,469 @@
+"""Turns a `Result` into what a user reads: the numbered text trace, or JSON (docs/json.md).
+
+The only module that phrases results. Step descriptions come from the transition's label (what
+was polled, which select! branch won) plus the difference between the states before and after
+(who was queued where, who was handed a permit), so they always match what the engine explored.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from mcheck.analysis import Link, StuckReport
+from mcheck.evaluate import State, evaluate
+from mcheck.ir import EdgeKind
+from mcheck.model import (
+    PC_DONE,
+    ST_GRANTED,
+    ST_HELD,
+    ST_QUEUED,
+    CompiledModel,
+    EventKind,
+    SlotInfo,
+    SlotKind,
+    StepKind,
+)
+from mcheck.program import ResKind
+from mcheck.source import Span
+from mcheck.trace import Result, Status
+
+JSON_SCHEMA = "mcheck-result/1"
+
+
+@dataclass(frozen=True, slots=True)
+class StepText:
+    number: int
+    task: str
+    headline: str
+    span: Span | None
+    events: tuple[str, ...]
+
+
+class Describer:
+    """Names slots, resources and tasks the way a trace talks about them."""
+
+    def __init__(self, model: CompiledModel) -> None:
+        self.m = model
+
+    def res(self, r: int) -> str:
+        return f"`{self.m.resources[r].name}`"
+
+    def task(self, t: int) -> str:
+        return self.m.tasks[t].name
+
+    def slot(self, i: int) -> str:
+        """`m.lock()` in `f1`: the slot and the innermost named future around it."""
+        s = self.m.slots[i]
+        if s.kind is SlotKind.ROOT:
+            return f"task {s.label}"
+        name = f"`{s.label}`"
+        owner = self.owner(s)
+        if owner is not None:
+            name += f" in `{owner.label}`"
+        return name
+
+    def owner(self, s: SlotInfo) -> SlotInfo | None:
+        """The innermost enclosing future that is not a task root, preferring let-bound ones."""
+        cur = s.parent
+        best: SlotInfo | None = None
+        while cur >= 0:
+            c = self.m.slots[cur]
+            if c.kind is SlotKind.ROOT:
+                break
+            if c.is_var:
+                return c
+            if best is None:
+                best = c
+            cur = c.parent
+        return best
+
+    def var_ancestor(self, i: int) -> SlotInfo:
+        """The let-bound future that makes slot i dormant (itself if it is one)."""
+        cur = i
+        while cur >= 0:
+            s = self.m.slots[cur]
+            if s.is_var:
+                return s
+            cur = s.parent
+        return self.m.slots[i]
+
+    def where(self, span: Span | None) -> str:
+        return f"{self.m.source.name}:{span.line}:{span.col}" if span else self.m.source.name
+
+    def line(self, span: Span | None) -> str:
+        return self.m.source.line_text(span.line).rstrip() if span else ""
+
+
+def describe_steps(model: CompiledModel, result: Result) -> list[StepText]:
+    assert result.trace is not None
+    d = Describer(model)
+    ts = model.ts
+    out: list[StepText] = []
+    before = result.trace.initial
+    now_ms = 0
+    for n, step in enumerate(result.trace.steps, start=1):
+        t = ts.transitions[step.transition]
+        lab = t.label
+        after = step.state
+        events: list[str] = []
+        if lab.kind is StepKind.ADVANCE:
+            delta = _time_delta(model, before, after)
+            now_ms += delta
+            out.append(StepText(n, "runtime", f"no task can run: time advances {delta} ms to t = {now_ms} ms",
+                                None, ()))
+            before = after
+            continue
+        task = d.task(lab.task)
+        slot = model.slots[lab.slot]
+        headline = {
+            StepKind.START: f"task {task} starts",
+            StepKind.POLL: f"{task} polls {d.slot(lab.slot)}",
+            StepKind.COMPLETE: f"{task} polls {d.slot(lab.slot)}: ready",
+            StepKind.FIRE: f"{d.slot(lab.slot)} fires; {task} polls it",
+            StepKind.YIELD: f"{task} polls {d.slot(lab.slot)}: yields once",
+        }.get(lab.kind, f"{task}: {lab.kind.value}")
+        if lab.kind is StepKind.COMPLETE and slot.kind is SlotKind.ACQUIRE:
+            headline = f"{task} polls {d.slot(lab.slot)}: takes the permit{'s' if slot.count > 1 else ''} " \
+                f"{d.res(slot.resource)} handed to it"
+        for ev in lab.events:
+            text = _event_text(model, d, ev.kind, ev.slot, ev.resource, ev.detail, before, after)
+            if text:
+                events.append(text)
+        events.extend(_grants(model, d, before, after))
+        out.append(StepText(n, task, headline, lab.span, tuple(events)))
+        before = after
+    return out
+
+
+def _time_delta(model: CompiledModel, before: State, after: State) -> int:
+    for s in model.slots:
+        if s.rem_var >= 0 and before[s.rem_var] > after[s.rem_var]:
+            return before[s.rem_var] - after[s.rem_var]
+    return 0
+
+
+def _event_text(model: CompiledModel, d: Describer, kind: EventKind, slot: int, res: int, detail: str,
+                before: State, after: State) -> str:
+    s = model.slots[slot] if slot >= 0 else None
+    r = model.resources[res] if res >= 0 else None
+    match kind:
+        case EventKind.QUEUED:
+            assert s is not None and r is not None
+            pos = after[s.pos_var]
+            got = after[s.got_var]
+            held = f"; holds {got} of the {s.count} permits it needs" if got else ""
+            ahead = "the head of the queue" if pos == 1 else f"position {pos} of the queue"
+            owners = _owners(model, d, res, after)
+            by = f" ({owners})" if owners else ""
+            return f"{d.res(res)} is not available{by}: queued at {ahead}{held}"
+        case EventKind.ACQUIRED:
+            assert r is not None
+            what = "the lock" if r.kind is ResKind.MUTEX else (
+                f"{s.count if s else 1} permit{'s' if s and s.count > 1 else ''} of")
+            return f"acquired {what} {d.res(res)}"
+        case EventKind.RELEASED:
+            if s is None or (before[s.state_var] != ST_HELD and after[s.state_var] == before[s.state_var]):
+                return ""
+            if before[s.state_var] != ST_HELD:
+                return f"released {d.res(res)} at once"
+            how = "drop() releases" if detail == "explicit" else "guard goes out of scope: releases"
+            return f"{how} {d.res(res)}"
+        case EventKind.SENT:
+            assert r is not None
+            if r.kind is ResKind.ONESHOT:
+                return f"sends on {d.res(res)}"
+            q = after[r.msgs_var]
+            cap = f"/{r.permits}" if r.bounded else ""
+            via = "; the permit travels with the message" if r.bounded else ""
+            return f"message sent on {d.res(res)} ({q}{cap} queued{via})"
+        case EventKind.RECEIVED:
+            assert r is not None
+            extra = "; its permit returns to the channel" if r.kind is ResKind.CHANNEL and r.bounded else ""
+            return f"received from {d.res(res)}{extra}"
+        case EventKind.CLOSED:
+            return f"every sender of {d.res(res)} is gone: recv returns None"
+        case EventKind.TRY_SEND_FULL:
+            return f"try_send on {d.res(res)}: full, returns Err(Full) without waiting"
+        case EventKind.SELECT_WON:
+            assert s is not None
+            return f"select! branch {detail} (`{s.label}`) wins"
+        case EventKind.LEFT_DORMANT:
+            assert s is not None
+            if after[s.state_var] == PC_DONE and s.kind in (SlotKind.CODE, SlotKind.ROOT):
+                return ""
+            holds = _holdings(model, d, slot, after)
+            suffix = f"; it holds {holds}" if holds else ""
+            return f"`{s.label}` was borrowed (&mut): it stays alive but is no longer polled (dormant){suffix}"
+        case EventKind.DROPPED:
+            assert s is not None
+            return f"`{s.label}` is dropped"
+        case EventKind.SPAWNED:
+            assert s is not None
+            return f"spawns task {model.tasks[s.task].name}"
+        case EventKind.TASK_DONE:
+            assert s is not None
+            return f"task {model.tasks[s.task].name} completes"
+        case EventKind.SHUTDOWN:
+            return "main completes: the runtime shuts down"
+        case EventKind.CHOSE:
+            return f"choose() takes the {detail} branch"
+    return ""
+
+
+def _owners(model: CompiledModel, d: Describer, res: int, state: State) -> str:
+    """Who holds or was handed resource res in state, as text."""
+    parts = []
+    for s in model.slots:
+        if s.kind is SlotKind.ACQUIRE and s.resource == res:
+            st = state[s.state_var]
+            if st == ST_HELD:
+                parts.append(f"held by {d.slot(s.index)} in task {model.tasks[s.task].name}")
+            elif st == ST_GRANTED:
+                parts.append(f"handed to {d.slot(s.index)} in task {model.tasks[s.task].name}")
+    r = model.resources[res]
+    if r.kind is ResKind.CHANNEL and r.msgs_var >= 0 and state[r.msgs_var]:
+        parts.append(f"{state[r.msgs_var]} message(s) queued")
+    return "; ".join(parts)
+
+
+def _holdings(model: CompiledModel, d: Describer, slot: int, state: State) -> str:
+    """What the subtree of slot holds or was granted, as text ('' if nothing)."""
+    parts = []
+    for s in model.slots:
+        if s.kind is not SlotKind.ACQUIRE or not _inside(model, s.index, slot):
+            continue
+        st = state[s.state_var]
+        if st == ST_HELD:
+            parts.append(f"{d.res(s.resource)} (guard of `{s.label}`)")
+        elif st == ST_GRANTED:
+            parts.append(f"{d.res(s.resource)} (granted to `{s.label}`, not yet taken)")
+        elif st == ST_QUEUED:
+            parts.append(f"a place in {d.res(s.resource)}'s queue")
+    return ", ".join(parts)
+
+
+def _inside(model: CompiledModel, i: int, ancestor: int) -> bool:
+    while i >= 0:
+        if i == ancestor:
+            return True
+        i = model.slots[i].parent
+    return False
+
+
+def _grants(model: CompiledModel, d: Describer, before: State, after: State) -> list[str]:
+    out = []
+    memo: dict[int, int] = {}
+    for s in model.slots:
+        if s.kind is not SlotKind.ACQUIRE:
+            continue
+        if before[s.state_var] == ST_QUEUED and after[s.state_var] == ST_GRANTED:
+            node = model.ts.waits.nodes[s.index]
+            dormant = evaluate(node.dormant, after, memo)
+            who = f"{d.slot(s.index)} (task {model.tasks[s.task].name})"
+            note = ": nobody is polling it (dormant)" if dormant else ", which will take it when polled"
+            out.append(f"{d.res(s.resource)} is handed to {who}{note}")
+        elif before[s.state_var] == ST_QUEUED and after[s.got_var] > before[s.got_var]:
+            out.append(f"{d.res(s.resource)} grants {after[s.got_var] - before[s.got_var]} permit(s) to "
+                       f"{d.slot(s.index)}, which still waits for {s.count - after[s.got_var]}")
+    return out
+
+
+# ---- the stuck state ---------------------------------------------------------------------------
+
+
+def link_text(model: CompiledModel, d: Describer, link: Link, state: State) -> str:
+    src, dst = model.slots[link.src], model.slots[link.dst]
+    match link.kind:
+        case EdgeKind.POLLS:
+            at = f" ({d.where(dst.span)})" if dst.span else ""
+            return f"{d.slot(link.src)} is awaiting {d.slot(link.dst)}{at}"
+        case EdgeKind.RESOURCE:
+            r = d.res(link.resource)
+            if dst.kind is SlotKind.ACQUIRE:
+                st = state[dst.state_var]
+                if st == ST_GRANTED:
+                    return f"{d.slot(link.src)} is queued on {r} behind {d.slot(link.dst)}, which was handed {r} " \
+                        "but has not taken it"
+                return f"{d.slot(link.src)} is queued on {r} behind {d.slot(link.dst)} (ahead in the FIFO queue)"
+            if dst.kind is SlotKind.ROOT and model.resources[link.resource].kind is ResKind.CHANNEL:
+                return f"{d.slot(link.src)} waits for task {dst.label} to receive the messages filling {r}"
+            holders = [s for s in model.slots if s.kind is SlotKind.ACQUIRE and s.parent == link.dst
+                       and s.resource == link.resource and state[s.state_var] == ST_HELD]
+            guard = f" (the guard of `{holders[0].label}`)" if holders else ""
+            return f"{d.slot(link.src)} is queued on {r}, held by {d.slot(link.dst)}{guard}"
+        case EdgeKind.PRODUCER:
+            if src.kind is SlotKind.JOIN:
+                return f"{d.slot(link.src)} waits for task {dst.label} to finish"
+            return f"{d.slot(link.src)} waits for {d.slot(link.dst)}, which may still send on {d.res(link.resource)}"
+        case EdgeKind.RETURN:
+            task = model.tasks[src.task].name
+            return f"{d.slot(link.src)} is dormant: task {task} is not polling it, and must finish what it is " \
+                "awaiting before it could come back to it"
+    return ""
+
+
+def _compress(model: CompiledModel, links: tuple[Link, ...]) -> list[Link]:
+    """Drop intermediate 'X is awaiting Y' links between a task and the leaf it waits on."""
+    out: list[Link] = []
+    for link in links:
+        if out and out[-1].kind is EdgeKind.POLLS and link.kind is EdgeKind.POLLS:
+            out[-1] = Link(out[-1].src, link.dst, EdgeKind.POLLS, -1)
+        else:
+            out.append(link)
+    return out
+
+
+def fixes(model: CompiledModel, report: StuckReport) -> list[str]:
+    if not report.dormant:
+        return [
+            "acquire resources in one global order in every task (AB-BA)",
+            "do not await, while holding a guard, anything that needs the same resource",
+        ]
+    d = Describer(model)
+    v = d.var_ancestor(report.dormant[0])
+    at = f" (declared at {d.where(v.span)})" if v.span else ""
+    return [
+        f"drop `{v.label}` before awaiting anything else in that branch: `drop({v.label});`{at}",
+        f"select on it by value (`_ = {v.label} =>` instead of `&mut {v.label}`): "
+        "an owned branch is dropped, releasing what it holds, before the winning handler runs",
+        "spawn it as its own task (`let h = spawn(...)`) and select on `&mut h`: "
+        "a spawned task is always polled",
+        "or keep polling it: await it in the other branch before anything else, "
+        "or move that work inside the future",
+    ]
+
+
+def _report_lines(model: CompiledModel, report: StuckReport, state: State) -> list[str]:
+    d = Describer(model)
+    stuck = ", ".join(model.tasks[t].name for t in report.stuck_tasks)
+    out = []
+    if report.dormant:
+        out.append(f"futurelock: task{'s' if len(report.stuck_tasks) > 1 else ''} {stuck} can never run again.")
+    else:
+        out.append(f"deadlock: task{'s' if len(report.stuck_tasks) > 1 else ''} {stuck} can never run again; "
+                   "every future on the cycle is being polled.")
+    out.append("")
+    out.append("Why (wait-for cycle in the last state):")
+    for link in _compress(model, report.cycle):
+        out.append(f"  - {link_text(model, d, link, state)}")
+    if report.cycle and report.cycle[-1].dst == report.cycle[0].src:
+        first = model.slots[report.cycle[0].src]
+        out.append(f"  - ... which is where we started: {d.slot(first.index)} waits on itself.")
+    elif report.cycle:
+        last = model.slots[report.cycle[-1].dst]
+        task = model.tasks[last.task].name
+        v = d.var_ancestor(last.index)
+        out.append(f"  - {d.slot(last.index)} is dormant, and task {task} never polls `{v.label}` again "
+                   "(no later use of it), so it never takes or releases what it was given.")
+    if report.dormant:
+        out.append("")
+        for i in report.dormant:
+            v = d.var_ancestor(i)
+            holds = _holdings(model, d, v.index, state)
+            held = f"; it holds {holds}" if holds else ""
+            out.append(f"Dormant future: `{v.label}` in task {model.tasks[v.task].name} ({d.where(v.span)}){held}.")
+    if report.resources:
+        out.append("Resource: " + ", ".join(d.res(r) for r in report.resources) + ".")
+    if report.victims:
+        out.append("")
+        out.append("Victims (other tasks blocked behind it): " +
+                   ", ".join(model.tasks[t].name for t in report.victims) + ".")
+        for path in report.victim_paths:
+            for link in _compress(model, path):
+                out.append(f"  - {link_text(model, d, link, state)}")
+    running = [t.name for t in model.tasks if t.index not in report.stuck_tasks
+               and evaluate(model.ts.waits.roots[t.index].alive, state, {})]
+    if running:
+        out.append("")
+        out.append("Still running: " + ", ".join(running) + " (a task that keeps running does not hide the hang).")
+    out.append("")
+    out.append("Fixes that apply:")
+    out.extend(f"  - {f}" for f in fixes(model, report))
+    return out
+
+
+def render_text(model: CompiledModel, result: Result, path: str) -> str:
+    lines: list[str] = []
+    st = result.stats
+    mode = model.time.value
+    summary = (f"{st.states} states, {st.transitions} transitions, depth {st.depth}, "
+               f"{st.seconds:.2f} s, {st.peak_rss_mib:.0f} MiB peak")
+    if result.status is Status.SAFE:
+        lines.append(f"{path}: safe (time: {mode}): no reachable state has a stuck task.")
+    elif result.status is Status.INCONCLUSIVE:
+        lines.append(f"{path}: inconclusive (time: {mode}): {result.reason}.")
+    else:
+        assert result.trace is not None
+        lines.append(f"{path}: {result.status.value} found (time: {mode}), "
+                     f"shortest trace: {len(result.trace.steps)} steps")
+        lines.append("")
+        for stx in describe_steps(model, result):
+            if stx.number == result.trace.first_stuck + 1:
+                lines.append("")
+                lines.append(f"      Step {result.trace.first_stuck} reaches the first stuck state. The other tasks keep "
+                             "running;")
+                lines.append("      the shortest continuation in which every task that will block has blocked:")
+                lines.append("")
+            loc = f"   [{model.source.name}:{stx.span.line}:{stx.span.col}]" if stx.span else ""
+            lines.append(f"{stx.number:>4}. {stx.headline}{loc}")
+            if stx.span:
+                lines.append(f"        {stx.span.line:>4} | {model.source.line_text(stx.span.line).strip()}")
+            for ev in stx.events:
+                lines.append(f"              -> {ev}")
+        lines.append("")
+        final = result.trace.steps[-1].state if result.trace.steps else result.trace.initial
+        lines.extend(_report_lines(model, result.trace.report, final))
+        lines.append("")
+    lines.append(f"summary: {result.status.value}; {summary}; engine {result.engine}")
+    return "\n".join(lines) + "\n"
+
+
+def _loc(model: CompiledModel, span: Span | None) -> dict[str, Any] | None:
+    if span is None:
+        return None
+    return {"file": model.source.name, "line": span.line, "column": span.col,
+            "source": model.source.line_text(span.line).strip()}
+
+
+def render_json(model: CompiledModel, result: Result, path: str) -> str:
+    st = result.stats
+    doc: dict[str, Any] = {
+        "schema": JSON_SCHEMA,
+        "model": path,
+        "time": model.time.value,
+        "engine": result.engine,
+        "verdict": result.status.value,
+        "exit_code": result.status.exit_code,
+        "stats": {"states": st.states, "transitions": st.transitions, "depth": st.depth,
+                  "seconds": round(st.seconds, 4), "peak_rss_mib": round(st.peak_rss_mib, 1)},
+    }
+    if result.status is Status.INCONCLUSIVE:
+        doc["reason"] = result.reason
+    if result.trace is not None:
+        d = Describer(model)
+        doc["first_stuck_step"] = result.trace.first_stuck
+        doc["trace"] = [
+            {"step": s.number, "task": s.task, "action": s.headline, "location": _loc(model, s.span),
+             "events": list(s.events)}
+            for s in describe_steps(model, result)
+        ]
+        rep = result.trace.report
+        final = result.trace.steps[-1].state if result.trace.steps else result.trace.initial
+        doc["stuck"] = {
+            "kind": rep.verdict.value,
+            "stuck_tasks": [model.tasks[t].name for t in rep.stuck_tasks],
+            "culprit_tasks": [model.tasks[t].name for t in rep.culprit_tasks],
+            "victims": [model.tasks[t].name for t in rep.victims],
+            "dormant_futures": [
+                {"future": d.var_ancestor(i).label, "task": model.tasks[model.slots[i].task].name,
+                 "location": _loc(model, d.var_ancestor(i).span)}
+                for i in dict.fromkeys(d.var_ancestor(i).index for i in rep.dormant)
+            ],
+            "resources": [model.resources[r].name for r in rep.resources],
+            "cycle": [{"from": d.slot(link.src), "to": d.slot(link.dst), "kind": link.kind.value,
+                       "text": link_text(model, d, link, final)} for link in _compress(model, rep.cycle)],
+            "fixes": fixes(model, rep),
+        }
+    return json.dumps(doc, indent=2) + "\n"

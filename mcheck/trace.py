@@ -1,0 +1,48 @@
+"""The result every engine returns: a verdict, statistics and, for a stuck state, the trace.
+
+One `Trace` type for every engine (STYLE.md): a list of fired transitions with the states they
+lead to, and the stuck report of the last state. Renderers (render.py) turn it into text/JSON.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+from mcheck.analysis import StuckReport
+from mcheck.bfs import Stats
+from mcheck.evaluate import State
+
+
+class Status(Enum):
+    SAFE = "safe"
+    FUTURELOCK = "futurelock"
+    DEADLOCK = "deadlock"
+    INCONCLUSIVE = "inconclusive"
+
+    @property
+    def exit_code(self) -> int:
+        return {Status.SAFE: 0, Status.FUTURELOCK: 1, Status.DEADLOCK: 1, Status.INCONCLUSIVE: 3}[self]
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    transition: int
+    state: State  # the state after the transition
+
+
+@dataclass(frozen=True, slots=True)
+class Trace:
+    initial: State
+    steps: tuple[Step, ...]
+    report: StuckReport  # of the last state
+    first_stuck: int  # number of steps to the first stuck state; later steps show victims blocking
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    status: Status
+    engine: str
+    stats: Stats
+    trace: Trace | None = None
+    reason: str = ""  # why the run is inconclusive
