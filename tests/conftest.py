@@ -1,0 +1,23 @@
+"""Shared helpers for the test suite."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mcheck.model import CompiledModel, TimeMode
+from mcheck.source import Source
+from mcheck.verify import load
+
+ROOT = Path(__file__).resolve().parent.parent
+MODELS = ROOT / "models"
+
+
+def compile_text(text: str, time: TimeMode = TimeMode.UNTIMED, name: str = "test.mc") -> CompiledModel:
+    return load(Source(name, text), time)
+
+
+@pytest.fixture
+def root() -> Path:
+    return ROOT

@@ -1,0 +1,116 @@
+"""The command line: exit codes, the text trace, JSON output, limits, and the installed wheel."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import MODELS, ROOT
+
+from mcheck.cli import main
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_futurelock_exit_code_and_trace(capsys: pytest.CaptureFixture[str]) -> None:
+    path = str(MODELS / "rfd609.mc")
+    code, out, _ = run(capsys, "verify", path, "--quiet")
+    assert code == 1
+    assert "futurelock found (time: untimed)" in out
+    assert "   1. task " in out  # numbered steps
+    assert f"[{path}:10:14]" in out  # steps point at file:line:col ...
+    assert "let _g = m.lock().await;" in out  # ... with the source line
+    assert "select! branch 2 (`sleep(10)`) wins" in out
+    assert "stays alive but is no longer polled (dormant)" in out
+    assert "Dormant future: `f1` in task main" in out
+    assert "drop(f1);" in out and "spawn it as its own task" in out
+    assert out.rstrip().splitlines()[-1].startswith("summary: futurelock;")
+
+
+def test_safe_and_deadlock_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "verify", str(MODELS / "rfd609_fix_owned.mc"), "--quiet")
+    assert code == 0 and "safe (time: untimed)" in out
+    code, out, _ = run(capsys, "verify", str(MODELS / "abba_deadlock.mc"), "--quiet")
+    assert code == 1 and "deadlock: tasks" in out and "every future on the cycle is being polled" in out
+
+
+def test_exact_time_mode(capsys: pytest.CaptureFixture[str]) -> None:
+    path = str(MODELS / "timing_exact_safe.mc")
+    assert run(capsys, "verify", path, "--quiet")[0] == 1
+    code, out, _ = run(capsys, "verify", path, "--quiet", "--time", "exact")
+    assert code == 0 and "(time: exact)" in out
+
+
+def test_limits_are_inconclusive_never_safe(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "verify", str(MODELS / "production_fix.mc"), "--quiet", "--max-states", "50")
+    assert code == 3
+    assert "inconclusive" in out and "--max-states 50" in out
+    code, out, _ = run(capsys, "verify", str(MODELS / "production_fix.mc"), "--quiet", "--max-depth", "3")
+    assert code == 3 and "--max-depth 3" in out
+
+
+def test_json_output(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "verify", str(MODELS / "production.mc"), "--quiet", "--format", "json")
+    assert code == 1
+    doc = json.loads(out)
+    assert doc["schema"] == "mcheck-result/1"
+    assert doc["verdict"] == "futurelock" and doc["exit_code"] == 1 and doc["time"] == "untimed"
+    assert set(doc["stats"]) == {"states", "transitions", "depth", "seconds", "peak_rss_mib"}
+    stuck = doc["stuck"]
+    assert stuck["kind"] == "futurelock"
+    assert sorted(stuck["victims"]) == ["request[0]", "request[1]"]
+    assert stuck["dormant_futures"][0]["future"] == "collection"
+    assert stuck["dormant_futures"][0]["location"]["line"] == 51
+    assert stuck["resources"] == ["claims"]
+    assert any(link["kind"] == "return" for link in stuck["cycle"])
+    steps = doc["trace"]
+    assert [s["step"] for s in steps] == list(range(1, len(steps) + 1))
+    assert 0 < doc["first_stuck_step"] <= len(steps)
+    assert all(s["location"] is None or s["location"]["file"].endswith("production.mc") for s in steps)
+    code, out, _ = run(capsys, "verify", str(MODELS / "rfd609_fix_owned.mc"), "--quiet", "--format", "json")
+    assert code == 0 and json.loads(out)["verdict"] == "safe" and "trace" not in json.loads(out)
+
+
+def test_progress_goes_to_stderr_not_stdout(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "verify", str(MODELS / "rfd609.mc"))
+    assert code == 1 and "mcheck:" not in out
+    assert "Traceback" not in err
+
+
+def test_bad_option_value_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["verify", str(MODELS / "rfd609.mc"), "--max-states", "0"])
+    assert exc.value.code == 2
+    assert "expected a positive integer" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="needs git to copy the tree")
+def test_wheel_verifies_a_model_from_another_directory(tmp_path: Path) -> None:
+    """`pip wheel .` must carry the grammar: install it in a fresh venv, run it elsewhere."""
+    wheel_dir = tmp_path / "wheels"
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q",
+                    "-w", str(wheel_dir), str(ROOT)], check=True, cwd=tmp_path)
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    py = venv / "bin" / "python"
+    wheel = next(wheel_dir.glob("mcheck-*.whl"))
+    subprocess.run([str(py), "-m", "pip", "install", "-q", str(wheel)], check=True)  # with lark and z3-solver
+    model = tmp_path / "m.mc"
+    model.write_text((MODELS / "rfd609.mc").read_text())
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    proc = subprocess.run([str(venv / "bin" / "mcheck"), "verify", "m.mc", "--quiet"], cwd=tmp_path,
+                          capture_output=True, text=True, env=env)
+    assert "futurelock found" in proc.stdout, proc.stderr
+    assert proc.returncode == 1
+    location = subprocess.run([str(py), "-c", "import mcheck; print(mcheck.__file__)"], cwd=tmp_path,
+                              capture_output=True, text=True, env=env).stdout
+    assert str(venv) in location  # the installed package, not the source tree

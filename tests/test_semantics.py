@@ -1,0 +1,184 @@
+"""The tokio semantics of SEMANTICS.md on small models, one rule at a time."""
+
+from __future__ import annotations
+
+from conftest import compile_text
+
+from mcheck.model import TimeMode
+from mcheck.render import render_text
+from mcheck.trace import Status
+from mcheck.verify import check
+
+
+def verdict(text: str, time: TimeMode = TimeMode.UNTIMED) -> Status:
+    return check(compile_text(text, time)).status
+
+
+def trace_text(text: str, time: TimeMode = TimeMode.UNTIMED) -> str:
+    model = compile_text(text, time)
+    return render_text(model, check(model), "test.mc")
+
+
+def test_relock_in_one_task_is_a_deadlock_with_exact_state_count() -> None:
+    model = compile_text("let a = Mutex::new(); task main { let _g = a.lock().await; let _h = a.lock().await; }")
+    result = check(model)
+    assert result.status is Status.DEADLOCK
+    # start, first lock (acquired), second lock (queued) = 4 states including the initial one.
+    assert result.stats.states == 4
+
+
+def test_partial_grant_blocks_smaller_waiters_behind_it() -> None:
+    src = """
+    let sem = Semaphore::new(2);
+    let ready = oneshot();
+    task holder { let _p = sem.acquire().await; ready.send(); sleep(50).await; }
+    async fn big(s: Semaphore) { let _p = s.acquire_many(2).await; }
+    task main {
+        ready.recv().await;
+        let f = big(sem);
+        select! { _ = &mut f => {} _ = sleep(10) => { let _q = sem.acquire().await; } }
+    }
+    """
+    text = trace_text(src)
+    assert "holds 1 of the 2 permits it needs" in text
+    assert verdict(src) is Status.FUTURELOCK
+
+
+def test_spare_permits_make_a_dormant_waiter_harmless() -> None:
+    src = """
+    let sem = Semaphore::new(2);
+    async fn one(s: Semaphore) { let _p = s.acquire().await; }
+    task main {
+        let f = one(sem);
+        select! { _ = &mut f => {} _ = sleep(10) => { let _q = sem.acquire().await; } }
+    }
+    """
+    assert verdict(src) is Status.SAFE
+
+
+def test_dropping_a_queued_owned_branch_leaves_the_queue() -> None:
+    src = """
+    let m = Mutex::new();
+    let ready = oneshot();
+    task holder { let _g = m.lock().await; ready.send(); sleep(50).await; }
+    async fn op(m: Mutex) { let _g = m.lock().await; }
+    task main {
+        ready.recv().await;
+        select! { _ = op(m) => {} _ = sleep(10) => { op(m).await; } }
+    }
+    """
+    assert verdict(src) is Status.SAFE
+    assert verdict(src.replace("_ = op(m) =>", "_ = &mut f =>").replace(
+        "ready.recv().await;", "ready.recv().await; let f = op(m);")) is Status.FUTURELOCK
+
+
+def test_while_let_ends_when_every_sender_task_has_finished() -> None:
+    src = """
+    let ch = channel(1);
+    task producer { ch.send().await; ch.send().await; }
+    task consumer { while let Some(_) = ch.recv().await { sleep(1).await; } }
+    """
+    assert verdict(src) is Status.SAFE
+    # No sender task at all: the receive returns at once (the sender is gone).
+    assert verdict("let o = oneshot(); task a { o.recv().await; }") is Status.SAFE
+    # Each task waits for the other's message before sending its own: a deadlock, not a futurelock.
+    stuck = """
+    let a = oneshot();
+    let b = oneshot();
+    task x { a.recv().await; b.send(); }
+    task y { b.recv().await; a.send(); }
+    """
+    assert verdict(stuck) is Status.DEADLOCK
+
+
+def test_sender_inside_own_unpolled_future_is_a_futurelock() -> None:
+    src = """
+    let o = oneshot();
+    async fn notify(o: Oneshot) { o.send(); }
+    task main { let f = notify(o); o.recv().await; f.await; }
+    """
+    assert verdict(src) is Status.FUTURELOCK
+
+
+def test_main_completing_shuts_the_runtime_down() -> None:
+    src = """
+    let m = Mutex::new();
+    task bg { let _g = m.lock().await; m.lock().await; }
+    task main { sleep(5).await; }
+    """
+    # bg can relock itself before main ends, so a deadlock is reachable; but once main is done
+    # nothing is stuck. With main finishing first only (no bg), the run is safe.
+    assert verdict(src) is Status.DEADLOCK
+    assert verdict("task main { sleep(5).await; } task bg { loop { yield_now().await; } }") is Status.SAFE
+
+
+def test_exact_time_respects_durations_and_untimed_does_not() -> None:
+    src = """
+    let m = Mutex::new();
+    let ready = oneshot();
+    task holder { let _g = m.lock().await; ready.send(); sleep(5).await; }
+    async fn op(m: Mutex) { let _g = m.lock().await; }
+    task main {
+        ready.recv().await;
+        let f = op(m);
+        select! { _ = &mut f => {} _ = sleep(50) => { op(m).await; } }
+    }
+    """
+    assert verdict(src, TimeMode.UNTIMED) is Status.FUTURELOCK
+    assert verdict(src, TimeMode.EXACT) is Status.SAFE
+    assert "time advances" in trace_text(src.replace("sleep(5)", "sleep(500)"), TimeMode.EXACT)
+
+
+def test_biased_select_polls_in_written_order() -> None:
+    # With `biased;` the ready yield branch can never beat an earlier ready branch.
+    src = """
+    let m = Mutex::new();
+    task main {
+        let f = async { m.lock().await; };
+        select! { biased; _ = &mut f => {} _ = sleep(1) => { m.lock().await; } }
+    }
+    """
+    assert verdict(src) is Status.SAFE
+    assert verdict(src.replace("biased; ", "")) is Status.SAFE
+
+
+def test_unbounded_channel_overflow_is_inconclusive() -> None:
+    src = "let ev = unbounded_channel(); task main { loop { ev.send(); yield_now().await; } }"
+    result = check(compile_text(src))
+    assert result.status is Status.INCONCLUSIVE
+    assert "unbounded channel" in result.reason
+
+
+def test_try_send_never_waits() -> None:
+    src = """
+    let ch = channel(1);
+    task main { ch.try_send(); ch.try_send(); ch.recv().await; }
+    """
+    text = trace_text(src)
+    assert "full, returns Err(Full)" not in text  # safe: no trace is printed
+    assert verdict(src) is Status.SAFE
+
+
+def test_reserved_permit_held_by_dormant_future() -> None:
+    src = """
+    let ch = channel(1);
+    task actor { loop { ch.recv().await; } }
+    async fn hold(c: Channel) { let p = c.reserve().await; sleep(20).await; p.send(); }
+    task main {
+        let f = hold(ch);
+        loop { select! { _ = &mut f => break, _ = sleep(5) => { ch.send().await; } } }
+    }
+    """
+    assert verdict(src) is Status.FUTURELOCK
+
+
+def test_join_handle_of_a_spawned_task_is_safe_to_borrow() -> None:
+    src = """
+    let m = Mutex::new();
+    async fn op(m: Mutex) { let _g = m.lock().await; sleep(5).await; }
+    task main {
+        let h = spawn(op(m));
+        select! { _ = &mut h => {} _ = sleep(1) => { op(m).await; } }
+    }
+    """
+    assert verdict(src) is Status.SAFE
