@@ -96,8 +96,7 @@ def search(
     def stats() -> Stats:
         return Stats(len(parent), transitions, depth, time.monotonic() - start, peak_rss_mib())
 
-    if is_stuck(init):
-        return SearchResult(Outcome.STUCK, stats(), _path_to(parent, init))
+    proc = [t.process for t in ts.transitions]
     frontier = [init]
     while frontier:
         if depth >= limits.max_depth:
@@ -112,14 +111,13 @@ def search(
                 succs = level(s)
                 if succs:
                     break
+            if is_stuck(s, {proc[tid] for tid, _ in succs}):
+                return SearchResult(Outcome.STUCK, stats(), _path_to(parent, s))
             for tid, t in succs:
                 transitions += 1
                 if t in parent:
                     continue
                 parent[t] = (s, tid)
-                if is_stuck(t):
-                    depth += 1
-                    return SearchResult(Outcome.STUCK, stats(), _path_to(parent, t))
                 nxt.append(t)
             if len(parent) >= limits.max_states:
                 return SearchResult(Outcome.LIMIT, stats(), (), f"--max-states {limits.max_states}")
@@ -146,8 +144,9 @@ def saturate(
     """
     cs = compiled or compile_system(ts)
     count = cs.stuck_tasks
+    proc = [t.process for t in ts.transitions]
     parent: dict[State, tuple[State, int] | None] = {start: None}
-    best, best_score = start, count(start)
+    best, best_score = start, count(start, set())
     frontier = [start]
     while frontier and len(parent) < budget:
         nxt: list[State] = []
@@ -159,13 +158,13 @@ def saturate(
                 succs = level(s)
                 if succs:
                     break
+            score = count(s, {proc[tid] for tid, _ in succs})
+            if score > best_score:
+                best, best_score = s, score
             for tid, t in succs:
                 if t in parent:
                     continue
                 parent[t] = (s, tid)
-                score = count(t)
-                if score > best_score:
-                    best, best_score = t, score
                 nxt.append(t)
         frontier = nxt
     return _path_to(parent, best)[1:]

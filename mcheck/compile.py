@@ -1216,7 +1216,7 @@ class _Compiler:
         def add(guard: Expr, updates: tuple[tuple[int, Expr], ...], prio: int, label: StepLabel) -> None:
             if b.bool_value(guard) is False:
                 return
-            out.append(Transition(len(out), guard, updates, prio, label))
+            out.append(Transition(len(out), guard, updates, prio, label, label.task))
 
         for t in self.tasks:
             root = t.root

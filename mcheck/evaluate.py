@@ -124,7 +124,9 @@ def _conjuncts(e: Expr) -> list[Expr]:
 @dataclass(frozen=True, slots=True)
 class CompiledSystem:
     successors: tuple[Successors, ...]  # one per priority level, lowest first
-    stuck_tasks: Callable[[State], int]  # how many tasks are stuck (0: the state is not stuck)
+    # How many processes are stuck (0: the state is not stuck). `enabled` holds the processes
+    # with an enabled transition in the state, if known: they cannot be stuck.
+    stuck_tasks: Callable[[State, frozenset[int] | set[int]], int]
     overflow: Callable[[State], bool]
     source: str
 
@@ -164,8 +166,12 @@ def compile_system(ts: TransitionSystem[Any]) -> CompiledSystem:
         parts.append("")
     # Stuck check: greatest fixpoint over the wait-for graph (see ir.WaitGraph).
     w = ts.waits
-    parts.append("def stuck_tasks(s):")
+    parts.append("def stuck_tasks(s, enabled=()):")
     parts.append(unpack)
+    gq = _Gen(_count_refs([r.alive for r in w.roots]), "    ")
+    quick = [f"(not {gq.expr(r.alive)} or {i} in enabled)" for i, r in enumerate(w.roots)]
+    parts.extend(gq.lines)
+    parts.append(f"    if {' and '.join(quick) or 'True'}: return 0")
     roots = [x for node in w.nodes for x in (node.live, node.ready)] + [e.cond for e in w.edges] + [r.alive for r in w.roots]
     g = _Gen(_count_refs(roots), "    ")
     node_terms = []

@@ -234,6 +234,7 @@ class Transition(Generic[L]):
     updates: tuple[tuple[int, Expr], ...]
     priority: int
     label: L
+    process: int = -1  # the WaitRoot (by index) whose progress this is, or -1
 
 
 class EdgeKind(Enum):
@@ -264,7 +265,8 @@ class WaitEdge:
 
 @dataclass(frozen=True, slots=True)
 class WaitRoot:
-    """A task: stuck when `alive` and its root node is in the stuck set."""
+    """A process: stuck when `alive` and its root node is in the stuck set. A process with an
+    enabled transition (Transition.process) is never stuck, which lets engines skip the fixpoint."""
 
     name: str
     node: int

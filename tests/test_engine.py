@@ -49,21 +49,21 @@ def test_mutual_exclusion_state_count_and_stuck_state() -> None:
     # Two processes take a lock (l: 0 free, 1 held by p0, 2 held by p1), then hold it forever.
     # pc in {0 want, 1 have}. p1 wants the lock; when p0 holds it forever, p1 is stuck.
     b = ExprBuilder()
-    l, pc0, pc1 = b.var(0), b.var(1), b.var(2)
+    lk, pc0, pc1 = b.var(0), b.var(1), b.var(2)
     nodes = (
-        WaitNode("p0", b.const(1, boolean=True), b.and_(b.eq(pc0, 0), b.eq(l, 0)), b.false),
-        WaitNode("p1", b.const(1, boolean=True), b.and_(b.eq(pc1, 0), b.eq(l, 0)), b.false),
+        WaitNode("p0", b.const(1, boolean=True), b.and_(b.eq(pc0, 0), b.eq(lk, 0)), b.false),
+        WaitNode("p1", b.const(1, boolean=True), b.and_(b.eq(pc1, 0), b.eq(lk, 0)), b.false),
     )
     edges = (
-        WaitEdge(1, 0, b.and_(b.eq(pc1, 0), b.eq(l, 1)), EdgeKind.RESOURCE),
-        WaitEdge(0, 1, b.and_(b.eq(pc0, 0), b.eq(l, 2)), EdgeKind.RESOURCE),
+        WaitEdge(1, 0, b.and_(b.eq(pc1, 0), b.eq(lk, 1)), EdgeKind.RESOURCE),
+        WaitEdge(0, 1, b.and_(b.eq(pc0, 0), b.eq(lk, 2)), EdgeKind.RESOURCE),
     )
     # p0 in state "have" is stuck by itself (it never releases): model it as never ready with no edges.
     roots = (WaitRoot("p1", 1, b.eq(pc1, 0)),)
     waits = WaitGraph(nodes, edges, roots)
     ts = _system(b, [VarDecl("l", 0, 2, 0), VarDecl("pc0", 0, 1, 0), VarDecl("pc1", 0, 1, 0)], [
-        (b.and_(b.eq(pc0, 0), b.eq(l, 0)), {0: b.const(1), 1: b.const(1)}),
-        (b.and_(b.eq(pc1, 0), b.eq(l, 0)), {0: b.const(2), 2: b.const(1)}),
+        (b.and_(b.eq(pc0, 0), b.eq(lk, 0)), {0: b.const(1), 1: b.const(1)}),
+        (b.and_(b.eq(pc1, 0), b.eq(lk, 0)), {0: b.const(2), 2: b.const(1)}),
     ], waits)
     r = bfs.search(ts)
     assert r.outcome is bfs.Outcome.STUCK

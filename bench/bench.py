@@ -1,0 +1,76 @@
+"""Scalability benchmark: N request tasks claiming connections from a pool actor through a
+bounded channel (the production shape with the fix applied, so the whole state space is explored).
+
+Each N runs in its own process so that peak memory is per N. Prints one row per N; stops after the
+first N whose run takes longer than --budget seconds. Timings belong here, never in tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+
+MODEL = """
+// expect: safe
+let claims = channel(1);
+task pool {{
+    loop {{
+        select! {{
+            _ = claims.recv() => {{ sleep(10).await; }}
+            _ = sleep(50) => {{}}
+        }}
+    }}
+}}
+task request[{n}] {{
+    for _ in 0..2 {{
+        claims.send().await;
+        sleep(20).await;
+    }}
+}}
+"""
+
+
+def one(n: int, time_mode: str) -> dict[str, float]:
+    from mcheck import bfs
+    from mcheck.model import TimeMode
+    from mcheck.source import Source
+    from mcheck.verify import load
+
+    t0 = time.monotonic()
+    model = load(Source(f"bench-{n}.mc", MODEL.format(n=n)), TimeMode(time_mode))
+    compile_s = time.monotonic() - t0
+    result = bfs.search(model.ts)
+    assert result.outcome is bfs.Outcome.EXHAUSTED, result.outcome
+    st = result.stats
+    return {"n": n, "states": st.states, "transitions": st.transitions, "seconds": st.seconds,
+            "compile_s": compile_s, "rate": st.states / st.seconds if st.seconds else 0.0,
+            "peak_mib": bfs.peak_rss_mib()}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--max-n", type=int, default=8)
+    ap.add_argument("--budget", type=float, default=60.0, help="stop after the first N slower than this (s)")
+    ap.add_argument("--time", default="untimed", choices=["untimed", "exact"])
+    ap.add_argument("--one", type=int, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.one is not None:
+        print(json.dumps(one(args.one, args.time)))
+        return
+    print(f"pool shape, {args.time} time: N request tasks x 2 claims through channel(1)")
+    print(f"{'N':>3} {'states':>10} {'transitions':>12} {'search s':>9} {'states/s':>10} {'peak MiB':>9}")
+    for n in range(1, args.max_n + 1):
+        out = subprocess.run([sys.executable, __file__, "--one", str(n), "--time", args.time],
+                             capture_output=True, text=True, check=True).stdout
+        row = json.loads(out)
+        print(f"{n:>3} {row['states']:>10,} {row['transitions']:>12,} {row['seconds']:>9.2f} "
+              f"{row['rate']:>10,.0f} {row['peak_mib']:>9.0f}", flush=True)
+        if row["seconds"] > args.budget:
+            break
+
+
+if __name__ == "__main__":
+    main()
