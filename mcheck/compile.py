@@ -414,18 +414,17 @@ class _CfgBuilder:
             case p.Spawn(future=fut, handle=handle, span=span):
                 body = (fut.body if isinstance(fut, p.AsyncBlock) else None)
                 parent_task = self.slot.task
-                name = f"{parent_task.name}/spawn@{span.line if span else '?'}"
                 if isinstance(fut, p.CallFn):
                     fdef = self.inst.prog.fns[fut.fn]
                     env: Env = {}
                     for (pname, _ty), a in zip(fdef.params, fut.args, strict=True):
                         env[pname] = a.value if isinstance(a, p.IntConst) else (
                             a.index if isinstance(a, p.GlobalRes) else self.env[a.name])
-                    name = f"spawn {fut.text}"
+                    name = handle.name if handle is not None else f"spawn {fut.text}"
                     t = self.inst.task(name, fdef.body, env, span, parent_task)
                 else:
                     assert body is not None
-                    name = f"spawn@{span.line if span else '?'}"
+                    name = handle.name if handle is not None else f"spawn@{span.line if span else '?'}"
                     t = self.inst.task(name, body, self.env, span, parent_task)
                 h = None
                 if handle is not None:
