@@ -184,19 +184,19 @@ def compile_system(ts: TransitionSystem[Any]) -> CompiledSystem:
     parts.append(f"    S = [{', '.join(node_terms)}]")
     root_nodes = ", ".join(str(r.node) for r in w.roots)
     parts.append(f"    if not any(S[i] for i in ({root_nodes}{',' if len(w.roots) == 1 else ''})): return 0")
-    parts.append("    E = []")
+    by_src: dict[int, list[str]] = {}
     for e in w.edges:
         cond = g.expr(e.cond)
-        parts.extend(g.lines)
-        g.lines.clear()
-        parts.append(f"    if S[{e.src}] and {cond}: E.append(({e.src}, {e.dst}))")
+        by_src.setdefault(e.src, []).append(f"({cond} and not S[{e.dst}])")
+    parts.extend(g.lines)
+    g.lines.clear()
     parts.append("    changed = True")
     parts.append("    while changed:")
     parts.append("        changed = False")
-    parts.append("        for a, b in E:")
-    parts.append("            if S[a] and not S[b]:")
-    parts.append("                S[a] = False")
-    parts.append("                changed = True")
+    for src in sorted(by_src):
+        parts.append(f"        if S[{src}] and ({' or '.join(by_src[src])}):")
+        parts.append(f"            S[{src}] = False")
+        parts.append("            changed = True")
     alive_terms = []
     for r in w.roots:
         alive_terms.append(f"bool(S[{r.node}] and {g.expr(r.alive)})")

@@ -7,8 +7,8 @@ import difflib
 from pathlib import Path
 
 import pytest
-
 from conftest import MODELS
+
 from mcheck.model import TimeMode
 from mcheck.render import render_text
 from mcheck.source import Source
