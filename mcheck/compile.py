@@ -1077,13 +1077,12 @@ class _Compiler:
     # -- transitions --
 
     def fresh(self) -> _Path:
-        p0 = _Path([], {}, set(), [])
-        if self.main is not None:
-            self.assume(p0, self.b.not_(self.shutdown()))
-        return p0
+        return _Path([], {}, set(), [])
 
     def finish(self, path: _Path) -> tuple[Expr, tuple[tuple[int, Expr], ...]]:
-        guard = self.b.and_(*path.guard)
+        # Once main has completed the runtime is shut down: nothing fires. (Last, so that the first
+        # conjunct is the most selective one for the engines' dispatch.)
+        guard = self.b.and_(*path.guard, self.b.not_(self.shutdown()))
         updates = tuple(sorted((v, path.vals[v]) for v in path.written if path.vals[v] is not self.b.var(v)))
         return guard, updates
 

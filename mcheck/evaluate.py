@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from mcheck.ir import Expr, Op, TransitionSystem, WaitGraph
+from mcheck.ir import Expr, Op, Transition, TransitionSystem, WaitGraph
 
 State = tuple[int, ...]
 Successors = Callable[[State], list[tuple[int, State]]]
@@ -121,6 +121,27 @@ def _conjuncts(e: Expr) -> list[Expr]:
     return list(e.args) if e.op is Op.AND else [e]
 
 
+def _transition_code(t: Transition[Any], conjuncts: list[Expr], n: int, indent: str) -> list[str]:
+    """`while True:` block that appends (index, successor) when the conjuncts hold."""
+    inner = indent + "    "
+    g = _Gen(_count_refs(conjuncts + [u for _, u in t.updates]), inner)
+    body = [f"{indent}# transition {t.index}", f"{indent}while True:"]
+    for c in conjuncts:
+        text = g.expr(c)
+        body.extend(g.lines)
+        g.lines.clear()
+        body.append(f"{inner}if not {text}: break")
+    new = {i: f"v{i}" for i in range(n)}
+    for var, u in t.updates:
+        new[var] = g.expr(u)
+        body.extend(g.lines)
+        g.lines.clear()
+    tup = "(" + ", ".join(new[i] for i in range(n)) + ("," if n == 1 else "") + ")"
+    body.append(f"{inner}out.append(({t.index}, {tup}))")
+    body.append(f"{inner}break")
+    return body
+
+
 @dataclass(frozen=True, slots=True)
 class CompiledSystem:
     successors: tuple[Successors, ...]  # one per priority level, lowest first
@@ -140,28 +161,23 @@ def compile_system(ts: TransitionSystem[Any]) -> CompiledSystem:
         parts.append(f"def succ{level}(s):")
         parts.append(unpack)
         parts.append("    out = []")
+        # Dispatch on the first conjunct when it is `var == const` (typically a program counter).
+        groups: dict[tuple[int, int] | None, list[Transition[Any]]] = {}
         for t in ts.transitions:
-            if t.priority != level:
-                continue
-            roots = _conjuncts(t.guard) + [u for _, u in t.updates]
-            g = _Gen(_count_refs(roots), "        ")
-            body: list[str] = []
-            for c in _conjuncts(t.guard):
-                text = g.expr(c)
-                body.extend(g.lines)
-                g.lines.clear()
-                body.append(f"        if not {text}: break")
-            new = {i: f"v{i}" for i in range(n)}
-            for var, u in t.updates:
-                new[var] = g.expr(u)
-                body.extend(g.lines)
-                g.lines.clear()
-            tup = "(" + ", ".join(new[i] for i in range(n)) + ("," if n == 1 else "") + ")"
-            body.append(f"        out.append(({t.index}, {tup}))")
-            parts.append(f"    # transition {t.index}")
-            parts.append("    while True:")
-            parts.extend(body)
-            parts.append("        break")
+            if t.priority == level:
+                first = _conjuncts(t.guard)[0]
+                key = None
+                if first.op is Op.EQ and first.args[0].op is Op.VAR and first.args[1].op is Op.CONST:
+                    key = (first.args[0].value, first.args[1].value)
+                groups.setdefault(key, []).append(t)
+        for key, group in groups.items():
+            indent = "    "
+            if key is not None:
+                parts.append(f"    if v{key[0]} == {key[1]}:")
+                indent = "        "
+            for t in group:
+                conjuncts = _conjuncts(t.guard)[1 if key is not None else 0 :]
+                parts.extend(_transition_code(t, conjuncts, n, indent))
         parts.append("    return out")
         parts.append("")
     # Stuck check: greatest fixpoint over the wait-for graph (see ir.WaitGraph).
