@@ -44,7 +44,8 @@ def _render_one(d: Diagnostic, source: Source | None) -> str:
     width = 1
     if d.span.end_line == d.span.line and d.span.end_col > d.span.col:
         width = d.span.end_col - d.span.col
-    caret = " " * (d.span.col - 1) + "^" + "~" * (width - 1)
+    pad = "".join("\t" if c == "\t" else " " for c in text[: d.span.col - 1])  # keep tabs: the caret lines up
+    caret = pad + " " * (d.span.col - 1 - len(pad)) + "^" + "~" * (width - 1)
     gutter = f"{d.span.line:>5} | "
     return f"{head}\n{gutter}{text}\n{' ' * (len(gutter) - 2)}| {caret}"
 

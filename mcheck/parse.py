@@ -20,6 +20,8 @@ from mcheck.errors import ModelError
 from mcheck.source import Source, Span
 
 GRAMMAR_FILE = "mcheck.lark"
+MAX_NESTING = 100
+"""Deepest syntax tree accepted (the bundled models reach 14); deeper input would exhaust Python's stack."""
 
 
 def grammar_text() -> str:
@@ -195,14 +197,42 @@ def _expected(names: set[str]) -> str:
     return " or ".join(texts) if len(texts) <= 2 else ", ".join(texts[:-1]) + " or " + texts[-1]
 
 
+def _too_deep(tree: lark.Tree[Token]) -> Span | None:
+    """Where the tree nests deeper than MAX_NESTING (checked without recursion), or None."""
+    stack = [(tree, 1)]
+    while stack:
+        t, depth = stack.pop()
+        if depth > MAX_NESTING:
+            return _span(t.meta)
+        stack.extend((c, depth + 1) for c in t.children if isinstance(c, lark.Tree))
+    return None
+
+
+def _end_of_code_before(source: Source, line: int) -> Span | None:
+    """Just after the last code on the lines before `line` (skipping blank and `//` comment lines)."""
+    for n in range(line - 1, 0, -1):
+        code = source.line_text(n).split("//")[0].rstrip()
+        if code:
+            return Span(n, len(code) + 1, n, len(code) + 2)
+    return None
+
+
 def parse_module(source: Source) -> s.Module:
     """Parse a model file; raise ModelError with a located diagnostic on bad syntax."""
+    text = " " + source.text[1:] if source.text.startswith("\ufeff") else source.text  # a BOM, as rustc allows
     try:
-        tree = _parser().parse(source.text)
+        tree = _parser().parse(text)
+        deep = _too_deep(tree)
+        if deep is not None:
+            raise ModelError.at(deep, f"the model nests more than {MAX_NESTING} levels deep here; "
+                                "mcheck models are small")
         result = _ToSyntax().transform(tree)
     except lark.exceptions.UnexpectedToken as e:
         tok = e.token
         span: Span | None
+        expected = set(e.expected)
+        if e.interactive_parser is not None:
+            expected = set(e.interactive_parser.accepts()) or expected  # type: ignore[no-untyped-call]
         if tok.type == "$END":
             what = "end of file"
             line = len(source.text.splitlines()) or 1
@@ -210,13 +240,19 @@ def parse_module(source: Source) -> s.Module:
         else:
             what = f"'{tok}'"
             span = _span(tok)
-        expected = set(e.expected)
-        if e.interactive_parser is not None:
-            expected = set(e.interactive_parser.accepts()) or expected  # type: ignore[no-untyped-call]
+            first_on_line = not source.line_text(tok.line or 1)[: (tok.column or 1) - 1].strip()
+            before = _end_of_code_before(source, tok.line or 1)
+            if "SEMICOLON" in expected and first_on_line and before is not None:
+                # `stmt` then a new line: point where the ';' is missing, as rustc does
+                raise ModelError.at(before, f"expected ';', found '{tok}' on line {tok.line}") from None
         raise ModelError.at(span, f"unexpected {what}; expected {_expected(expected)}") from None
     except lark.exceptions.UnexpectedCharacters as e:
         span = Span(e.line, e.column, e.line, e.column + 1)
-        char = source.line_text(e.line)[e.column - 1 : e.column] or "?"
+        rest = source.line_text(e.line)[e.column - 1 :]
+        if rest.startswith("/*"):
+            raise ModelError.at(Span(e.line, e.column, e.line, e.column + 2), "unclosed block comment: "
+                                "no '*/' after this '/*'") from None
+        char = rest[:1] or "?"
         raise ModelError.at(span, f"unexpected character '{char}'") from None
     except lark.exceptions.UnexpectedEOF as e:
         line = len(source.text.splitlines()) or 1

@@ -38,6 +38,16 @@ def _canonical(path: tuple[str, ...]) -> str:
     return "::".join(path)
 
 
+# Resource constructors (canonical path) -> kind and argument count.
+_CONSTRUCTORS = {
+    "Mutex::new": (p.ResKind.MUTEX, 0),
+    "Semaphore::new": (p.ResKind.SEMAPHORE, 1),
+    "channel": (p.ResKind.CHANNEL, 1),
+    "unbounded_channel": (p.ResKind.CHANNEL, 0),
+    "oneshot": (p.ResKind.ONESHOT, 0),
+    "oneshot::channel": (p.ResKind.ONESHOT, 0),
+}
+
 _EXPECT_RE = re.compile(r"^\s*//\s*expect(-exact|-untimed)?\s*:\s*(\S+)")
 
 
@@ -46,6 +56,8 @@ class _Errors:
         self.items: list[Diagnostic] = []
 
     def add(self, span: Span | None, message: str, *notes: tuple[Span | None, str]) -> None:
+        if span is not None and any(d.span == span for d in self.items):
+            return  # one error per place: a second one there is a consequence of the first
         self.items.append(
             Diagnostic(Severity.ERROR, message, span, tuple(Diagnostic(Severity.NOTE, m, sp) for sp, m in notes))
         )
@@ -137,10 +149,24 @@ class _BodyChecker:
                 if name in self.r.resources:
                     res = self.r.resources[name]
                     return p.RES_TY[res.kind], p.GlobalRes(res.index)
-            self.r.err.add(e.span, f"unknown name '{'::'.join(e.path)}'")
+            if len(e.path) == 1 and e.path[0] in self.r.syntax_fns:
+                self.r.err.add(e.span, f"'{e.path[0]}' is an async fn, not a value; call it: `{e.path[0]}(...)`")
+                return None
+            self.r.err.add(e.span, f"unknown name '{'::'.join(e.path)}'", *self.suggest_name(e.path[-1]))
             return None
         self.r.err.add(e.span, f"expected a name or a number, found '{self.r.text(e.span)}'")
         return None
+
+    def suggest_name(self, name: str) -> list[tuple[Span | None, str]]:
+        import difflib
+
+        spans: dict[str, Span | None] = {n: r.span for n, r in self.r.resources.items()}
+        fn = self.r.syntax_fns.get(self.where)
+        spans.update((prm.name, prm.span) for prm in (fn.params if fn else ()) if prm.name in self.params)
+        for sc in self.scopes[self.async_floor :]:
+            spans.update((n, b.local.span) for n, b in sc.names.items())
+        close = difflib.get_close_matches(name, list(spans), n=1)
+        return [(spans[close[0]], f"did you mean '{close[0]}'?")] if close else []
 
     def resource(self, e: s.Expr, want: tuple[p.Ty, ...], what: str) -> p.ResRef | None:
         v = self.value(e)
@@ -217,7 +243,7 @@ class _BodyChecker:
                     if b.local.ty not in (p.Ty.FUTURE, p.Ty.HANDLE):
                         self.r.err.add(e.span, f"'{name}' is a {b.local.ty.value}, not a future; it cannot be awaited")
                         return None
-                    self.use(b, e.span, "moved", moves=b.local.ty is p.Ty.FUTURE)
+                    self.use(b, e.span, "moved", moves=True)
                     return p.UseVar(b.local, False, text, e.span)
                 v = self.value(e)
                 if v is not None:
@@ -249,8 +275,12 @@ class _BodyChecker:
                     return None if ms is None else p.Sleep(ms, text, e.span)
                 if name == "yield_now":
                     return p.YieldNow(text, e.span) if self.nargs(e, 0, "yield_now") else None
-                if name in self.r.fns:
+                if name in self.r.syntax_fns:
                     return self.call_fn(e, name, text)
+                if name in _CONSTRUCTORS:
+                    self.r.err.add(e.span, f"'{text}' creates a resource; resources are declared at the top "
+                                   "level, outside every fn and task")
+                    return None
                 if name in ("spawn", "drop", "choose"):
                     self.r.err.add(e.span, f"'{name}(...)' is not a future; it cannot be {context}")
                     return None
@@ -353,11 +383,11 @@ class _BodyChecker:
             case s.Select():
                 return self.select(st)
             case s.Loop(body=body):
-                return [p.Loop(self.loop_body(body), st.span)]
+                return [p.Loop(self.spinning_body(body, st.span), st.span)]
             case s.While(cond=cond, body=body):
                 if not self.is_choose(cond):
                     return []
-                return [p.WhileChoose(self.loop_body(body), st.span)]
+                return [p.WhileChoose(self.spinning_body(body, st.span), st.span)]
             case s.WhileLet(value=value, body=body):
                 if not isinstance(value, s.Await):
                     self.r.err.add(value.span, "expected `<receiver>.recv().await` after 'while let Some(_) ='")
@@ -396,6 +426,15 @@ class _BodyChecker:
         self.loop_depth += 1
         blk = self.block(body)
         self.loop_depth -= 1
+        return blk
+
+    def spinning_body(self, body: s.Block, span: Span | None) -> p.Block:
+        """The body of a `loop` or `while`: it must be able to suspend or break, or it spins forever."""
+        errors = len(self.r.err.items)
+        blk = self.loop_body(body)
+        if len(self.r.err.items) == errors and not _suspends_or_breaks(blk, True):
+            self.r.err.add(span, "this loop has no '.await' and no 'break': a busy loop never yields to the "
+                           "runtime, which mcheck cannot make finite; add an '.await' (e.g. `yield_now().await;`)")
         return blk
 
     def is_choose(self, cond: s.Expr) -> bool:
@@ -551,6 +590,20 @@ class _BodyChecker:
         return [p.Select(st.biased, tuple(arms), st.span)]
 
 
+def _suspends_or_breaks(b: p.Block, breaks: bool) -> bool:
+    """Whether a loop body may suspend ('.await', select!, join!) or, when `breaks`, leave by 'break'."""
+    for st in b.stmts:
+        if isinstance(st, p.AwaitStmt | p.Select | p.Join | p.WhileRecv) or (breaks and isinstance(st, p.Break)):
+            return True
+        if isinstance(st, p.Block) and _suspends_or_breaks(st, breaks):
+            return True
+        if isinstance(st, p.IfChoose) and (_suspends_or_breaks(st.then, breaks) or _suspends_or_breaks(st.otherwise, breaks)):
+            return True
+        if isinstance(st, p.Loop | p.For | p.WhileChoose) and _suspends_or_breaks(st.body, False):
+            return True  # a 'break' in there leaves the inner loop only
+    return False
+
+
 def _result_type(fut: p.Future) -> p.Ty | None:
     """What `let x = fut.await` binds: a guard, a permit, or nothing worth tracking."""
     if isinstance(fut, p.Acquire):
@@ -585,21 +638,13 @@ class Resolver:
     def resource_decl(self, d: s.ResourceDecl) -> None:
         e = d.init
         ctor = _canonical(e.path) if isinstance(e, s.Call) else ""
-        kinds = {
-            "Mutex::new": (p.ResKind.MUTEX, 0),
-            "Semaphore::new": (p.ResKind.SEMAPHORE, 1),
-            "channel": (p.ResKind.CHANNEL, 1),
-            "unbounded_channel": (p.ResKind.CHANNEL, 0),
-            "oneshot": (p.ResKind.ONESHOT, 0),
-            "oneshot::channel": (p.ResKind.ONESHOT, 0),
-        }
-        if ctor not in kinds or not isinstance(e, s.Call):
+        if ctor not in _CONSTRUCTORS or not isinstance(e, s.Call):
             self.err.add(
                 e.span, f"unknown resource '{self.text(e.span)}'; expected Mutex::new(), Semaphore::new(n), "
                 "channel(n), unbounded_channel() or oneshot()",
             )
             return
-        kind, nargs = kinds[ctor]
+        kind, nargs = _CONSTRUCTORS[ctor]
         if len(e.args) != nargs:
             self.err.add(e.span, f"'{ctor}' takes {nargs} argument{'s' if nargs != 1 else ''}, {len(e.args)} given")
             return

@@ -1,0 +1,285 @@
+"""Malformed models: each is reported as `file:line:col: error: ...` with the source line and a caret, exit 2.
+
+Every case runs the real command (`mcheck.cli.main`) on a file and checks the exact location, a key phrase
+of the message, the echoed source line, the caret under the reported column, and that no traceback escapes.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mcheck.cli import EXIT_BAD_INPUT, main
+
+MUTEX_FN = "let lock = Mutex::new();\nasync fn lock_op(m: Mutex) {\n    m.lock().await;\n}\n"
+
+# (source, line, col, key phrase of the error, optional "line:col: note: text" that must also appear)
+CASES = [
+    # ---- syntax -----------------------------------------------------------------------------------
+    pytest.param(
+        "let lock = Mutex::new();\ntask main {\n    let _g = lock.lock().await\n    sleep(1).await;\n}\n",
+        3, 31, "expected ';', found 'sleep' on line 4", None, id="missing-semicolon",
+    ),
+    pytest.param(
+        "let lock = Mutex::new();\ntask main {\n    lock.lock().await;\n",
+        3, 23, "unexpected end of file; expected a statement", None, id="unclosed-brace-at-eof",
+    ),
+    pytest.param("task main {\n    sleep(1).await; @\n}\n", 2, 21, "unexpected character '@'", None, id="stray-character"),
+    pytest.param("task main {\n    lçk.lock().await;\n}\n", 2, 6, "unexpected character 'ç'", None, id="non-ascii-name"),
+    pytest.param("task main {\n    sleep(1.await;\n}\n", 2, 18, "unexpected ';'; expected ')' or ','", None,
+                 id="unclosed-paren"),
+    pytest.param("task main {\n    select! {\n        _ = sleep(1) {}\n    }\n}\n", 3, 22, "expected '=>'", None,
+                 id="select-arm-without-arrow"),
+    pytest.param("sleep(1).await;\ntask main {}\n", 1, 1, "unexpected 'sleep'; expected 'async', 'let', 'task'", None,
+                 id="statement-at-top-level"),
+    pytest.param("task main {}\n/* never closed\n", 2, 1, "unclosed block comment", None, id="unclosed-block-comment"),
+    pytest.param("task main {\n    foo! { }\n}\n", 2, 5, "unknown macro 'foo!' used as a block; expected 'select!'", None,
+                 id="unknown-block-macro"),
+    pytest.param("task main {\n" + "{" * 200 + "}" * 200 + "\n}\n", 2, 98, "nests more than 100 levels deep", None,
+                 id="nesting-too-deep"),
+    # ---- names ------------------------------------------------------------------------------------
+    pytest.param("let lock = RwLock::new();\ntask main {}\n", 1, 12, "unknown resource 'RwLock::new()'", None,
+                 id="unknown-resource-constructor"),
+    pytest.param("let lock = Mutex::new();\ntask main {\n    lck.lock().await;\n}\n", 3, 5, "unknown name 'lck'",
+                 "1:1: note: did you mean 'lock'?", id="unknown-name"),
+    pytest.param(MUTEX_FN + "task main {\n    lockop(lock).await;\n}\n", 6, 5, "unknown async fn 'lockop'",
+                 "2:10: note: did you mean 'lock_op'?", id="unknown-async-fn"),
+    pytest.param("task main {\n    let m = Mutex::new();\n}\n", 2, 13, "resources are declared at the top level", None,
+                 id="resource-declared-in-task"),
+    pytest.param("async fn f() {}\ntask main {\n    let g = f;\n}\n", 3, 13, "'f' is an async fn, not a value", None,
+                 id="async-fn-used-as-value"),
+    pytest.param("task main {\n    foo!(1);\n}\n", 2, 5, "unknown macro 'foo!'; expected 'join!' or 'select!'", None,
+                 id="unknown-macro"),
+    pytest.param("async fn f(m: RwLock) {}\ntask main {}\n", 1, 12, "unknown parameter type 'RwLock'", None,
+                 id="unknown-parameter-type"),
+    # ---- types ------------------------------------------------------------------------------------
+    pytest.param(MUTEX_FN + "task main {\n    lock_op(lock, 3).await;\n}\n", 6, 5, "'lock_op' takes 1 argument, 2 given",
+                 "2:10: note: 'lock_op' defined here", id="wrong-argument-count"),
+    pytest.param(MUTEX_FN.replace("let lock = Mutex::new();", "let sem = Semaphore::new(2);")
+                 + "task main {\n    lock_op(sem).await;\n}\n",
+                 6, 13, "'lock_op' expects a Mutex for 'm', but 'sem' is a Semaphore",
+                 "2:18: note: parameter declared here", id="semaphore-passed-for-mutex"),
+    pytest.param("let lock = Mutex::new();\ntask main {\n    lock.await;\n}\n", 3, 5,
+                 "'lock' is a Mutex, not a future; did you mean `lock.lock()`?", None, id="awaiting-a-mutex"),
+    pytest.param("let lock = Mutex::new();\ntask main {\n    lock.send().await;\n}\n", 3, 5,
+                 "a Mutex has no method 'send'; it has 'lock'", None, id="sending-on-a-mutex"),
+    pytest.param("let lock = Mutex::new();\ntask main {\n    lock.send();\n}\n", 3, 5,
+                 "'lock' is a Mutex; it has no method 'send'", None, id="sync-send-on-a-mutex"),
+    pytest.param("let lock = Mutex::new();\ntask main {\n    let g = lock.lock().await;\n    g.await;\n}\n", 4, 5,
+                 "'g' is a guard, not a future; it cannot be awaited", None, id="awaiting-a-guard"),
+    pytest.param("let lock = Mutex::new();\ntask main {\n    drop(lock);\n}\n", 3, 10,
+                 "'lock' is a resource; only futures, guards and permits can be dropped", None, id="dropping-a-resource"),
+    pytest.param("let c = channel(1);\ntask main {\n    c.try_send().await;\n}\n", 3, 5,
+                 "completes at once; it is not a future and cannot be awaited", None, id="awaiting-try-send"),
+    pytest.param("let c = channel(1);\ntask main {\n    c.send();\n}\n", 3, 5,
+                 "on a bounded channel waits for a permit: add '.await'", None, id="bounded-send-without-await"),
+    pytest.param("let c = channel(1);\ntask main {\n    c.recv();\n}\n", 3, 5, "creates a future that is never polled",
+                 None, id="future-never-polled"),
+    pytest.param("let lock = Mutex::new();\ntask main {\n    sleep(lock).await;\n}\n", 3, 11,
+                 "expected a number, but 'lock' is a Mutex", None, id="sleep-of-a-mutex"),
+    # ---- moves ------------------------------------------------------------------------------------
+    pytest.param("let lock = Mutex::new();\ntask main {\n    let g = lock.lock().await;\n    drop(g);\n    drop(g);\n}\n",
+                 5, 5, "use of 'g' after it was dropped", "4:5: note: dropped here", id="guard-used-after-drop"),
+    pytest.param("let lock = Mutex::new();\ntask main {\n    let f = lock.lock();\n    f.await;\n    f.await;\n}\n",
+                 5, 5, "use of 'f' after it was moved", "4:5: note: moved here", id="future-awaited-twice"),
+    pytest.param("task main {\n    let f = sleep(1);\n    f.await;\n    (&mut f).await;\n}\n",
+                 4, 6, "use of 'f' after it was moved", "3:5: note: moved here", id="future-borrowed-after-move"),
+    pytest.param("let c = channel(1);\ntask main {\n    let p = c.reserve().await;\n    drop(p);\n    p.send();\n}\n",
+                 5, 5, "use of 'p' after it was dropped", "4:5: note: dropped here", id="permit-sent-after-drop"),
+    pytest.param("task main {\n    let h = spawn(async { sleep(1).await; });\n    h.await;\n    h.await;\n}\n",
+                 4, 5, "use of 'h' after it was moved", "3:5: note: moved here", id="join-handle-awaited-twice"),
+    pytest.param("let lock = Mutex::new();\ntask main {\n    let g = lock.lock().await;\n    loop {\n        drop(g);\n"
+                 "        yield_now().await;\n    }\n}\n",
+                 5, 9, "'g' is dropped inside a loop but declared outside it", "3:5: note: declared here",
+                 id="drop-in-loop-of-outer-guard"),
+    pytest.param("task main {\n    let f = sleep(1);\n    loop {\n        f.await;\n    }\n}\n",
+                 4, 9, "'f' is moved inside a loop but declared outside it", "2:5: note: declared here",
+                 id="await-in-loop-of-outer-future"),
+    pytest.param("task main {\n    let f = sleep(1);\n    let g = async { f.await; };\n    g.await;\n}\n",
+                 3, 21, "'f' is a local of the enclosing body", None, id="async-block-uses-enclosing-local"),
+    # ---- constructs mcheck cannot make finite ---------------------------------------------------
+    pytest.param("async fn f() {\n    f().await;\n}\ntask main {\n    f().await;\n}\n",
+                 1, 10, "async fn 'f' calls itself (possibly indirectly): recursion cannot be made finite", None,
+                 id="direct-recursion"),
+    pytest.param("async fn a() {\n    b().await;\n}\nasync fn b() {\n    a().await;\n}\ntask main {\n    a().await;\n}\n",
+                 1, 10, "async fn 'a' calls itself (possibly indirectly)",
+                 "4:10: error: async fn 'b' calls itself (possibly indirectly)", id="indirect-recursion"),
+    pytest.param("task main {\n    loop {\n        spawn(async { sleep(1).await; });\n    }\n}\n",
+                 3, 9, "spawn inside a loop creates unboundedly many tasks", None, id="spawn-in-loop"),
+    pytest.param("let ch = channel(1);\ntask main {\n    loop {\n        ch.try_send();\n    }\n}\n",
+                 3, 5, "this loop has no '.await' and no 'break': a busy loop never yields", None, id="busy-loop"),
+    pytest.param("task main {\n    while choose() {}\n}\n",
+                 2, 5, "this loop has no '.await' and no 'break'", None, id="busy-while"),
+    pytest.param("task main {\n    loop {\n        if choose() { break; }\n    }\n}\n",
+                 1, 6, "can loop forever without reaching an '.await'", None, id="busy-loop-with-conditional-break"),
+    pytest.param("task main {\n    for _ in 0..100 { yield_now().await; }\n}\n",
+                 2, 5, "loop of 100 iterations", None, id="for-loop-too-long"),
+    pytest.param("let sem = Semaphore::new(2);\ntask main {\n    let _p = sem.acquire_many(3).await;\n}\n",
+                 3, 14, "asks for 3 permits, but 'sem' has only 2: it can never complete",
+                 "1:1: note: 'sem' declared here", id="acquire-many-more-than-permits"),
+    pytest.param("let sem = Semaphore::new(1);\nasync fn f(s: Semaphore, n: u64) {\n    let _p = s.acquire_many(n).await;\n}\n"
+                 "task main {\n    f(sem, 5).await;\n}\n",
+                 3, 14, "asks for 5 permits, but 'sem' has only 1", None, id="acquire-many-through-parameters"),
+    pytest.param("let c = unbounded_channel();\ntask main {\n    let p = c.reserve().await;\n}\n",
+                 3, 13, "reserve() needs a bounded channel", None, id="reserve-on-unbounded-channel"),
+    # ---- control flow -----------------------------------------------------------------------------
+    pytest.param("task main {\n    if x { sleep(1).await; }\n}\n", 2, 8, "unsupported condition 'x'", None,
+                 id="unsupported-if-condition"),
+    pytest.param("task main {\n    while ready() { sleep(1).await; }\n}\n", 2, 11, "unsupported condition 'ready()'", None,
+                 id="unsupported-while-condition"),
+    pytest.param("task main {\n    break;\n}\n", 2, 5, "'break' outside of a loop", None, id="break-outside-loop"),
+    pytest.param("task main {\n    continue;\n}\n", 2, 5, "'continue' outside of a loop", None, id="continue-outside-loop"),
+    pytest.param("let c = channel(1);\ntask main {\n    while let Some(_) = c.recv() { }\n}\n", 3, 25,
+                 "expected `<receiver>.recv().await`", None, id="while-let-without-await"),
+    pytest.param("task main {\n    select! {}\n}\n", 2, 5, "select! needs at least one branch", None, id="empty-select"),
+    # ---- declarations -----------------------------------------------------------------------------
+    pytest.param("task main {}\ntask main {}\n", 2, 6, "task 'main' is defined twice", "1:6: note: first defined here",
+                 id="duplicate-task"),
+    pytest.param("let m = Mutex::new();\nlet m = Mutex::new();\ntask main {}\n", 2, 1, "'m' is declared twice",
+                 "1:1: note: first declared here", id="duplicate-resource"),
+    pytest.param("async fn f() {}\nasync fn f() {}\ntask main {}\n", 2, 10, "async fn 'f' is defined twice",
+                 "1:10: note: first defined here", id="duplicate-async-fn"),
+    pytest.param("let s = Semaphore::new(0);\ntask main {}\n", 1, 24, "needs between 1 and 16 permits, got 0", None,
+                 id="semaphore-without-permits"),
+    pytest.param("task w[0] {}\ntask main {}\n", 1, 6, "task 'w' needs between 1 and 16 copies, got 0", None,
+                 id="task-with-zero-copies"),
+    pytest.param("task main[2] {}\n", 1, 6, "there can be only one 'main' task", None, id="main-with-copies"),
+    pytest.param("// expect: livelock\ntask main {}\n", 1, 12,
+                 "unknown verdict 'livelock'; expected futurelock, deadlock or safe", None, id="unknown-verdict"),
+    # ---- rendering --------------------------------------------------------------------------------
+    pytest.param("task main {\n\tfoo.lock().await;\n}\n", 2, 2, "unknown name 'foo'", None, id="tab-indented-line"),
+]
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "model.mc"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _verify(path: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    rc = main(["verify", "--quiet", str(path)])
+    out, err = capsys.readouterr()
+    return rc, out, err
+
+
+@pytest.mark.parametrize(("source", "line", "col", "phrase", "note"), CASES)
+def test_malformed_model_is_located(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], source: str, line: int, col: int, phrase: str, note: str | None
+) -> None:
+    path = _write(tmp_path, source)
+    rc, out, err = _verify(path, capsys)
+
+    assert rc == EXIT_BAD_INPUT, err
+    assert out == ""
+    assert "Traceback" not in err
+    lines = err.splitlines()
+    head = f"{path}:{line}:{col}: error: "
+    assert lines[0].startswith(head), err  # the first error is the expected one, at the exact place
+    assert phrase in lines[0], err
+    # the offending source line, then a caret under the reported column
+    text = source.splitlines()[line - 1]
+    assert lines[1] == f"{line:>5} | {text}", err
+    gutter, caret = lines[2].split("| ", 1)
+    assert gutter.strip() == ""
+    assert caret.lstrip(" \t").startswith("^"), err
+    assert len(caret) - len(caret.lstrip(" \t")) == col - 1, err
+    assert caret[: col - 1] == "".join("\t" if c == "\t" else " " for c in text[: col - 1])  # tabs kept: lines up
+    if note is not None:
+        assert f"{path}:{note}" in err, err
+
+
+def test_cases_are_distinct() -> None:
+    sources = [c.values[0] for c in CASES]
+    assert len(set(sources)) == len(sources) >= 20
+
+
+def test_every_independent_error_is_reported(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    source = (
+        "let lock = Mutex::new();\n"                      # 1
+        "let lock = Mutex::new();\n"                      # 2: declared twice
+        "async fn f(m: RwLock) {}\n"                      # 3: unknown parameter type
+        "task main {\n"                                   # 4
+        "    a.lock().await;\n"                           # 5: unknown name
+        "    lock.await;\n"                               # 6: awaiting a mutex
+        "    break;\n"                                    # 7: break outside a loop
+        "    if x { yield_now().await; }\n"               # 8: unsupported condition
+        "}\n"                                             # 9
+        "task main {}\n"                                  # 10: task defined twice
+    )
+    path = _write(tmp_path, source)
+    rc, _, err = _verify(path, capsys)
+    assert rc == EXIT_BAD_INPUT
+    assert "Traceback" not in err
+    expected = [
+        (2, 1, "'lock' is declared twice"),
+        (3, 12, "unknown parameter type 'RwLock'"),
+        (5, 5, "unknown name 'a'"),
+        (6, 5, "'lock' is a Mutex, not a future"),
+        (7, 5, "'break' outside of a loop"),
+        (8, 8, "unsupported condition 'x'"),
+        (10, 6, "task 'main' is defined twice"),
+    ]
+    heads = [ln for ln in err.splitlines() if ": error: " in ln]
+    assert len(heads) == len(expected), err
+    for head, (line, col, phrase) in zip(heads, expected, strict=True):
+        assert head.startswith(f"{path}:{line}:{col}: error: "), err
+        assert phrase in head, err
+
+
+def test_one_error_per_place(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """An error is not repeated, nor followed by its consequences, at the same place."""
+    path = _write(tmp_path, "task main {\n    let f = sleep(1);\n    let g = async { f.await; };\n    g.await;\n}\n")
+    rc, _, err = _verify(path, capsys)
+    assert rc == EXIT_BAD_INPUT
+    assert err.count(f"{path}:3:21: error: ") == 1, err
+    assert "unknown name" not in err
+
+
+@pytest.mark.parametrize("source", ["let m = Mutex::new();\n", ""], ids=["no-task", "empty-file"])
+def test_model_without_task(tmp_path: Path, capsys: pytest.CaptureFixture[str], source: str) -> None:
+    path = _write(tmp_path, source)
+    rc, out, err = _verify(path, capsys)
+    assert rc == EXIT_BAD_INPUT
+    assert out == ""
+    assert err.strip() == f"{path}: error: the model has no task; add `task main {{ ... }}`"
+
+
+def test_non_utf8_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "model.mc"
+    path.write_bytes(b"task main {\xff}\n")
+    rc, out, err = _verify(path, capsys)
+    assert rc == EXIT_BAD_INPUT
+    assert out == ""
+    assert err.startswith(f"mcheck: error: cannot read model '{path}': "), err
+    assert "utf-8" in err
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("name", ["missing.mc", "."], ids=["missing-file", "directory"])
+def test_unreadable_file(tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str) -> None:
+    path = tmp_path / name
+    rc, out, err = _verify(path, capsys)
+    assert rc == EXIT_BAD_INPUT
+    assert out == ""
+    assert err.startswith(f"mcheck: error: cannot read model '{path}': "), err
+    assert "Traceback" not in err
+
+
+def test_byte_order_mark_is_accepted(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = _write(tmp_path, "\ufeff// expect: safe\ntask main {\n    yield_now().await;\n}\n")
+    rc, _, err = _verify(path, capsys)
+    assert rc == 0, err
+
+
+def test_command_exits_2_without_traceback(tmp_path: Path) -> None:
+    """The installed entry point: exit status 2 and the diagnostic on stderr, nothing on stdout."""
+    path = _write(tmp_path, "let lock = Mutex::new();\ntask main {\n    lock.await;\n}\n")
+    proc = subprocess.run([sys.executable, "-m", "mcheck", "verify", str(path)], capture_output=True, text=True, check=False)
+    assert proc.returncode == EXIT_BAD_INPUT
+    assert proc.stdout == ""
+    assert proc.stderr.startswith(f"{path}:3:5: error: 'lock' is a Mutex, not a future")
+    assert "Traceback" not in proc.stderr
