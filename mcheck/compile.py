@@ -55,7 +55,8 @@ from mcheck.model import (
 from mcheck.source import Source, Span
 
 MAX_SLOTS = 400
-MAX_STRAIGHT_LINE_STEPS = 2000
+MAX_STRAIGHT_LINE_STEPS = 100_000  # instructions one path may run between two suspensions
+MAX_BRANCHES = 10_000  # paths one continuation may fork into
 
 # ---- control-flow graph of one code slot -------------------------------------------------------
 
@@ -135,6 +136,7 @@ class IChoose:
 @dataclass(eq=False)
 class IJump:
     target: int
+    span: Span | None = None  # the loop, for a backward jump
 
 
 @dataclass(eq=False)
@@ -433,16 +435,16 @@ class _CfgBuilder:
                     h.target = t
                     self.declare(handle, h)
                 self.emit(ISpawn(t, h, span))
-            case p.Loop(body=body):
+            case p.Loop(body=body, span=span):
                 top = len(self.code)
                 ctx = self.loop_body(body)
-                self.emit(IJump(top))
+                self.emit(IJump(top, span))
                 self.fix_loop(ctx, top, len(self.code))
             case p.WhileChoose(body=body, span=span):
                 top = len(self.code)
                 self.emit(IChoose([top + 1, -1], span))
                 ctx = self.loop_body(body)
-                self.emit(IJump(top))
+                self.emit(IJump(top, span))
                 ch = self.code[top]
                 assert isinstance(ch, IChoose)
                 ch.targets[1] = len(self.code)
@@ -456,14 +458,14 @@ class _CfgBuilder:
                 assert isinstance(aw, IAwait)
                 aw.on_none = len(self.code)
                 self.fix_loop(ctx, top, len(self.code))
-            case p.For(lo=lo, hi=hi, body=body):
+            case p.For(lo=lo, hi=hi, body=body, span=span):
                 var = -1 - len(self.slot.counters)  # placeholder; compile() assigns the variable
                 self.slot.counters.append((var, lo, hi))
                 self.emit(ICounterSet(var, lo))
                 top = self.emit(ICounterTest(var, hi, -1))
                 ctx = self.loop_body(body)
                 inc = self.emit(ICounterInc(var))
-                self.emit(IJump(top))
+                self.emit(IJump(top, span))
                 test = self.code[top]
                 assert isinstance(test, ICounterTest)
                 test.exit = len(self.code)
@@ -543,7 +545,6 @@ class _Compiler:
         self.resources: list[ResourceInfo] = []
         self.waiters: dict[int, list[Slot]] = {r.index: [] for r in prog.resources}
         self.main: TaskInst | None = next((t for t in inst.tasks if t.name == "main"), None)
-        self.steps = 0
 
     # -- variables --
 
@@ -840,14 +841,37 @@ class _Compiler:
         return results
 
     def run(self, path: _Path, slot: Slot, ip: int) -> Outcome:
-        """Run slot's code from ip until it suspends (False) or returns (True)."""
+        """Run slot's code from ip until it suspends (False) or returns (True), on every path."""
+        out: Outcome = []
+        work: list[tuple[_Path, int, int, frozenset[tuple[object, ...]]]] = [(path, ip, 0, frozenset())]
+        forks = 0
+        while work:
+            pth, at, steps, seen = work.pop()
+            for q, nxt, n, seen2 in self.step_until_branch(pth, slot, at, steps, seen):
+                if nxt is None:
+                    out.append((q, n < 0))  # n < 0 marks a return
+                else:
+                    forks += 1
+                    if forks > MAX_BRANCHES:
+                        raise ModelError.at(slot.span, f"'{slot.label}' branches more than {MAX_BRANCHES} ways "
+                                            "between two suspension points; make the model smaller")
+                    work.append((q, nxt, n, seen2))
+        return out
+
+    def step_until_branch(
+        self, path: _Path, slot: Slot, ip: int, steps: int, seen: frozenset[tuple[object, ...]]
+    ) -> list[tuple[_Path, int | None, int, frozenset[tuple[object, ...]]]]:
+        """Execute from ip until the path suspends, returns, or forks. Returns (path, next ip or None,
+        steps so far, loop heads seen); a finished path has next ip None and steps -1 if it returned.
+        A path that comes back to a loop head in the same symbolic state would spin forever without
+        suspending: that is reported as a busy loop."""
         b = self.b
         code = slot.code
         while True:
-            self.steps += 1
-            if self.steps > MAX_STRAIGHT_LINE_STEPS:
-                raise ModelError.at(slot.span, f"'{slot.label}' can loop forever without reaching an '.await' "
-                                    "that suspends: a busy loop never yields to the runtime")
+            steps += 1
+            if steps > MAX_STRAIGHT_LINE_STEPS:
+                raise ModelError.at(slot.span, f"'{slot.label}' runs more than {MAX_STRAIGHT_LINE_STEPS} steps "
+                                    "without suspending; make its loops smaller")
             ins = code[ip]
             match ins:
                 case ICreate(slot=s):
@@ -856,14 +880,14 @@ class _Compiler:
                 case IAwait(slot=s, owned=owned):
                     if not s.is_var:
                         self.create(path, s)
-                    out: Outcome = []
+                    out: list[tuple[_Path, int | None, int, frozenset[tuple[object, ...]]]] = []
                     for pth, done in self.poll(path, s):
                         if done:
                             self.reset_after_completion(pth, s, owned)
-                            out.extend(self.run(pth, slot, ip + 1))
+                            out.append((pth, ip + 1, steps, seen))
                         else:
                             self.write(pth, slot.state_var, slot.pc_of_ip[ip])
-                            out.append((pth, False))
+                            out.append((pth, None, 0, seen))
                     return out
                 case ISelect(arms=arms):
                     for s, _owned, _h in arms:
@@ -872,11 +896,10 @@ class _Compiler:
                     out = []
                     for pth, dones in self.poll_all(path, [s for s, _o, _h in arms]):
                         if any(dones):
-                            i = dones.index(True)
-                            out.extend(self.select_won(pth, slot, ins, i))
+                            out.append((pth, self.select_won(pth, ins, dones.index(True)), steps, seen))
                         else:
                             self.write(pth, slot.state_var, slot.pc_of_ip[ip])
-                            out.append((pth, False))
+                            out.append((pth, None, 0, seen))
                     return out
                 case IJoin(children=children):
                     for s, _owned in children:
@@ -887,7 +910,8 @@ class _Compiler:
                         for (s, _o), done in zip(children, dones, strict=True):
                             if done:
                                 self.write(pth, s.state_var, PC_DONE)
-                        out.extend(self.join_progress(pth, slot, ip))
+                        for q, nxt in self.join_progress(pth, slot, ip):
+                            out.append((q, nxt, steps if nxt is not None else 0, seen))
                     return out
                 case IDrop(slot=s, span=span, explicit=explicit):
                     if s.kind is SlotKind.JOIN:
@@ -924,7 +948,7 @@ class _Compiler:
                             self.event(pth, EventKind.SENT, None, r, span)
                         else:
                             self.event(pth, EventKind.TRY_SEND_FULL, None, r, span)
-                        out.extend(self.run(pth, slot, ip + 1))
+                        out.append((pth, ip + 1, steps, seen))
                     return out
                 case IOneshotSend(res=r, span=span):
                     self.write(path, self.resources[r].msgs_var, 1)
@@ -951,25 +975,34 @@ class _Compiler:
                     for i, target in enumerate(targets):
                         pth = path.copy() if i < len(targets) - 1 else path
                         self.event(pth, EventKind.CHOSE, None, span=span, detail="then" if i == 0 else "else")
-                        out.extend(self.run(pth, slot, target))
+                        out.append((pth, target, steps, seen))
                     return out
-                case IJump(target=target):
+                case IJump(target=target, span=span):
+                    if target <= ip:
+                        key = (target, *sorted((v, e.uid) for v, e in path.vals.items()))
+                        if key in seen:
+                            raise ModelError.at(span or slot.span, f"this loop in '{slot.label}' can go round "
+                                                "without reaching an '.await' that suspends: a busy loop never "
+                                                "yields to the runtime")
+                        seen = seen | {key}
                     ip = target
                 case ICounterSet(var=var, value=value):
                     self.write(path, var, value)
                     ip += 1
                 case ICounterTest(var=var, hi=hi, exit=exit_ip):
-                    out = []
-                    for pth, more in self.split(path, b.lt(self.read(path, var), hi)):
-                        out.extend(self.run(pth, slot, ip + 1 if more else exit_ip))
-                    return out
+                    cond = b.lt(self.read(path, var), hi)
+                    if b.bool_value(cond) is not None:
+                        ip = ip + 1 if b.bool_value(cond) else exit_ip
+                        continue
+                    return [(pth, ip + 1 if more else exit_ip, steps, seen) for pth, more in self.split(path, cond)]
                 case ICounterInc(var=var):
                     self.write(path, var, b.add(self.read(path, var), 1))
                     ip += 1
                 case IReturn():
-                    return [(path, True)]
+                    return [(path, None, -1, seen)]
 
-    def select_won(self, path: _Path, slot: Slot, sel: ISelect, i: int) -> Outcome:
+    def select_won(self, path: _Path, sel: ISelect, i: int) -> int:
+        """Arm i completed: drop the owned others, leave the borrowed ones dormant; the handler's ip."""
         winner, owned, handler = sel.arms[i]
         self.event(path, EventKind.SELECT_WON, winner, span=sel.span, detail=str(i + 1))
         self.reset_after_completion(path, winner, owned)
@@ -981,22 +1014,23 @@ class _Compiler:
                 self.event(path, EventKind.DROPPED, s, span=s.span)
             elif s is not winner:
                 self.event(path, EventKind.LEFT_DORMANT, s, span=s.span)
-        return self.run(path, slot, handler)
+        return handler
 
-    def join_progress(self, path: _Path, slot: Slot, ip: int) -> Outcome:
+    def join_progress(self, path: _Path, slot: Slot, ip: int) -> list[tuple[_Path, int | None]]:
+        """After children of the join at ip completed: continue past it (all done) or stay (None)."""
         ins = slot.code[ip]
         assert isinstance(ins, IJoin)
         b = self.b
         all_done = b.and_(*(b.eq(self.read(path, c.state_var), PC_DONE) for c, _o in ins.children))
-        out: Outcome = []
+        out: list[tuple[_Path, int | None]] = []
         for pth, done in self.split(path, all_done):
             if done:
                 for c, o in ins.children:
                     self.write(pth, c.state_var, PC_DEAD if o else PC_DONE)
-                out.extend(self.run(pth, slot, ip + 1))
+                out.append((pth, ip + 1))
             else:
                 self.write(pth, slot.state_var, slot.pc_of_ip[ip])
-                out.append((pth, False))
+                out.append((pth, None))
         return out
 
     def complete(self, path: _Path, s: Slot, some: bool = True) -> list[_Path]:
@@ -1013,15 +1047,18 @@ class _Compiler:
                 results: Outcome
                 if isinstance(ins, IAwait):
                     self.reset_after_completion(pth, s, ins.owned)
-                    nxt = ins.on_none if (not some and ins.on_none >= 0) else ip + 1
-                    results = self.run(pth, parent, nxt)
+                    resume = ins.on_none if (not some and ins.on_none >= 0) else ip + 1
+                    results = self.run(pth, parent, resume)
                 elif isinstance(ins, ISelect):
                     i = next(k for k, (a, _o, _h) in enumerate(ins.arms) if a is s)
-                    results = self.select_won(pth, parent, ins, i)
+                    results = self.run(pth, parent, self.select_won(pth, ins, i))
                 else:
                     assert isinstance(ins, IJoin)
                     self.write(pth, s.state_var, PC_DONE)
-                    results = self.join_progress(pth, parent, ip)
+                    results = []
+                    for q, after_join in self.join_progress(pth, parent, ip):
+                        nxt = after_join
+                        results.extend([(q, False)] if nxt is None else self.run(q, parent, nxt))
                 for q, done in results:
                     if not done:
                         out.append(q)

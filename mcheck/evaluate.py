@@ -18,33 +18,43 @@ Successors = Callable[[State], list[tuple[int, State]]]
 
 
 def evaluate(e: Expr, state: State, memo: dict[int, int] | None = None) -> int:
-    """Reference interpreter: the value of e in state (booleans are 0/1)."""
+    """Reference interpreter: the value of e in state (booleans are 0/1). Iterative, and strict in
+    every argument (expressions are total, so this only costs time)."""
     if memo is None:
         memo = {}
-    hit = memo.get(e.uid)
-    if hit is not None:
-        return hit
-    op = e.op
-    if op is Op.CONST:
-        r = e.value
-    elif op is Op.VAR:
-        r = state[e.value]
-    elif op is Op.ITE:
-        r = evaluate(e.args[1], state, memo) if evaluate(e.args[0], state, memo) else evaluate(e.args[2], state, memo)
-    elif op is Op.AND:
-        r = int(all(evaluate(a, state, memo) for a in e.args))
-    elif op is Op.OR:
-        r = int(any(evaluate(a, state, memo) for a in e.args))
-    elif op is Op.NOT:
-        r = int(not evaluate(e.args[0], state, memo))
-    else:
-        a, b = (evaluate(x, state, memo) for x in e.args)
-        r = {
-            Op.EQ: lambda: int(a == b), Op.NE: lambda: int(a != b), Op.LT: lambda: int(a < b),
-            Op.LE: lambda: int(a <= b), Op.ADD: lambda: a + b, Op.SUB: lambda: a - b, Op.MIN: lambda: min(a, b),
-        }[op]()
-    memo[e.uid] = r
-    return r
+    stack: list[tuple[Expr, bool]] = [(e, False)]
+    while stack:
+        x, expanded = stack.pop()
+        if x.uid in memo:
+            continue
+        if x.op is Op.CONST:
+            memo[x.uid] = x.value
+            continue
+        if x.op is Op.VAR:
+            memo[x.uid] = state[x.value]
+            continue
+        if not expanded:
+            stack.append((x, True))
+            stack.extend((y, False) for y in x.args)
+            continue
+        v = [memo[y.uid] for y in x.args]
+        memo[x.uid] = _APPLY[x.op](v)
+    return memo[e.uid]
+
+
+_APPLY: dict[Op, Callable[[list[int]], int]] = {
+    Op.ITE: lambda v: v[1] if v[0] else v[2],
+    Op.AND: lambda v: int(all(v)),
+    Op.OR: lambda v: int(any(v)),
+    Op.NOT: lambda v: int(not v[0]),
+    Op.EQ: lambda v: int(v[0] == v[1]),
+    Op.NE: lambda v: int(v[0] != v[1]),
+    Op.LT: lambda v: int(v[0] < v[1]),
+    Op.LE: lambda v: int(v[0] <= v[1]),
+    Op.ADD: lambda v: v[0] + v[1],
+    Op.SUB: lambda v: v[0] - v[1],
+    Op.MIN: lambda v: min(v),
+}
 
 
 def stuck_set(waits: WaitGraph, state: State) -> set[int]:
@@ -74,35 +84,48 @@ class _Gen:
         self.names: dict[int, str] = {}
         self.lines: list[str] = []
 
-    def expr(self, e: Expr) -> str:
-        name = self.names.get(e.uid)
-        if name is not None:
-            return name
-        op = e.op
-        if op is Op.CONST:
-            return str(e.value)
-        if op is Op.VAR:
-            return f"v{e.value}"
-        a = e.args
-        if op is Op.AND:
-            text = "(" + " and ".join(self.expr(x) for x in a) + ")"
-        elif op is Op.OR:
-            text = "(" + " or ".join(self.expr(x) for x in a) + ")"
-        elif op is Op.NOT:
-            text = f"(not {self.expr(a[0])})"
-        elif op is Op.ITE:
-            text = f"({self.expr(a[1])} if {self.expr(a[0])} else {self.expr(a[2])})"
-        elif op is Op.MIN:
-            x, y = self.expr(a[0]), self.expr(a[1])
-            text = f"({x} if {x} < {y} else {y})"
-        else:
-            text = f"({self.expr(a[0])} {op.value} {self.expr(a[1])})"
-        if self.refcount.get(e.uid, 0) >= 2 or len(text) > 400:
-            name = f"t{e.uid}"
-            self.lines.append(f"{self.indent}{name} = {text}")
-            self.names[e.uid] = name
-            return name
-        return text
+    def expr(self, root: Expr) -> str:
+        """Python text for root; shared or large subexpressions become temporaries (emitted to
+        `lines` before their first use). Iterative: expressions can be thousands of nodes deep."""
+        texts: dict[int, str] = {}
+
+        def text_of(x: Expr) -> str:
+            if x.op is Op.CONST:
+                return str(x.value)
+            if x.op is Op.VAR:
+                return f"v{x.value}"
+            return self.names.get(x.uid) or texts[x.uid]
+
+        stack: list[tuple[Expr, bool]] = [(root, False)]
+        while stack:
+            e, expanded = stack.pop()
+            if e.op in (Op.CONST, Op.VAR) or e.uid in self.names or e.uid in texts:
+                continue
+            if not expanded:
+                stack.append((e, True))
+                stack.extend((x, False) for x in reversed(e.args))
+                continue
+            a = [text_of(x) for x in e.args]
+            op = e.op
+            if op is Op.AND:
+                text = "(" + " and ".join(a) + ")"
+            elif op is Op.OR:
+                text = "(" + " or ".join(a) + ")"
+            elif op is Op.NOT:
+                text = f"(not {a[0]})"
+            elif op is Op.ITE:
+                text = f"({a[1]} if {a[0]} else {a[2]})"
+            elif op is Op.MIN:
+                text = f"({a[0]} if {a[0]} < {a[1]} else {a[1]})"
+            else:
+                text = f"({a[0]} {op.value} {a[1]})"
+            if self.refcount.get(e.uid, 0) >= 2 or len(text) > 400:
+                name = f"t{e.uid}"
+                self.lines.append(f"{self.indent}{name} = {text}")
+                self.names[e.uid] = name
+            else:
+                texts[e.uid] = text
+        return text_of(root)
 
 
 def _count_refs(roots: list[Expr]) -> dict[int, int]:
