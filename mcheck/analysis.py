@@ -71,8 +71,10 @@ def explain(model: CompiledModel, state: State) -> StuckReport | None:
     victims = tuple(t for t in stuck_tasks if t not in culprits)
     on_cycle = {link.src for link in cycle}
     victim_paths = tuple(_path(adj, model.tasks[t].root, on_cycle) for t in victims)
+    sink = model.slots[cycle[-1].dst] if cycle else None
     resources = tuple(sorted({link.resource for link in cycle if link.resource >= 0}
-                             | {link.resource for vp in victim_paths for link in vp if link.resource >= 0}))
+                             | {link.resource for vp in victim_paths for link in vp if link.resource >= 0}
+                             | ({sink.resource} if sink is not None and sink.resource >= 0 else set())))
     verdict = Verdict.FUTURELOCK if dormant else Verdict.DEADLOCK
     return StuckReport(verdict, stuck_tasks, culprits, victims, dormant, resources, cycle, victim_paths)
 
@@ -126,4 +128,11 @@ def _find_cycle(model: CompiledModel, adj: dict[int, list[Link]], reach: set[int
             back = _path(adj, link.dst, {start})
             if back:
                 return (link, *back)
+    # No cycle: a stuck task waits (through polls) on a future that nothing can wake.
+    sinks = {n for n in reach if not adj.get(n)}
+    for start in sorted(reach):
+        if model.slots[start].kind is SlotKind.ROOT:
+            chain = _path(adj, start, sinks)
+            if chain:
+                return chain
     return ()

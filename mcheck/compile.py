@@ -58,6 +58,11 @@ MAX_SLOTS = 400
 MAX_STRAIGHT_LINE_STEPS = 100_000  # instructions one path may run between two suspensions
 MAX_BRANCHES = 10_000  # paths one continuation may fork into
 
+def leaf_done(kind: SlotKind) -> int:
+    """The state of a borrowed timer, receive, yield or JoinHandle future that has completed."""
+    return 3 if kind is SlotKind.YIELD else 2
+
+
 # ---- control-flow graph of one code slot -------------------------------------------------------
 
 
@@ -299,7 +304,8 @@ class _CfgBuilder:
                 s.count = inst.int_(cnt, self.env)
                 s.purpose = purpose
                 if r.kind is p.ResKind.CHANNEL and not r.bounded:
-                    raise ModelError.at(span, f"'{text}' waits for a permit, but '{r.name}' is unbounded")
+                    raise ModelError.at(span, f"'{text}' is on '{r.name}', an unbounded channel, which never waits: "
+                                        "write the send without '.await'", (r.span, f"'{r.name}' declared here"))
                 if s.count > r.permits:
                     raise ModelError.at(span, f"'{text}' asks for {s.count} permits, but '{r.name}' has only "
                                         f"{r.permits}: it can never complete", (r.span, f"'{r.name}' declared here"))
@@ -407,8 +413,12 @@ class _CfgBuilder:
                 self.emit(IJoin(children, span))
             case p.Drop(local=local, span=span):
                 self.drop_local(local, span, explicit=True)
-            case p.TrySend(res=ref, span=span):
-                self.emit(ITrySend(self.inst.res(ref, self.env), span))
+            case p.TrySend(res=ref, span=span, unbounded_send=unbounded_send):
+                r = self.inst.res_by_index[self.inst.res(ref, self.env)]
+                if unbounded_send and r.bounded:
+                    raise ModelError.at(span, f"send() without '.await' needs an unbounded channel, but '{r.name}' "
+                                        f"is bounded (capacity {r.permits}): add '.await'", (r.span, f"'{r.name}' declared here"))
+                self.emit(ITrySend(r.index, span))
             case p.OneshotSend(res=ref, span=span):
                 self.emit(IOneshotSend(self.inst.res(ref, self.env), span))
             case p.PermitSend(local=local, span=span):
@@ -549,12 +559,12 @@ class _Compiler:
     # -- variables --
 
     def new_var(self, name: str, lo: int, hi: int, init: int) -> int:
+        """A state variable with domain lo..hi."""
         self.vars.append(VarDecl(name, lo, hi, init))
         return len(self.vars) - 1
 
     def allocate(self) -> None:
-        b = self.b
-        del b
+        self.respawn_var = self.new_var("spawned while still running", 0, 1, 0)
         for s in self.slots:
             if s.kind in (SlotKind.ACQUIRE,):
                 self.waiters[s.res].append(s)
@@ -590,7 +600,7 @@ class _Compiler:
                 s.pos_var = self.new_var(f"{name}.pos", 0, len(self.waiters[s.res]), 0)
                 s.got_var = self.new_var(f"{name}.got", 0, s.count, 0)
             else:
-                s.state_var = self.new_var(f"{name}.st", 0, 2 if s.kind is SlotKind.YIELD else 1, 0)
+                s.state_var = self.new_var(f"{name}.st", 0, leaf_done(s.kind), 0)
                 if s.kind is SlotKind.SLEEP and self.time is TimeMode.EXACT:
                     s.rem_var = self.new_var(f"{name}.remaining_ms", 0, s.ms, 0)
         for s in self.slots:
@@ -805,7 +815,7 @@ class _Compiler:
         if s.kind in (SlotKind.CODE, SlotKind.ROOT):
             self.write(path, s.state_var, PC_DEAD if owned else PC_DONE)
         elif s.kind is not SlotKind.ACQUIRE:
-            self.write(path, s.state_var, 0)
+            self.write(path, s.state_var, 0 if owned else leaf_done(s.kind))
             if s.rem_var >= 0:
                 self.write(path, s.rem_var, 0)
 
@@ -819,7 +829,10 @@ class _Compiler:
         """The parent polls child s as part of its own poll; code children run up to their first
         suspension. Leaves are polled by their own transitions."""
         if s.kind not in (SlotKind.CODE, SlotKind.ROOT):
-            return [(path, False)]
+            if not s.is_var or s.kind is SlotKind.ACQUIRE:
+                return [(path, False)]
+            # A borrowed timer/receive/handle that already completed is ready at once.
+            return self.split(path, self.b.eq(self.read(path, s.state_var), leaf_done(s.kind)))
         out: Outcome = []
         pcv = self.read(path, s.state_var)
         for pth, at_entry in self.split(path, self.b.eq(pcv, PC_ENTRY)):
@@ -965,7 +978,11 @@ class _Compiler:
                     ip += 1
                 case ISpawn(task=t, handle=h, span=span):
                     assert t.root is not None
-                    self.write(path, t.root.state_var, PC_ENTRY)
+                    # One task per spawn site: spawning again while it still runs exceeds the model.
+                    pc = self.read(path, t.root.state_var)
+                    free = b.or_(b.eq(pc, PC_DEAD), b.eq(pc, PC_DONE))
+                    self.write(path, t.root.state_var, b.ite(free, PC_ENTRY, pc))
+                    self.write(path, self.respawn_var, b.ite(free, self.read(path, self.respawn_var), 1))
                     if h is not None:
                         self.write(path, h.state_var, 1)
                     self.event(path, EventKind.SPAWNED, t.root, span=span)
@@ -1327,7 +1344,7 @@ class _Compiler:
             elif s.kind is SlotKind.ACQUIRE:
                 live[s.index] = b.or_(b.eq(v, ST_QUEUED), b.eq(v, ST_GRANTED))
             else:
-                live[s.index] = b.ne(v, 0)
+                live[s.index] = b.and_(b.ne(v, 0), b.ne(v, leaf_done(s.kind)))
         for s in self.slots:
             v = b.var(s.state_var)
             act = active[s.index]
@@ -1418,7 +1435,7 @@ class _Compiler:
         b = self.b
         conds = [b.eq(b.var(r.msgs_var), p.UNBOUNDED_LIMIT + 1)
                  for r in self.resources if r.kind is p.ResKind.CHANNEL and not r.bounded]
-        return b.or_(*conds)
+        return b.or_(*conds, b.eq(b.var(self.respawn_var), 1))
 
 
 def compile_program(prog: p.Program, source: Source, time: TimeMode) -> CompiledModel:

@@ -117,7 +117,7 @@ class _ToSyntax(Transformer[Token, Any]):
 
     def select_stmt(self, meta: Meta, c: list[Any]) -> s.Select:
         path, biased, arms = c[0], c[1] is not None, c[2:]
-        if path[-1] != "select":
+        if path[-1] != "select" or path[0] == "futures":
             raise _MacroError(meta, path)
         return s.Select(biased, tuple(arms), _span(meta))
 
@@ -261,9 +261,11 @@ def parse_module(source: Source) -> s.Module:
     except lark.exceptions.VisitError as e:
         orig = e.orig_exc
         if isinstance(orig, _MacroError):
-            raise ModelError.at(
-                orig.span, f"unknown macro '{'::'.join(orig.path)}!' used as a block; expected 'select!'"
-            ) from None
+            name = "::".join(orig.path)
+            if orig.path[0] == "futures":
+                raise ModelError.at(orig.span, f"'{name}!' is not supported yet (it borrows futures named in a "
+                                    "branch); use tokio::select!") from None
+            raise ModelError.at(orig.span, f"unknown macro '{name}!' used as a block; expected 'select!'") from None
         raise
     assert isinstance(result, s.Module)
     return result

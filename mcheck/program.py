@@ -208,8 +208,11 @@ class Drop:
 
 @dataclass(frozen=True, slots=True)
 class TrySend:
+    """`ch.try_send();`, or `ch.send();` on an unbounded channel (`unbounded_send`)."""
+
     res: ResRef
     span: Span | None = field(default=None, compare=False)
+    unbounded_send: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,7 +25,7 @@ from mcheck.model import (
     SlotKind,
     StepKind,
 )
-from mcheck.program import ResKind
+from mcheck.program import Purpose, ResKind
 from mcheck.source import Span
 from mcheck.trace import Result, Status
 
@@ -287,11 +287,12 @@ def link_text(model: CompiledModel, d: Describer, link: Link, state: State) -> s
                     return f"{d.slot(link.src)} is queued on {r} behind {d.slot(link.dst)}, which was handed {r} " \
                         "but has not taken it"
                 return f"{d.slot(link.src)} is queued on {r} behind {d.slot(link.dst)} (ahead in the FIFO queue)"
-            if dst.kind is SlotKind.ROOT and model.resources[link.resource].kind is ResKind.CHANNEL:
-                return f"{d.slot(link.src)} waits for task {dst.label} to receive the messages filling {r}"
             holders = [s for s in model.slots if s.kind is SlotKind.ACQUIRE and s.parent == link.dst
                        and s.resource == link.resource and state[s.state_var] == ST_HELD]
-            guard = f" (the guard of `{holders[0].label}`)" if holders else ""
+            if not holders and model.resources[link.resource].kind is ResKind.CHANNEL:
+                return f"{d.slot(link.src)} waits for task {dst.label} to receive the messages filling {r}"
+            what = "permit" if holders and holders[0].purpose is Purpose.RESERVE else "guard"
+            guard = f" (the {what} of `{holders[0].label}`)" if holders else ""
             return f"{d.slot(link.src)} is queued on {r}, held by {d.slot(link.dst)}{guard}"
         case EdgeKind.PRODUCER:
             if src.kind is SlotKind.JOIN:
@@ -313,6 +314,22 @@ def _compress(model: CompiledModel, links: tuple[Link, ...]) -> list[Link]:
         else:
             out.append(link)
     return out
+
+
+def _sink_text(model: CompiledModel, d: Describer, node: int, state: State) -> str:
+    """Why a stuck future that waits on nothing stuck can never be woken."""
+    s = model.slots[node]
+    if evaluate(model.ts.waits.nodes[node].dormant, state, {}):
+        v = d.var_ancestor(node)
+        return (f"{d.slot(node)} is dormant, and task {model.tasks[s.task].name} never polls `{v.label}` again "
+                "(no later use of it), so it never takes or releases what it was given.")
+    if s.kind is SlotKind.ACQUIRE:
+        r = model.resources[s.resource]
+        if r.kind is ResKind.CHANNEL and state[r.msgs_var]:
+            return (f"{d.res(s.resource)} is full ({state[r.msgs_var]}/{r.permits} messages) and no task will ever "
+                    "receive from it")
+        return f"nothing will ever release {d.res(s.resource)}"
+    return f"{d.slot(node)} waits for something no task will ever do"
 
 
 def fixes(model: CompiledModel, report: StuckReport) -> list[str]:
@@ -343,20 +360,16 @@ def _report_lines(model: CompiledModel, report: StuckReport, state: State) -> li
         out.append(f"futurelock: task{'s' if len(report.stuck_tasks) > 1 else ''} {stuck} can never run again.")
     else:
         out.append(f"deadlock: task{'s' if len(report.stuck_tasks) > 1 else ''} {stuck} can never run again; "
-                   "every future on the cycle is being polled.")
+                   "no future involved is left dormant: each is being polled.")
     out.append("")
-    out.append("Why (wait-for cycle in the last state):")
+    out.append("Why (what it waits on, in the last state):")
     for link in _compress(model, report.cycle):
         out.append(f"  - {link_text(model, d, link, state)}")
     if report.cycle and report.cycle[-1].dst == report.cycle[0].src:
         first = model.slots[report.cycle[0].src]
         out.append(f"  - ... which is where we started: {d.slot(first.index)} waits on itself.")
     elif report.cycle:
-        last = model.slots[report.cycle[-1].dst]
-        task = model.tasks[last.task].name
-        v = d.var_ancestor(last.index)
-        out.append(f"  - {d.slot(last.index)} is dormant, and task {task} never polls `{v.label}` again "
-                   "(no later use of it), so it never takes or releases what it was given.")
+        out.append(f"  - {_sink_text(model, d, report.cycle[-1].dst, state)}")
     if report.dormant:
         out.append("")
         for i in report.dormant:

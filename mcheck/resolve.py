@@ -27,7 +27,7 @@ PARAM_TYPES = {
 
 # Paths a Rust programmer writes, mapped to the name mcheck knows them by.
 _STRIP_PREFIXES = (("tokio", "time"), ("tokio", "task"), ("tokio", "sync", "mpsc"), ("tokio", "sync"),
-                   ("tokio",), ("mpsc",), ("oneshot",))
+                   ("tokio",), ("mpsc",))
 
 
 def _canonical(path: tuple[str, ...]) -> str:
@@ -447,6 +447,7 @@ class _BodyChecker:
         return False
 
     def let(self, st: s.Let, name: str, value: s.Expr) -> list[p.Stmt]:
+        value = _strip_unwrap(value)
         if isinstance(value, s.Await):
             fut = self.future(value.value, "awaited")
             if fut is None:
@@ -479,7 +480,8 @@ class _BodyChecker:
         v = self.value(e.receiver) if isinstance(e.receiver, s.Name) else None
         if v is None:
             return False
-        return (v[0] is p.Ty.CHANNEL and (e.method == "try_send" or self.r.is_unbounded(v[1]))) or (
+        return (v[0] is p.Ty.CHANNEL and (e.method == "try_send" or self.r.is_unbounded(v[1])
+                                          or isinstance(v[1], p.ParamRef))) or (
             v[0] in (p.Ty.ONESHOT, p.Ty.PERMIT) and e.method == "send")
 
     def spawn_arg(self, e: s.Call) -> p.CallFn | p.AsyncBlock | None:
@@ -500,6 +502,7 @@ class _BodyChecker:
         return fut
 
     def expr_stmt(self, value: s.Expr, span: Span | None) -> list[p.Stmt]:
+        value = _strip_unwrap(value)
         text = self.r.text(span)
         match value:
             case s.Await(value=inner):
@@ -552,6 +555,9 @@ class _BodyChecker:
                 if ty is p.Ty.CHANNEL and (method == "try_send" or self.r.is_unbounded(ref)):
                     assert isinstance(ref, p.GlobalRes | p.ParamRef)
                     return [p.TrySend(ref, span)]
+                if ty is p.Ty.CHANNEL and isinstance(ref, p.ParamRef):
+                    # Checked when instantiated: the channel passed in must be unbounded.
+                    return [p.TrySend(ref, span, unbounded_send=True)]
                 if ty is p.Ty.CHANNEL:
                     self.r.err.add(value.span, f"'{text}' on a bounded channel waits for a permit: add '.await' "
                                    "(or use try_send)")
@@ -602,6 +608,13 @@ def _suspends_or_breaks(b: p.Block, breaks: bool) -> bool:
         if isinstance(st, p.Loop | p.For | p.WhileChoose) and _suspends_or_breaks(st.body, False):
             return True  # a 'break' in there leaves the inner loop only
     return False
+
+
+def _strip_unwrap(e: s.Expr) -> s.Expr:
+    """`x.await.unwrap()` means `x.await` here: mcheck abstracts values, errors included."""
+    while isinstance(e, s.MethodCall) and e.method in ("unwrap", "expect") and isinstance(e.receiver, s.Await):
+        e = e.receiver
+    return e
 
 
 def _result_type(fut: p.Future) -> p.Ty | None:

@@ -14,7 +14,7 @@ from mcheck.compile import compile_program
 from mcheck.errors import MCheckError
 from mcheck.model import CompiledModel, TimeMode
 from mcheck.parse import parse_module
-from mcheck.program import Verdict
+from mcheck.program import UNBOUNDED_LIMIT, Verdict
 from mcheck.resolve import resolve
 from mcheck.source import Source
 from mcheck.trace import Result, Status, Step, Trace
@@ -50,6 +50,7 @@ def check(
         return Result(Status.SAFE, "bfs", found.stats)
     if found.outcome is bfs.Outcome.OVERFLOW:
         return Result(Status.INCONCLUSIVE, "bfs", found.stats,
-                      reason="an unbounded channel held more messages than mcheck tracks; "
-                      "no stuck state among the states explored")
+                      reason="a bound of the model was exceeded (an unbounded channel held more than "
+                      f"{UNBOUNDED_LIMIT} messages, or a spawn ran again while the task it started before was still "
+                      "running); no stuck state among the states explored")
     return Result(Status.INCONCLUSIVE, "bfs", found.stats, reason=f"{found.limit_hit} reached before the search ended")

@@ -111,6 +111,8 @@ CASES = [
                  3, 9, "spawn inside a loop creates unboundedly many tasks", None, id="spawn-in-loop"),
     pytest.param("let ch = channel(1);\ntask main {\n    loop {\n        ch.try_send();\n    }\n}\n",
                  3, 5, "this loop has no '.await' and no 'break': a busy loop never yields", None, id="busy-loop"),
+    pytest.param("task main {\n    futures::select! { _ = sleep(1) => {} }\n}\n",
+                 2, 5, "'futures::select!' is not supported yet", None, id="futures-select"),
     pytest.param("task main {\n    while choose() {}\n}\n",
                  2, 5, "this loop has no '.await' and no 'break'", None, id="busy-while"),
     pytest.param("task main {\n    loop {\n        if choose() { break; }\n    }\n}\n",

@@ -182,3 +182,59 @@ def test_join_handle_of_a_spawned_task_is_safe_to_borrow() -> None:
     }
     """
     assert verdict(src) is Status.SAFE
+
+
+def test_awaiting_a_completed_borrowed_timer_again_is_ready_at_once() -> None:
+    src = """
+    let lock = Mutex::new();
+    task main {
+        let f = sleep(1);
+        (&mut f).await;
+        (&mut f).await;
+        let _g = lock.lock().await;
+        let _h = lock.lock().await;
+    }
+    """
+    assert verdict(src) is Status.DEADLOCK  # the task goes on past the second await
+
+
+def test_a_spawn_site_running_again_while_its_task_runs_is_inconclusive() -> None:
+    src = """
+    let sem = Semaphore::new(3);
+    let gate = oneshot();
+    async fn start(s: Semaphore, g: Oneshot) { spawn(async { let _p = s.acquire().await; g.recv().await; }); }
+    task main {
+        for _ in 0..3 { start(sem, gate).await; sleep(1).await; }
+        let _q = sem.acquire().await;
+        gate.send();
+    }
+    """
+    result = check(compile_text(src))
+    assert result.status is Status.INCONCLUSIVE
+    assert "spawn ran again" in result.reason
+
+
+def test_rust_spellings_are_accepted() -> None:
+    src = """
+    let o = oneshot::channel();
+    let ev = tokio::sync::mpsc::unbounded_channel();
+    let sem = Semaphore::new(1);
+    async fn notify(c: Channel) { c.send(); }
+    task main {
+        notify(ev).await;
+        let _p = sem.acquire().await.unwrap();
+        o.send();
+        o.recv().await.unwrap();
+        ev.recv().await;
+    }
+    """
+    assert verdict(src) is Status.SAFE
+
+
+def test_explanations_name_the_real_reason() -> None:
+    full = trace_text("let ch = channel(1);\ntask main { ch.send().await; ch.send().await; }\n")
+    assert "`ch` is full (1/1 messages) and no task will ever receive from it" in full
+    assert "Resource: `ch`." in full
+    reserved = trace_text("let ch = channel(1);\ntask main { let p = ch.reserve().await; ch.send().await; }\n")
+    assert "held by task main (the permit of `ch.reserve()`)" in reserved
+    assert "to receive the messages" not in reserved
