@@ -106,42 +106,27 @@ class ExprBuilder:
         return self._mk(Op.NOT, (a,))
 
     def and_(self, *xs: Expr) -> Expr:
-        out: list[Expr] = []
-        seen: set[int] = set()
-        for x in xs:
-            parts = x.args if x.op is Op.AND else (x,)
-            for p in parts:
-                bv = self.bool_value(p)
-                if bv is False:
-                    return self.false
-                if bv is True or p.uid in seen:
-                    continue
-                seen.add(p.uid)
-                out.append(p)
-        if not out:
-            return self.true
-        if len(out) == 1:
-            return out[0]
-        return self._mk(Op.AND, tuple(out))
+        return self._junction(Op.AND, xs, absorbing=False)
 
     def or_(self, *xs: Expr) -> Expr:
+        return self._junction(Op.OR, xs, absorbing=True)
+
+    def _junction(self, op: Op, xs: tuple[Expr, ...], absorbing: bool) -> Expr:
+        """AND (absorbing False) or OR (absorbing True), flattened, deduplicated and folded."""
         out: list[Expr] = []
         seen: set[int] = set()
         for x in xs:
-            parts = x.args if x.op is Op.OR else (x,)
-            for p in parts:
-                bv = self.bool_value(p)
-                if bv is True:
-                    return self.true
-                if bv is False or p.uid in seen:
+            for part in x.args if x.op is op else (x,):
+                bv = self.bool_value(part)
+                if bv is absorbing:
+                    return self.true if absorbing else self.false
+                if bv is not None or part.uid in seen:
                     continue
-                seen.add(p.uid)
-                out.append(p)
+                seen.add(part.uid)
+                out.append(part)
         if not out:
-            return self.false
-        if len(out) == 1:
-            return out[0]
-        return self._mk(Op.OR, tuple(out))
+            return self.false if absorbing else self.true
+        return out[0] if len(out) == 1 else self._mk(op, tuple(out))
 
     def _cmp(self, op: Op, a: Expr, b: Expr) -> Expr:
         if a.op is Op.CONST and b.op is Op.CONST:
