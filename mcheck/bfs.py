@@ -61,16 +61,28 @@ def peak_rss_mib() -> float:
     return rss / (1024 * 1024) if sys.platform == "darwin" else rss / 1024
 
 
-def _path_to(parent: dict[State, tuple[State, int] | None], s: State) -> tuple[tuple[int, State], ...]:
+Key = bytes | State
+"""A visited state as stored: packed into bytes when every variable fits in 0..255 (about a fifth
+of a tuple's memory), else the tuple itself."""
+
+
+def _codec(ts: TransitionSystem[Any]) -> tuple[Callable[[State], Key], Callable[[Key], State]]:
+    if all(0 <= v.lo and v.hi <= 255 for v in ts.vars):
+        return bytes, tuple
+    return tuple, tuple
+
+
+def _path_to(parent: dict[Key, tuple[Key, int] | None], s: Key,
+             decode: Callable[[Key], State]) -> tuple[tuple[int, State], ...]:
     out: list[tuple[int, State]] = []
-    cur: State | None = s
+    cur: Key | None = s
     while cur is not None:
         link = parent[cur]
         if link is None:
-            out.append((-1, cur))
+            out.append((-1, decode(cur)))
             cur = None
         else:
-            out.append((link[1], cur))
+            out.append((link[1], decode(cur)))
             cur = link[0]
     return tuple(reversed(out))
 
@@ -87,8 +99,9 @@ def search(
     is_stuck, overflow = cs.stuck_tasks, cs.overflow
     start = time.monotonic()
     next_report = start + 1.0
-    init = ts.initial
-    parent: dict[State, tuple[State, int] | None] = {init: None}
+    encode, decode = _codec(ts)
+    init = encode(ts.initial)
+    parent: dict[Key, tuple[Key, int] | None] = {init: None}
     transitions = 0
     depth = 0
     overflowed = False
@@ -101,8 +114,9 @@ def search(
     while frontier:
         if depth >= limits.max_depth:
             return SearchResult(Outcome.LIMIT, stats(), (), f"--max-depth {limits.max_depth}")
-        nxt: list[State] = []
-        for s in frontier:
+        nxt: list[Key] = []
+        for key in frontier:
+            s = decode(key)
             if overflow(s):
                 overflowed = True
                 continue
@@ -112,13 +126,14 @@ def search(
                 if succs:
                     break
             if is_stuck(s, {proc[tid] for tid, _ in succs}):
-                return SearchResult(Outcome.STUCK, stats(), _path_to(parent, s))
+                return SearchResult(Outcome.STUCK, stats(), _path_to(parent, key, decode))
             for tid, t in succs:
                 transitions += 1
-                if t in parent:
+                k = encode(t)
+                if k in parent:
                     continue
-                parent[t] = (s, tid)
-                nxt.append(t)
+                parent[k] = (key, tid)
+                nxt.append(k)
             if len(parent) >= limits.max_states:
                 return SearchResult(Outcome.LIMIT, stats(), (), f"--max-states {limits.max_states}")
             if progress is not None and transitions & 0x3FF == 0:
@@ -145,12 +160,15 @@ def saturate(
     cs = compiled or compile_system(ts)
     count = cs.stuck_tasks
     proc = [t.process for t in ts.transitions]
-    parent: dict[State, tuple[State, int] | None] = {start: None}
-    best, best_score = start, count(start, set())
-    frontier = [start]
+    encode, decode = _codec(ts)
+    first = encode(start)
+    parent: dict[Key, tuple[Key, int] | None] = {first: None}
+    best, best_score = first, count(start, set())
+    frontier = [first]
     while frontier and len(parent) < budget:
-        nxt: list[State] = []
-        for s in frontier:
+        nxt: list[Key] = []
+        for key in frontier:
+            s = decode(key)
             if cs.overflow(s):
                 continue
             succs: list[tuple[int, State]] = []
@@ -160,11 +178,12 @@ def saturate(
                     break
             score = count(s, {proc[tid] for tid, _ in succs})
             if score > best_score:
-                best, best_score = s, score
+                best, best_score = key, score
             for tid, t in succs:
-                if t in parent:
+                k = encode(t)
+                if k in parent:
                     continue
-                parent[t] = (s, tid)
-                nxt.append(t)
+                parent[k] = (key, tid)
+                nxt.append(k)
         frontier = nxt
-    return _path_to(parent, best)[1:]
+    return _path_to(parent, best, decode)[1:]
