@@ -54,6 +54,7 @@ class SearchResult:
     stats: Stats
     path: tuple[tuple[int, State], ...]  # (transition fired, state after); first entry is (-1, initial)
     limit_hit: str = ""
+    overflow_state: State | None = None  # OVERFLOW: the first state found beyond a bound
 
 
 def peak_rss_mib() -> float:
@@ -67,7 +68,7 @@ of a tuple's memory), else the tuple itself."""
 
 
 def _codec(ts: TransitionSystem[Any]) -> tuple[Callable[[State], Key], Callable[[Key], State]]:
-    if all(0 <= v.lo and v.hi <= 255 for v in ts.vars):
+    if all(v.lo >= 0 and v.hi <= 255 for v in ts.vars):
         return bytes, tuple
     return tuple, tuple
 
@@ -104,7 +105,7 @@ def search(
     parent: dict[Key, tuple[Key, int] | None] = {init: None}
     transitions = 0
     depth = 0
-    overflowed = False
+    overflowed: State | None = None
 
     def stats() -> Stats:
         return Stats(len(parent), transitions, depth, time.monotonic() - start, peak_rss_mib())
@@ -118,7 +119,7 @@ def search(
         for key in frontier:
             s = decode(key)
             if overflow(s):
-                overflowed = True
+                overflowed = overflowed or s
                 continue
             succs = []
             for level in succ_levels:
@@ -144,8 +145,8 @@ def search(
         frontier = nxt
         depth += 1
     depth = max(depth - 1, 0)
-    if overflowed:
-        return SearchResult(Outcome.OVERFLOW, stats(), ())
+    if overflowed is not None:
+        return SearchResult(Outcome.OVERFLOW, stats(), (), overflow_state=overflowed)
     return SearchResult(Outcome.EXHAUSTED, stats(), ())
 
 

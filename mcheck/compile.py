@@ -24,6 +24,7 @@ from mcheck.ir import (
     EdgeKind,
     Expr,
     ExprBuilder,
+    Op,
     Transition,
     TransitionSystem,
     VarDecl,
@@ -41,6 +42,7 @@ from mcheck.model import (
     ST_HELD,
     ST_IDLE,
     ST_QUEUED,
+    Bound,
     CompiledModel,
     Event,
     EventKind,
@@ -57,6 +59,46 @@ from mcheck.source import Source, Span
 MAX_SLOTS = 400
 MAX_STRAIGHT_LINE_STEPS = 100_000  # instructions one path may run between two suspensions
 MAX_BRANCHES = 10_000  # paths one continuation may fork into
+
+def _interval(op: Op, a: list[tuple[int, int]]) -> tuple[int, int]:
+    """Interval arithmetic for one operator (see _Compiler.interval)."""
+    match op:
+        case Op.ADD:
+            return a[0][0] + a[1][0], a[0][1] + a[1][1]
+        case Op.SUB:
+            return a[0][0] - a[1][1], a[0][1] - a[1][0]
+        case Op.MIN:
+            return min(a[0][0], a[1][0]), min(a[0][1], a[1][1])
+        case Op.ITE:
+            c = a[0]
+            if c == (1, 1):
+                return a[1]
+            if c == (0, 0):
+                return a[2]
+            return min(a[1][0], a[2][0]), max(a[1][1], a[2][1])
+        case Op.NOT:
+            return 1 - a[0][1], 1 - a[0][0]
+        case Op.AND:
+            return min(x[0] for x in a), min(x[1] for x in a)
+        case Op.OR:
+            return max(x[0] for x in a), max(x[1] for x in a)
+    (alo, ahi), (blo, bhi) = a
+    true, false = (1, 1), (0, 0)
+    match op:
+        case Op.EQ:
+            if alo == ahi == blo == bhi:
+                return true
+            return false if ahi < blo or bhi < alo else (0, 1)
+        case Op.NE:
+            if alo == ahi == blo == bhi:
+                return false
+            return true if ahi < blo or bhi < alo else (0, 1)
+        case Op.LT:
+            return true if ahi < blo else false if alo >= bhi else (0, 1)
+        case Op.LE:
+            return true if ahi <= blo else false if alo > bhi else (0, 1)
+    raise AssertionError(op)
+
 
 def leaf_done(kind: SlotKind) -> int:
     """The state of a borrowed timer, receive, yield or JoinHandle future that has completed."""
@@ -555,6 +597,8 @@ class _Compiler:
         self.resources: list[ResourceInfo] = []
         self.waiters: dict[int, list[Slot]] = {r.index: [] for r in prog.resources}
         self.main: TaskInst | None = next((t for t in inst.tasks if t.name == "main"), None)
+        self.busy_spans: dict[int, Span | None] = {}
+        self.intervals: dict[int, tuple[int, int]] = {}
 
     # -- variables --
 
@@ -565,6 +609,7 @@ class _Compiler:
 
     def allocate(self) -> None:
         self.respawn_var = self.new_var("spawned while still running", 0, 1, 0)
+        self.busy_var = self.new_var("task in a busy loop (index + 1)", 0, len(self.tasks), 0)
         for s in self.slots:
             if s.kind in (SlotKind.ACQUIRE,):
                 self.waiters[s.res].append(s)
@@ -682,13 +727,46 @@ class _Compiler:
         path.vals[v] = self.b.const(e) if isinstance(e, int) else e
         path.written.add(v)
 
-    def assume(self, path: _Path, cond: Expr) -> bool:
+    def interval(self, e: Expr) -> tuple[int, int]:
+        """Bounds of e's value over every state, from the variables' domains (booleans: 0..1).
+        The IR keeps every variable in its domain, so a condition these bounds decide needs no
+        fork: this prunes paths like a second message from a channel of capacity 1."""
+        hit = self.intervals.get(e.uid)
+        if hit is not None:
+            return hit
+        stack: list[tuple[Expr, bool]] = [(e, False)]
+        iv = self.intervals
+        while stack:
+            x, expanded = stack.pop()
+            if x.uid in iv:
+                continue
+            if x.op is Op.CONST:
+                iv[x.uid] = (x.value, x.value)
+                continue
+            if x.op is Op.VAR:
+                d = self.vars[x.value]
+                iv[x.uid] = (d.lo, d.hi)
+                continue
+            if not expanded:
+                stack.append((x, True))
+                stack.extend((y, False) for y in x.args)
+                continue
+            a = [iv[y.uid] for y in x.args]
+            iv[x.uid] = _interval(x.op, a)
+        return iv[e.uid]
+
+    def decide(self, cond: Expr) -> bool | None:
         bv = self.b.bool_value(cond)
         if bv is not None:
             return bv
-        path.guard.append(cond)
-        from mcheck.ir import Op
+        lo, hi = self.interval(cond)
+        return True if lo == 1 else False if hi == 0 else None
 
+    def assume(self, path: _Path, cond: Expr) -> bool:
+        bv = self.decide(cond)
+        if bv is not None:
+            return bv
+        path.guard.append(cond)
         parts = cond.args if cond.op is Op.AND else (cond,)
         for c in parts:
             if c.op is Op.EQ and c.args[0].op is Op.VAR and c.args[1].op is Op.CONST:
@@ -697,7 +775,7 @@ class _Compiler:
         return True
 
     def split(self, path: _Path, cond: Expr) -> list[tuple[_Path, bool]]:
-        bv = self.b.bool_value(cond)
+        bv = self.decide(cond)
         if bv is not None:
             return [(path, bv)]
         out = []
@@ -825,22 +903,122 @@ class _Compiler:
 
     # -- running code --
 
-    def poll(self, path: _Path, s: Slot) -> Outcome:
-        """The parent polls child s as part of its own poll; code children run up to their first
-        suspension. Leaves are polled by their own transitions."""
-        if s.kind not in (SlotKind.CODE, SlotKind.ROOT):
-            if not s.is_var or s.kind is SlotKind.ACQUIRE:
-                return [(path, False)]
-            # A borrowed timer/receive/handle that already completed is ready at once.
-            return self.split(path, self.b.eq(self.read(path, s.state_var), leaf_done(s.kind)))
-        out: Outcome = []
-        pcv = self.read(path, s.state_var)
-        for pth, at_entry in self.split(path, self.b.eq(pcv, PC_ENTRY)):
-            if at_entry:
-                out.extend(self.run(pth, s, 0))
-            else:
-                for q, done in self.split(pth, self.b.eq(self.read(pth, s.state_var), PC_DONE)):
-                    out.append((q, done))
+    def poll(self, path: _Path, s: Slot, bind: bool = False) -> list[tuple[_Path, bool, bool]]:
+        """The task polls s as part of the poll in which its code reached s (futures are polled as
+        soon as they are awaited): code runs to its first suspension; an acquire takes its permits
+        or joins the queue; a receive takes a queued message. Returns (path, completed, some):
+        `some` is False when a receive completed with None (the channel is closed)."""
+        b = self.b
+        st = self.read(path, s.state_var)
+        match s.kind:
+            case SlotKind.CODE | SlotKind.ROOT:
+                out: list[tuple[_Path, bool, bool]] = []
+                for pth, at_entry in self.split(path, b.eq(st, PC_ENTRY)):
+                    if at_entry:
+                        out.extend((q, done, True) for q, done in self.run(pth, s, 0))
+                    else:
+                        out.extend((q, done, True) for q, done in self.split(pth, b.eq(self.read(pth, s.state_var), PC_DONE)))
+                return out
+            case SlotKind.ACQUIRE:
+                return [(q, done, True) for q, done in self.poll_acquire(path, s, bind)]
+        out = []
+        if s.is_var:  # a borrowed timer/receive/handle that already completed is ready at once
+            for pth, done in self.split(path, b.eq(st, leaf_done(s.kind))):
+                if done:
+                    out.append((pth, True, True))
+                else:
+                    out.extend(self.poll_fresh_leaf(pth, s))
+            return out
+        return self.poll_fresh_leaf(path, s)
+
+    def poll_fresh_leaf(self, path: _Path, s: Slot) -> list[tuple[_Path, bool, bool]]:
+        b = self.b
+        match s.kind:
+            case SlotKind.SLEEP:
+                if s.rem_var < 0:
+                    return [(path, False, True)]  # untimed: the timer fires by its own transition
+                return [(q, elapsed, True) for q, elapsed in self.split(path, b.eq(self.read(path, s.rem_var), 0))]
+            case SlotKind.YIELD:
+                st = self.read(path, s.state_var)
+                out: list[tuple[_Path, bool, bool]] = []
+                for q, yielded in self.split(path, b.eq(st, 2)):
+                    if not yielded:
+                        self.write(q, s.state_var, 2)  # returns Pending once and wakes its task
+                    out.append((q, yielded, True))
+                return out
+            case SlotKind.JOIN:
+                assert s.target is not None and s.target.root is not None
+                done = b.eq(self.read(path, s.target.root.state_var), PC_DONE)
+                return [(q, d, True) for q, d in self.split(path, done)]
+            case SlotKind.RECV:
+                out = []
+                info = self.resources[s.res]
+                for q, has_msg in self.split(path, b.lt(0, self.read(path, info.msgs_var))):
+                    if has_msg:
+                        self.take_message(q, s)
+                        out.append((q, True, True))
+                        continue
+                    for q2, closed in self.split(q, self.closed(s.res)):
+                        if closed:
+                            self.event(q2, EventKind.CLOSED, s, s.res, s.span)
+                        out.append((q2, closed, not closed))
+                return out
+        raise AssertionError(s.kind)
+
+    def take_message(self, path: _Path, s: Slot) -> None:
+        info = self.resources[s.res]
+        self.write(path, info.msgs_var, self.b.sub(self.read(path, info.msgs_var), 1))
+        if info.avail_var >= 0:
+            self.release(path, s.res, self.b.const(1))  # the message's permit returns to the channel
+        self.event(path, EventKind.RECEIVED, s, s.res, s.span)
+
+    def poll_acquire(self, path: _Path, s: Slot, bind: bool) -> list[tuple[_Path, bool]]:
+        """Poll a semaphore waiter: first poll takes what it can (FIFO: nobody barges past a queue),
+        later polls complete once the permits were handed to it."""
+        b = self.b
+        info = self.resources[s.res]
+        out: list[tuple[_Path, bool]] = []
+        for pth, idle in self.split(path, b.eq(self.read(path, s.state_var), ST_IDLE)):
+            if not idle:
+                for q, granted in self.split(pth, b.eq(self.read(pth, s.state_var), ST_GRANTED)):
+                    if granted:
+                        self.acquired(q, s, bind)
+                    out.append((q, granted))
+                continue
+            avail = self.read(pth, info.avail_var)
+            for q, now in self.split(pth, b.and_(b.eq(self.qlen(pth, s.res), 0), b.le(s.count, avail))):
+                if now:
+                    self.write(q, info.avail_var, b.sub(self.read(q, info.avail_var), s.count))
+                    self.write(q, s.got_var, s.count)
+                    self.acquired(q, s, bind)
+                else:
+                    take = b.min_(self.read(q, info.avail_var), s.count)
+                    self.write(q, s.pos_var, b.add(self.qlen(q, s.res), 1))
+                    self.write(q, info.avail_var, b.sub(self.read(q, info.avail_var), take))
+                    self.write(q, s.got_var, take)
+                    self.write(q, s.state_var, ST_QUEUED)
+                    self.event(q, EventKind.QUEUED, s, s.res, s.span)
+                out.append((q, now))
+        return out
+
+    def poll_select(self, path: _Path, sel: ISelect) -> list[tuple[_Path, int]]:
+        """tokio::select! polls its branches from a random start, in order, until one completes
+        (`biased;`: from the first). Returns (path, winning arm or -1)."""
+        n = len(sel.arms)
+        out: list[tuple[_Path, int]] = []
+        for start in [0] if sel.biased else range(n):
+            pending: list[tuple[_Path, int]] = [(path.copy() if n > 1 and not sel.biased else path, 0)]
+            while pending:
+                pth, k = pending.pop()
+                if k == n:
+                    out.append((pth, -1))
+                    continue
+                i = (start + k) % n
+                for q, done, _some in self.poll(pth, sel.arms[i][0]):
+                    if done:
+                        out.append((q, i))
+                    else:
+                        pending.append((q, k + 1))
         return out
 
     def poll_all(self, path: _Path, slots: list[Slot]) -> list[tuple[_Path, list[bool]]]:
@@ -848,7 +1026,7 @@ class _Compiler:
         for s in slots:
             nxt: list[tuple[_Path, list[bool]]] = []
             for pth, dones in results:
-                for q, done in self.poll(pth, s):
+                for q, done, _some in self.poll(pth, s):
                     nxt.append((q, [*dones, done]))
             results = nxt
         return results
@@ -890,14 +1068,14 @@ class _Compiler:
                 case ICreate(slot=s):
                     self.create(path, s)
                     ip += 1
-                case IAwait(slot=s, owned=owned):
+                case IAwait(slot=s, owned=owned, bind=bind, on_none=on_none):
                     if not s.is_var:
                         self.create(path, s)
                     out: list[tuple[_Path, int | None, int, frozenset[tuple[object, ...]]]] = []
-                    for pth, done in self.poll(path, s):
+                    for pth, done, some in self.poll(path, s, bind):
                         if done:
                             self.reset_after_completion(pth, s, owned)
-                            out.append((pth, ip + 1, steps, seen))
+                            out.append((pth, on_none if (not some and on_none >= 0) else ip + 1, steps, seen))
                         else:
                             self.write(pth, slot.state_var, slot.pc_of_ip[ip])
                             out.append((pth, None, 0, seen))
@@ -907,9 +1085,9 @@ class _Compiler:
                         if not s.is_var:
                             self.create(path, s)
                     out = []
-                    for pth, dones in self.poll_all(path, [s for s, _o, _h in arms]):
-                        if any(dones):
-                            out.append((pth, self.select_won(pth, ins, dones.index(True)), steps, seen))
+                    for pth, winner in self.poll_select(path, ins):
+                        if winner >= 0:
+                            out.append((pth, self.select_won(pth, ins, winner), steps, seen))
                         else:
                             self.write(pth, slot.state_var, slot.pc_of_ip[ip])
                             out.append((pth, None, 0, seen))
@@ -998,9 +1176,11 @@ class _Compiler:
                     if target <= ip:
                         key = (target, *sorted((v, e.uid) for v, e in path.vals.items()))
                         if key in seen:
-                            raise ModelError.at(span or slot.span, f"this loop in '{slot.label}' can go round "
-                                                "without reaching an '.await' that suspends: a busy loop never "
-                                                "yields to the runtime")
+                            # Around the loop and back in the same state without suspending: on this
+                            # path the task spins forever. Mark the state (a bound, see overflow()).
+                            self.write(path, self.busy_var, slot.task.index + 1)
+                            self.busy_spans[slot.task.index] = span or slot.span
+                            return [(path, None, 0, seen)]
                         seen = seen | {key}
                     ip = target
                 case ICounterSet(var=var, value=value):
@@ -1149,39 +1329,18 @@ class _Compiler:
             if not ok:
                 continue
             st = b.var(s.state_var)
+            # First polls happen inline, when the task's code reaches the future (see poll);
+            # these are the events that wake a task later.
             if s.kind is SlotKind.ACQUIRE:
-                info = self.resources[s.res]
-                bind = self.binds(s)
-                # first poll
-                pth = base.copy()
-                if self.assume(pth, b.eq(st, ST_IDLE)):
-                    avail = self.read(pth, info.avail_var)
-                    for q, now in self.split(pth, b.and_(b.eq(self.qlen(pth, s.res), 0), b.le(s.count, avail))):
-                        if now:
-                            self.write(q, info.avail_var, b.sub(self.read(q, info.avail_var), s.count))
-                            self.write(q, s.got_var, s.count)
-                            yield StepKind.POLL, q, self.finish_acquire(q, s, bind)
-                        else:
-                            take = b.min_(self.read(q, info.avail_var), s.count)
-                            self.write(q, s.pos_var, b.add(self.qlen(q, s.res), 1))
-                            self.write(q, info.avail_var, b.sub(self.read(q, info.avail_var), take))
-                            self.write(q, s.got_var, take)
-                            self.write(q, s.state_var, ST_QUEUED)
-                            self.event(q, EventKind.QUEUED, s, s.res, s.span)
-                            yield StepKind.POLL, q, [q]
                 pth = base.copy()
                 if self.assume(pth, b.eq(st, ST_GRANTED)):
-                    yield StepKind.COMPLETE, pth, self.finish_acquire(pth, s, bind)
+                    yield StepKind.COMPLETE, pth, self.finish_acquire(pth, s, self.binds(s))
             elif s.kind is SlotKind.SLEEP:
                 pth = base.copy()
                 if self.assume(pth, b.eq(st, 1)) and (s.rem_var < 0 or self.assume(pth, b.eq(b.var(s.rem_var), 0))):
                     self.write(pth, s.state_var, 0)
                     yield StepKind.FIRE, pth, self.complete(pth, s)
             elif s.kind is SlotKind.YIELD:
-                pth = base.copy()
-                if self.assume(pth, b.eq(st, 1)):
-                    self.write(pth, s.state_var, 2)
-                    yield StepKind.YIELD, pth, [pth]
                 pth = base.copy()
                 if self.assume(pth, b.eq(st, 2)):
                     self.write(pth, s.state_var, 0)
@@ -1193,15 +1352,11 @@ class _Compiler:
                     self.write(pth, s.state_var, 0)
                     yield StepKind.COMPLETE, pth, self.complete(pth, s)
             elif s.kind is SlotKind.RECV:
-                info = self.resources[s.res]
-                msgs = b.var(info.msgs_var)
+                msgs = b.var(self.resources[s.res].msgs_var)
                 pth = base.copy()
                 if self.assume(pth, b.and_(b.eq(st, 1), b.lt(0, msgs))):
-                    self.write(pth, info.msgs_var, b.sub(msgs, 1))
-                    if info.avail_var >= 0:
-                        self.release(pth, s.res, b.const(1))
+                    self.take_message(pth, s)
                     self.write(pth, s.state_var, 0)
-                    self.event(pth, EventKind.RECEIVED, s, s.res, s.span)
                     yield StepKind.COMPLETE, pth, self.complete(pth, s, some=True)
                 pth = base.copy()
                 if self.assume(pth, b.and_(b.eq(st, 1), b.eq(msgs, 0), self.closed(s.res))):
@@ -1215,6 +1370,12 @@ class _Compiler:
         return any(isinstance(i, IAwait) and i.slot is s and i.bind for i in par.code)
 
     def finish_acquire(self, path: _Path, s: Slot, bind: bool) -> list[_Path]:
+        self.acquired(path, s, bind)
+        return self.complete(path, s)
+
+    def acquired(self, path: _Path, s: Slot, bind: bool) -> None:
+        """s holds all its permits and completes: a send pushes its message (the permit travels
+        with it), a kept guard/permit is held, an unkept one is released at once."""
         b = self.b
         self.write(path, s.pos_var, 0)
         if s.purpose is p.Purpose.SEND:
@@ -1231,7 +1392,6 @@ class _Compiler:
             self.event(path, EventKind.ACQUIRED, s, s.res, s.span)
             self.release(path, s.res, b.const(s.count))
             self.event(path, EventKind.RELEASED, s, s.res, s.span)
-        return self.complete(path, s)
 
     # -- channel closure and producers --
 
@@ -1431,11 +1591,20 @@ class _Compiler:
             conds.append(b.or_(self.active(x), later))
         return b.and_(*conds)
 
-    def overflow(self) -> Expr:
-        b = self.b
-        conds = [b.eq(b.var(r.msgs_var), p.UNBOUNDED_LIMIT + 1)
-                 for r in self.resources if r.kind is p.ResKind.CHANNEL and not r.bounded]
-        return b.or_(*conds, b.eq(b.var(self.respawn_var), 1))
+    def bounds(self) -> tuple[Bound, ...]:
+        """The states that leave what mcheck models: explored no further, they make a run
+        inconclusive unless a stuck state is found elsewhere."""
+        out = [Bound(r.msgs_var, p.UNBOUNDED_LIMIT + 1,
+                     f"the unbounded channel '{r.name}' held more than {p.UNBOUNDED_LIMIT} messages")
+               for r in self.resources if r.kind is p.ResKind.CHANNEL and not r.bounded]
+        out.append(Bound(self.respawn_var, 1, "a spawn ran again while the task it started before was still running"))
+        for t in self.tasks:
+            if t.index in self.busy_spans:
+                span = self.busy_spans[t.index]
+                where = f" (the loop at line {span.line})" if span else ""
+                out.append(Bound(self.busy_var, t.index + 1,
+                                 f"task {t.name} can go round a loop without suspending{where}: a busy loop"))
+        return tuple(out)
 
 
 def compile_program(prog: p.Program, source: Source, time: TimeMode) -> CompiledModel:
@@ -1445,7 +1614,10 @@ def compile_program(prog: p.Program, source: Source, time: TimeMode) -> Compiled
     comp.allocate()
     transitions = comp.transitions()
     waits = comp.wait_graph()
-    ts = TransitionSystem(tuple(comp.vars), tuple(transitions), waits, comp.overflow(), comp.b)
+    bounds = comp.bounds()
+    b = comp.b
+    overflow = b.or_(*(b.eq(b.var(x.var), x.value) for x in bounds))
+    ts = TransitionSystem(tuple(comp.vars), tuple(transitions), waits, overflow, b)
     slots = tuple(
         SlotInfo(
             s.index, s.kind, s.task.index, s.parent.index if s.parent else -1, s.label, s.span, s.is_var,
@@ -1455,8 +1627,7 @@ def compile_program(prog: p.Program, source: Source, time: TimeMode) -> Compiled
         for s in inst.slots
     )
     tasks = tuple(TaskInfo(t.index, t.name, t.root.index if t.root else -1, t.span) for t in inst.tasks)
-    return CompiledModel(source, prog, time, ts, slots, tuple(comp.resources), tasks,
-                         tuple(range(len(inst.slots))))
+    return CompiledModel(source, prog, time, ts, slots, tuple(comp.resources), tasks, bounds)
 
 
 def _pc_names(s: Slot, source: Source) -> tuple[str, ...]:

@@ -154,20 +154,21 @@ class ExprBuilder:
 
     def add(self, a: Expr | int, b: Expr | int) -> Expr:
         a, b = self._int(a), self._int(b)
-        if a.op is Op.CONST and b.op is Op.CONST:
-            return self.const(a.value + b.value)
-        if b.op is Op.CONST and b.value == 0:
-            return a
-        if a.op is Op.CONST and a.value == 0:
-            return b
+        if a.op is Op.CONST and b.op is not Op.CONST:
+            a, b = b, a
+        if b.op is Op.CONST:
+            if a.op is Op.CONST:
+                return self.const(a.value + b.value)
+            if a.op is Op.ADD and a.args[1].op is Op.CONST:  # (x + j) + k = x + (j + k)
+                return self.add(a.args[0], a.args[1].value + b.value)
+            if b.value == 0:
+                return a
         return self._mk(Op.ADD, (a, b))
 
     def sub(self, a: Expr | int, b: Expr | int) -> Expr:
         a, b = self._int(a), self._int(b)
-        if a.op is Op.CONST and b.op is Op.CONST:
-            return self.const(a.value - b.value)
-        if b.op is Op.CONST and b.value == 0:
-            return a
+        if b.op is Op.CONST:
+            return self.add(a, -b.value)  # x - k is kept as x + (-k), so that it folds
         if a is b:
             return self.const(0)
         return self._mk(Op.SUB, (a, b))

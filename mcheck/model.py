@@ -6,7 +6,7 @@ rest (which variable is whose program counter, which slot is `f1`, where it was 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import Enum
 
 from mcheck import program as p
@@ -132,6 +132,15 @@ class StepLabel:
 
 
 @dataclass(frozen=True, slots=True)
+class Bound:
+    """A state with `var == value` leaves what the model can express (`reason` says how)."""
+
+    var: int
+    value: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class CompiledModel:
     source: Source
     program: p.Program
@@ -140,4 +149,4 @@ class CompiledModel:
     slots: tuple[SlotInfo, ...]
     resources: tuple[ResourceInfo, ...]
     tasks: tuple[TaskInfo, ...]
-    node_of_slot: tuple[int, ...] = field(default=())  # wait-graph node index of each slot
+    bounds: tuple[Bound, ...]  # their disjunction is ts.overflow

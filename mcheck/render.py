@@ -129,12 +129,21 @@ def describe_steps(model: CompiledModel, result: Result) -> list[StepText]:
                 f"{d.res(slot.resource)} handed to it"
         for ev in lab.events:
             text = _event_text(model, d, ev.kind, ev.slot, ev.resource, ev.detail, before, after)
+            if text and ev.kind in _POLL_EVENTS and ev.slot >= 0 and ev.slot != lab.slot:
+                # A future polled in the same poll, as the task's code reached it: say which.
+                span = model.slots[ev.slot].span
+                at = f" [{span.line}:{span.col}]" if span else ""
+                text = f"polls {d.slot(ev.slot)}{at}: {text}"
             if text:
                 events.append(text)
         events.extend(_grants(model, d, before, after))
         out.append(StepText(n, task, headline, lab.span, tuple(events)))
         before = after
     return out
+
+
+_POLL_EVENTS = frozenset({EventKind.QUEUED, EventKind.ACQUIRED, EventKind.RECEIVED, EventKind.CLOSED,
+                          EventKind.SENT})
 
 
 def _time_delta(model: CompiledModel, before: State, after: State) -> int:

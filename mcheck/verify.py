@@ -14,7 +14,7 @@ from mcheck.compile import compile_program
 from mcheck.errors import MCheckError
 from mcheck.model import CompiledModel, TimeMode
 from mcheck.parse import parse_module
-from mcheck.program import UNBOUNDED_LIMIT, Verdict
+from mcheck.program import Verdict
 from mcheck.resolve import resolve
 from mcheck.source import Source
 from mcheck.trace import Result, Status, Step, Trace
@@ -49,8 +49,9 @@ def check(
     if found.outcome is bfs.Outcome.EXHAUSTED:
         return Result(Status.SAFE, "bfs", found.stats)
     if found.outcome is bfs.Outcome.OVERFLOW:
+        st = found.overflow_state
+        assert st is not None
+        why = "; ".join(x.reason for x in model.bounds if st[x.var] == x.value)
         return Result(Status.INCONCLUSIVE, "bfs", found.stats,
-                      reason="a bound of the model was exceeded (an unbounded channel held more than "
-                      f"{UNBOUNDED_LIMIT} messages, or a spawn ran again while the task it started before was still "
-                      "running); no stuck state among the states explored")
+                      reason=f"{why}, which mcheck does not model further; no stuck state among the states explored")
     return Result(Status.INCONCLUSIVE, "bfs", found.stats, reason=f"{found.limit_hit} reached before the search ended")

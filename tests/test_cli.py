@@ -27,8 +27,9 @@ def test_futurelock_exit_code_and_trace(capsys: pytest.CaptureFixture[str]) -> N
     assert code == 1
     assert "futurelock found (time: untimed)" in out
     assert "   1. task " in out  # numbered steps
-    assert f"[{path}:10:14]" in out  # steps point at file:line:col ...
-    assert "let _g = m.lock().await;" in out  # ... with the source line
+    assert f"[{path}:25:13]" in out  # steps point at file:line:col ...
+    assert "_ = sleep(10) => {" in out  # ... with the source line
+    assert "polls `m.lock()` in `f1` [10:14]: `lock` is not available" in out  # futures polled inline
     assert "select! branch 2 (`sleep(10)`) wins" in out
     assert "stays alive but is no longer polled (dormant)" in out
     assert "Dormant future: `f1` in task main" in out

@@ -23,8 +23,9 @@ def test_relock_in_one_task_is_a_deadlock_with_exact_state_count() -> None:
     model = compile_text("let a = Mutex::new(); task main { let _g = a.lock().await; let _h = a.lock().await; }")
     result = check(model)
     assert result.status is Status.DEADLOCK
-    # start, first lock (acquired), second lock (queued) = 4 states including the initial one.
-    assert result.stats.states == 4
+    # One poll: the task starts, acquires, then queues behind its own guard. Two states in all.
+    assert result.stats.states == 2
+    assert result.trace is not None and len(result.trace.steps) == 1
 
 
 def test_partial_grant_blocks_smaller_waiters_behind_it() -> None:
@@ -238,3 +239,13 @@ def test_explanations_name_the_real_reason() -> None:
     reserved = trace_text("let ch = channel(1);\ntask main { let p = ch.reserve().await; ch.send().await; }\n")
     assert "held by task main (the permit of `ch.reserve()`)" in reserved
     assert "to receive the messages" not in reserved
+
+
+def test_a_loop_that_can_spin_without_suspending_is_inconclusive() -> None:
+    src = "let m = Mutex::new();\ntask main {\n    loop {\n        if choose() { m.lock().await; }\n    }\n}\n"
+    result = check(compile_text(src))
+    assert result.status is Status.INCONCLUSIVE
+    assert "task main can go round a loop without suspending (the loop at line 3)" in result.reason
+    # A busy path that is never taken does not matter: the channel never closes while main runs.
+    assert verdict("let ch = channel(1);\ntask actor { loop { ch.recv().await; } }\n"
+                   "task main { loop { ch.send().await; } }\n") is Status.SAFE
