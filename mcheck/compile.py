@@ -1622,27 +1622,8 @@ def compile_program(prog: p.Program, source: Source, time: TimeMode) -> Compiled
         SlotInfo(
             s.index, s.kind, s.task.index, s.parent.index if s.parent else -1, s.label, s.span, s.is_var,
             s.state_var, s.pos_var, s.got_var, s.rem_var, s.res, s.count, s.purpose,
-            _pc_names(s, source),
         )
         for s in inst.slots
     )
     tasks = tuple(TaskInfo(t.index, t.name, t.root.index if t.root else -1, t.span) for t in inst.tasks)
     return CompiledModel(source, prog, time, ts, slots, tuple(comp.resources), tasks, bounds)
-
-
-def _pc_names(s: Slot, source: Source) -> tuple[str, ...]:
-    if s.kind not in (SlotKind.ROOT, SlotKind.CODE):
-        return ()
-    names = ["dropped", "done", "not yet polled"]
-    for ip in sorted(s.pc_of_ip):
-        ins = s.code[ip]
-        span = getattr(ins, "span", None)
-        where = f" at line {span.line}" if span else ""
-        if isinstance(ins, IAwait):
-            names.append(f"awaiting {ins.slot.label}{where}")
-        elif isinstance(ins, ISelect):
-            names.append(f"in select!{where}")
-        else:
-            names.append(f"in join!{where}")
-    return tuple(names)
-

@@ -55,7 +55,6 @@ class SlotInfo:
     resource: int = -1
     count: int = 0
     purpose: p.Purpose | None = None
-    pc_names: tuple[str, ...] = ()  # pc value -> "awaiting lock.lock() at 5:9" for code slots
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,10 +84,8 @@ class TimeMode(Enum):
 
 class StepKind(Enum):
     START = "start"
-    POLL = "poll"
     COMPLETE = "complete"
     FIRE = "fire"
-    YIELD = "yield"
     ADVANCE = "advance"
 
 
@@ -104,7 +101,6 @@ class EventKind(Enum):
     SELECT_WON = "select_won"
     LEFT_DORMANT = "left_dormant"
     DROPPED = "dropped"
-    CREATED = "created"
     SPAWNED = "spawned"
     TASK_DONE = "task_done"
     SHUTDOWN = "shutdown"

@@ -119,10 +119,8 @@ def describe_steps(model: CompiledModel, result: Result) -> list[StepText]:
         slot = model.slots[lab.slot]
         headline = {
             StepKind.START: f"task {task} starts",
-            StepKind.POLL: f"{task} polls {d.slot(lab.slot)}",
             StepKind.COMPLETE: f"{task} polls {d.slot(lab.slot)}: ready",
             StepKind.FIRE: f"{d.slot(lab.slot)} fires; {task} polls it",
-            StepKind.YIELD: f"{task} polls {d.slot(lab.slot)}: yields once",
         }.get(lab.kind, f"{task}: {lab.kind.value}")
         if lab.kind is StepKind.COMPLETE and slot.kind is SlotKind.ACQUIRE:
             headline = f"{task} polls {d.slot(lab.slot)}: takes the permit{'s' if slot.count > 1 else ''} " \
