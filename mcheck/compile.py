@@ -1425,9 +1425,16 @@ class _Compiler:
         out: list[Transition[StepLabel]] = []
         shut = self.shutdown()
 
+        seen: set[tuple[int, int, tuple[tuple[int, int], ...]]] = set()
+
         def add(guard: Expr, updates: tuple[tuple[int, Expr], ...], prio: int, label: StepLabel) -> None:
-            if b.bool_value(guard) is False:
+            if self.decide(guard) is False:
                 return
+            # Different poll orders (select! start branches) often have the same effect: keep one.
+            key = (prio, guard.uid, tuple((v, e.uid) for v, e in updates))
+            if key in seen:
+                return
+            seen.add(key)
             out.append(Transition(len(out), guard, updates, prio, label, label.task))
 
         for t in self.tasks:
