@@ -42,7 +42,7 @@ def one(n: int, time_mode: str) -> dict[str, float]:
     t0 = time.monotonic()
     model = load(Source(f"bench-{n}.mc", MODEL.format(n=n)), TimeMode(time_mode))
     compile_s = time.monotonic() - t0
-    result = bfs.search(model.ts)
+    result = bfs.search(model.ts, bfs.Limits(max_states=10**9, max_depth=10**6))
     assert result.outcome is bfs.Outcome.EXHAUSTED, result.outcome
     st = result.stats
     return {"n": n, "states": st.states, "transitions": st.transitions, "seconds": st.seconds,
@@ -63,9 +63,12 @@ def main() -> None:
     print(f"pool shape, {args.time} time: N request tasks x 2 claims through channel(1)")
     print(f"{'N':>3} {'states':>10} {'transitions':>12} {'search s':>9} {'states/s':>10} {'peak MiB':>9}")
     for n in range(1, args.max_n + 1):
-        out = subprocess.run([sys.executable, __file__, "--one", str(n), "--time", args.time],
-                             capture_output=True, text=True, check=True).stdout
-        row = json.loads(out)
+        proc = subprocess.run([sys.executable, __file__, "--one", str(n), "--time", args.time],
+                              capture_output=True, text=True)
+        if proc.returncode != 0:
+            print(f"{n:>3} failed: {proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else proc.returncode}")
+            break
+        row = json.loads(proc.stdout)
         print(f"{n:>3} {row['states']:>10,} {row['transitions']:>12,} {row['seconds']:>9.2f} "
               f"{row['rate']:>10,.0f} {row['peak_mib']:>9.0f}", flush=True)
         if row["seconds"] > args.budget:
