@@ -1,0 +1,481 @@
+"""Phase 3a: checked program -> slots and control-flow graphs (used by compile.py).
+
+Instantiates every task (N copies, spawned tasks) and inlines every async fn call per call site,
+so that each future site of each task instance becomes one *slot*; flattens each code slot's body
+into a small instruction list whose suspension instructions (await, select!, join!) become its
+program-counter values. Allocates no state variables and builds no expressions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from mcheck import program as p
+from mcheck.errors import ModelError
+from mcheck.model import LEAF_KINDS, SlotKind
+from mcheck.source import Source, Span
+
+MAX_SLOTS = 400
+
+
+def leaf_done(kind: SlotKind) -> int:
+    """The state of a borrowed timer, receive, yield or JoinHandle future that has completed."""
+    return 3 if kind is SlotKind.YIELD else 2
+
+
+# ---- control-flow graph of one code slot -------------------------------------------------------
+
+
+@dataclass(eq=False)
+class ICreate:
+    slot: Slot
+
+
+@dataclass(eq=False)
+class IAwait:
+    slot: Slot
+    owned: bool  # the awaited future is consumed (reset) when it completes
+    bind: bool  # an acquire's guard/permit is kept (by a `let` name)
+    on_none: int = -1  # while-let: where to go when the receive yields None
+    span: Span | None = None
+
+
+@dataclass(eq=False)
+class ISelect:
+    arms: list[tuple[Slot, bool, int]]  # (future, owned, handler ip)
+    biased: bool
+    span: Span | None = None
+
+
+@dataclass(eq=False)
+class IJoin:
+    children: list[tuple[Slot, bool]]
+    span: Span | None = None
+
+
+@dataclass(eq=False)
+class IDrop:
+    slot: Slot
+    span: Span | None = None
+    explicit: bool = False
+
+
+@dataclass(eq=False)
+class IRelease:
+    slot: Slot  # an acquire leaf whose guard/permit goes out of scope
+    span: Span | None = None
+    explicit: bool = False
+
+
+@dataclass(eq=False)
+class ITrySend:
+    res: int
+    span: Span | None = None
+
+
+@dataclass(eq=False)
+class IOneshotSend:
+    res: int
+    span: Span | None = None
+
+
+@dataclass(eq=False)
+class IPermitSend:
+    slot: Slot
+    span: Span | None = None
+
+
+@dataclass(eq=False)
+class ISpawn:
+    task: TaskInst
+    handle: Slot | None
+    span: Span | None = None
+
+
+@dataclass(eq=False)
+class IChoose:
+    targets: list[int]
+    span: Span | None = None
+
+
+@dataclass(eq=False)
+class IJump:
+    target: int
+    span: Span | None = None  # the loop, for a backward jump
+
+
+@dataclass(eq=False)
+class ICounterSet:
+    var: int
+    value: int
+
+
+@dataclass(eq=False)
+class ICounterTest:
+    var: int
+    hi: int
+    exit: int
+
+
+@dataclass(eq=False)
+class ICounterInc:
+    var: int
+
+
+@dataclass(eq=False)
+class IReturn:
+    pass
+
+
+Instr = (
+    ICreate | IAwait | ISelect | IJoin | IDrop | IRelease | ITrySend | IOneshotSend | IPermitSend | ISpawn
+    | IChoose | IJump | ICounterSet | ICounterTest | ICounterInc | IReturn
+)
+SUSPENDS = (IAwait, ISelect, IJoin)
+
+
+@dataclass(eq=False)
+class Slot:
+    index: int
+    kind: SlotKind
+    task: TaskInst
+    parent: Slot | None
+    label: str
+    span: Span | None
+    is_var: bool = False
+    # code slots
+    code: list[Instr] = field(default_factory=list)
+    pc_of_ip: dict[int, int] = field(default_factory=dict)  # suspension ip -> pc value
+    ip_of_pc: dict[int, int] = field(default_factory=dict)
+    # leaves
+    res: int = -1
+    count: int = 0
+    purpose: p.Purpose | None = None
+    ms: int = 0
+    target: TaskInst | None = None
+    # state variables
+    state_var: int = -1
+    pos_var: int = -1
+    got_var: int = -1
+    rem_var: int = -1
+    children: list[Slot] = field(default_factory=list)
+    counters: list[tuple[int, int, int]] = field(default_factory=list)  # (placeholder, lo, hi) of `for` loops
+    # derived: pcs of the parent at which this slot is polled
+    polled_at: set[int] = field(default_factory=set)
+    # for var futures: parent pcs from which a later use is reachable
+    used_later_at: set[int] = field(default_factory=set)
+
+
+@dataclass(eq=False)
+class TaskInst:
+    index: int
+    name: str
+    span: Span | None
+    spawner: TaskInst | None
+    root: Slot | None = None
+    initial: bool = True
+
+
+# ---- instantiation: slots and CFGs -------------------------------------------------------------
+
+
+Env = dict[str, int]  # parameter name -> resource index or integer value
+
+
+class Instantiator:
+    def __init__(self, prog: p.Program, source: Source) -> None:
+        self.prog = prog
+        self.source = source
+        self.slots: list[Slot] = []
+        self.tasks: list[TaskInst] = []
+        self.res_by_index = {r.index: r for r in prog.resources}
+
+    def new_slot(self, kind: SlotKind, task: TaskInst, parent: Slot | None, label: str, span: Span | None) -> Slot:
+        if len(self.slots) >= MAX_SLOTS:
+            raise ModelError.at(span, f"the model expands to more than {MAX_SLOTS} futures after inlining; "
+                                "make it smaller")
+        s = Slot(len(self.slots), kind, task, parent, label, span)
+        self.slots.append(s)
+        if parent is not None:
+            parent.children.append(s)
+        return s
+
+    def res(self, ref: p.ResRef, env: Env) -> int:
+        return ref.index if isinstance(ref, p.GlobalRes) else env[ref.name]
+
+    def int_(self, ref: p.IntRef, env: Env) -> int:
+        return ref.value if isinstance(ref, p.IntConst) else env[ref.name]
+
+    def task(self, name: str, body: p.Block, env: Env, span: Span | None, spawner: TaskInst | None) -> TaskInst:
+        t = TaskInst(len(self.tasks), name, span, spawner, initial=spawner is None)
+        self.tasks.append(t)
+        root = self.new_slot(SlotKind.ROOT, t, None, name, span)
+        t.root = root
+        _CfgBuilder(self, root, env).build(body)
+        return t
+
+    def run(self) -> None:
+        for td in self.prog.tasks:
+            for i in range(td.copies):
+                name = td.name if td.copies == 1 else f"{td.name}[{i}]"
+                self.task(name, td.body, {}, td.span, None)
+
+
+@dataclass
+class _LoopCtx:
+    scope_depth: int
+    break_fixups: list[int] = field(default_factory=list)
+    continue_fixups: list[int] = field(default_factory=list)
+
+
+class _CfgBuilder:
+    """Flattens one code slot's body into its instruction list, creating child slots."""
+
+    def __init__(self, inst: Instantiator, slot: Slot, env: Env) -> None:
+        self.inst = inst
+        self.slot = slot
+        self.env = env
+        self.code = slot.code
+        self.locals: dict[int, Slot] = {}  # local index -> the slot it names
+        self.scopes: list[list[p.Local]] = []
+        self.loops: list[_LoopCtx] = []
+
+    def emit(self, ins: Instr) -> int:
+        self.code.append(ins)
+        return len(self.code) - 1
+
+    def build(self, body: p.Block) -> None:
+        self.block(body)
+        self.emit(IReturn())
+
+    # -- futures --
+
+    def future(self, f: p.Future, owner: Slot) -> tuple[Slot, bool]:
+        """The slot a future expression denotes, and whether it is owned by the expression."""
+        inst = self.inst
+        task = self.slot.task
+        match f:
+            case p.UseVar(local=local, borrowed=borrowed):
+                return self.locals[local.index], not borrowed
+            case p.Acquire(res=ref, count=cnt, purpose=purpose, text=text, span=span):
+                s = inst.new_slot(SlotKind.ACQUIRE, task, owner, text, span)
+                s.res = inst.res(ref, self.env)
+                r = inst.res_by_index[s.res]
+                s.count = inst.int_(cnt, self.env)
+                s.purpose = purpose
+                if r.kind is p.ResKind.CHANNEL and not r.bounded:
+                    raise ModelError.at(span, f"'{text}' is on '{r.name}', an unbounded channel, which never waits: "
+                                        "write the send without '.await'", (r.span, f"'{r.name}' declared here"))
+                if s.count > r.permits:
+                    raise ModelError.at(span, f"'{text}' asks for {s.count} permits, but '{r.name}' has only "
+                                        f"{r.permits}: it can never complete", (r.span, f"'{r.name}' declared here"))
+                return s, True
+            case p.Sleep(ms=ms, text=text, span=span):
+                s = inst.new_slot(SlotKind.SLEEP, task, owner, text, span)
+                s.ms = inst.int_(ms, self.env)
+                return s, True
+            case p.Recv(res=ref, text=text, span=span):
+                s = inst.new_slot(SlotKind.RECV, task, owner, text, span)
+                s.res = inst.res(ref, self.env)
+                return s, True
+            case p.YieldNow(text=text, span=span):
+                return inst.new_slot(SlotKind.YIELD, task, owner, text, span), True
+            case p.CallFn(fn=fn, args=args, text=text, span=span):
+                s = inst.new_slot(SlotKind.CODE, task, owner, text, span)
+                fdef = inst.prog.fns[fn]
+                env: Env = {}
+                for (pname, _ty), a in zip(fdef.params, args, strict=True):
+                    env[pname] = a.value if isinstance(a, p.IntConst) else (
+                        a.index if isinstance(a, p.GlobalRes) else self.env[a.name])
+                _CfgBuilder(inst, s, env).build(fdef.body)
+                return s, True
+            case p.AsyncBlock(body=body, text=text, span=span):
+                s = inst.new_slot(SlotKind.CODE, task, owner, text, span)
+                _CfgBuilder(inst, s, self.env).build(body)
+                return s, True
+        raise AssertionError(f)
+
+    def wrap_leaf(self, s: Slot, owned: bool) -> Slot:
+        """join! children are code slots: a leaf becomes `async { leaf.await }`."""
+        if s.kind not in LEAF_KINDS:
+            return s
+        w = self.inst.new_slot(SlotKind.CODE, self.slot.task, self.slot, s.label, s.span)
+        self.slot.children.remove(s)
+        s.parent = w
+        w.children.append(s)
+        w.code.extend([IAwait(s, owned, False, span=s.span), IReturn()])
+        return w
+
+    # -- statements --
+
+    def block(self, b: p.Block) -> None:
+        self.scopes.append([])
+        for st in b.stmts:
+            self.stmt(st)
+        self.close_scope(self.scopes.pop())
+
+    def close_scope(self, declared: list[p.Local]) -> None:
+        for local in reversed(declared):
+            self.drop_local(local, None, explicit=False)
+
+    def drop_local(self, local: p.Local, span: Span | None, explicit: bool) -> None:
+        s = self.locals.get(local.index)
+        if s is None:
+            return
+        if local.ty in (p.Ty.GUARD, p.Ty.PERMIT):
+            self.emit(IRelease(s, span, explicit))
+        elif local.ty is p.Ty.FUTURE or (local.ty is p.Ty.HANDLE and explicit) or local.ty is p.Ty.HANDLE:
+            self.emit(IDrop(s, span, explicit))
+
+    def declare(self, local: p.Local, s: Slot) -> None:
+        self.locals[local.index] = s
+        self.scopes[-1].append(local)
+
+    def exit_scopes_to(self, depth: int) -> None:
+        for declared in reversed(self.scopes[depth:]):
+            for local in reversed(declared):
+                self.drop_local(local, None, explicit=False)
+
+    def stmt(self, st: p.Stmt) -> None:
+        match st:
+            case p.Block():
+                self.block(st)
+            case p.LetFuture(local=local, future=fut):
+                s, _ = self.future(fut, self.slot)
+                s.is_var = True
+                s.label = local.name
+                self.emit(ICreate(s))
+                self.declare(local, s)
+            case p.AwaitStmt(future=fut, bind=bind, span=span):
+                s, owned = self.future(fut, self.slot)
+                self.emit(IAwait(s, owned, bind is not None, span=span))
+                if bind is not None:
+                    self.declare(bind, s)
+            case p.Select(biased=biased, arms=arms, span=span):
+                futs = [self.future(a.future, self.slot) for a in arms]
+                sel = ISelect([(s, owned, -1) for s, owned in futs], biased, span)
+                self.emit(sel)
+                ends: list[int] = []
+                for i, arm in enumerate(arms):
+                    s, owned, _ = sel.arms[i]
+                    sel.arms[i] = (s, owned, len(self.code))
+                    self.block(arm.body)
+                    ends.append(self.emit(IJump(-1)))
+                for e in ends:
+                    jmp = self.code[e]
+                    assert isinstance(jmp, IJump)
+                    jmp.target = len(self.code)
+            case p.Join(futures=futs, span=span):
+                children = []
+                for f in futs:
+                    s, owned = self.future(f, self.slot)
+                    children.append((self.wrap_leaf(s, owned), owned))
+                self.emit(IJoin(children, span))
+            case p.Drop(local=local, span=span):
+                self.drop_local(local, span, explicit=True)
+            case p.TrySend(res=ref, span=span, unbounded_send=unbounded_send):
+                r = self.inst.res_by_index[self.inst.res(ref, self.env)]
+                if unbounded_send and r.bounded:
+                    raise ModelError.at(span, f"send() without '.await' needs an unbounded channel, but '{r.name}' "
+                                        f"is bounded (capacity {r.permits}): add '.await'", (r.span, f"'{r.name}' declared here"))
+                self.emit(ITrySend(r.index, span))
+            case p.OneshotSend(res=ref, span=span):
+                self.emit(IOneshotSend(self.inst.res(ref, self.env), span))
+            case p.PermitSend(local=local, span=span):
+                self.emit(IPermitSend(self.locals[local.index], span))
+            case p.Spawn(future=fut, handle=handle, span=span):
+                body = (fut.body if isinstance(fut, p.AsyncBlock) else None)
+                parent_task = self.slot.task
+                if isinstance(fut, p.CallFn):
+                    fdef = self.inst.prog.fns[fut.fn]
+                    env: Env = {}
+                    for (pname, _ty), a in zip(fdef.params, fut.args, strict=True):
+                        env[pname] = a.value if isinstance(a, p.IntConst) else (
+                            a.index if isinstance(a, p.GlobalRes) else self.env[a.name])
+                    name = handle.name if handle is not None else f"spawn {fut.text}"
+                    t = self.inst.task(name, fdef.body, env, span, parent_task)
+                else:
+                    assert body is not None
+                    name = handle.name if handle is not None else f"spawn@{span.line if span else '?'}"
+                    t = self.inst.task(name, body, self.env, span, parent_task)
+                h = None
+                if handle is not None:
+                    h = self.inst.new_slot(SlotKind.JOIN, self.slot.task, self.slot, handle.name, span)
+                    h.is_var = True
+                    h.target = t
+                    self.declare(handle, h)
+                self.emit(ISpawn(t, h, span))
+            case p.Loop(body=body, span=span):
+                top = len(self.code)
+                ctx = self.loop_body(body)
+                self.emit(IJump(top, span))
+                self.fix_loop(ctx, top, len(self.code))
+            case p.WhileChoose(body=body, span=span):
+                top = len(self.code)
+                self.emit(IChoose([top + 1, -1], span))
+                ctx = self.loop_body(body)
+                self.emit(IJump(top, span))
+                ch = self.code[top]
+                assert isinstance(ch, IChoose)
+                ch.targets[1] = len(self.code)
+                self.fix_loop(ctx, top, len(self.code))
+            case p.WhileRecv(future=fut, body=body, span=span):
+                s, owned = self.future(fut, self.slot)
+                top = self.emit(IAwait(s, owned, False, on_none=-1, span=span))
+                ctx = self.loop_body(body)
+                self.emit(IJump(top))
+                aw = self.code[top]
+                assert isinstance(aw, IAwait)
+                aw.on_none = len(self.code)
+                self.fix_loop(ctx, top, len(self.code))
+            case p.For(lo=lo, hi=hi, body=body, span=span):
+                var = -1 - len(self.slot.counters)  # placeholder; compile() assigns the variable
+                self.slot.counters.append((var, lo, hi))
+                self.emit(ICounterSet(var, lo))
+                top = self.emit(ICounterTest(var, hi, -1))
+                ctx = self.loop_body(body)
+                inc = self.emit(ICounterInc(var))
+                self.emit(IJump(top, span))
+                test = self.code[top]
+                assert isinstance(test, ICounterTest)
+                test.exit = len(self.code)
+                self.emit(ICounterSet(var, lo))  # canonical value outside the loop
+                self.fix_loop(ctx, inc, test.exit)
+            case p.IfChoose(then=then, otherwise=otherwise, span=span):
+                ch_ip = self.emit(IChoose([-1, -1], span))
+                then_ip = len(self.code)
+                self.block(then)
+                j = self.emit(IJump(-1))
+                else_ip = len(self.code)
+                self.block(otherwise)
+                end = len(self.code)
+                ch2 = self.code[ch_ip]
+                assert isinstance(ch2, IChoose)
+                ch2.targets = [then_ip, else_ip]
+                jmp2 = self.code[j]
+                assert isinstance(jmp2, IJump)
+                jmp2.target = end
+            case p.Break():
+                ctx = self.loops[-1]
+                self.exit_scopes_to(ctx.scope_depth)
+                ctx.break_fixups.append(self.emit(IJump(-1)))
+            case p.Continue():
+                ctx = self.loops[-1]
+                self.exit_scopes_to(ctx.scope_depth)
+                ctx.continue_fixups.append(self.emit(IJump(-1)))
+            case _:
+                raise AssertionError(st)
+
+    def loop_body(self, body: p.Block) -> _LoopCtx:
+        ctx = _LoopCtx(len(self.scopes))
+        self.loops.append(ctx)
+        self.block(body)
+        self.loops.pop()
+        return ctx
+
+    def fix_loop(self, ctx: _LoopCtx, continue_ip: int, break_ip: int) -> None:
+        for fixups, target in ((ctx.break_fixups, break_ip), (ctx.continue_fixups, continue_ip)):
+            for ip in fixups:
+                jmp = self.code[ip]
+                assert isinstance(jmp, IJump)
+                jmp.target = target
