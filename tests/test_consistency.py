@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from conftest import MODELS
+
 from mcheck.evaluate import State, compile_system, evaluate, stuck_set
 from mcheck.ir import TransitionSystem
 from mcheck.model import StepLabel, TimeMode
