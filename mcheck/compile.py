@@ -23,7 +23,7 @@ from mcheck.errors import ModelError
 from mcheck.instantiate import (
     SUSPENDS,
     IAwait,
-    IChoose,
+    IBranch,
     ICounterInc,
     ICounterSet,
     ICounterTest,
@@ -38,6 +38,7 @@ from mcheck.instantiate import (
     IRelease,
     IReturn,
     ISelect,
+    ISetInt,
     ISpawn,
     ITrySend,
     Slot,
@@ -160,6 +161,8 @@ class _Compiler:
         self.main: TaskInst | None = next((t for t in inst.tasks if t.name == "main"), None)
         self.busy_spans: dict[int, Span | None] = {}
         self.intervals: dict[int, tuple[int, int]] = {}
+        self.int_ranges: dict[int, tuple[int, int, Span | None]] = {}  # variable -> (lo, hi, where)
+        self.int_overflow_tasks: set[int] = set()
 
     # -- variables --
 
@@ -171,6 +174,7 @@ class _Compiler:
     def allocate(self) -> None:
         self.respawn_var = self.new_var("spawned while still running", 0, 1, 0)
         self.busy_var = self.new_var("task in a busy loop (index + 1)", 0, len(self.tasks), 0)
+        self.int_overflow_var = self.new_var("an integer variable left its range", 0, 1, 0)
         for s in self.slots:
             if s.kind in (SlotKind.ACQUIRE,):
                 self.waiters[s.res].append(s)
@@ -197,10 +201,13 @@ class _Compiler:
                 s.state_var = self.new_var(f"{name}.pc", 0, PC_ENTRY + npc, init)
                 mapping: dict[int, int] = {}
                 for ph, lo, hi in s.counters:
-                    mapping[ph] = self.new_var(f"{name}.counter{len(mapping)}", lo, hi, lo)
+                    mapping[ph] = self.new_var(f"{name}.int{len(mapping)}", lo, hi, max(lo, min(0, hi)))
+                    self.int_ranges[mapping[ph]] = (lo, hi, s.span)
                 for ins in s.code:
-                    if isinstance(ins, ICounterSet | ICounterTest | ICounterInc):
+                    if isinstance(ins, ICounterSet | ICounterTest | ICounterInc | ISetInt):
                         ins.var = mapping[ins.var]
+                    if isinstance(ins, ISetInt | IBranch):
+                        ins.vars = {local: mapping[ph] for local, ph in ins.vars.items()}
             elif s.kind is SlotKind.ACQUIRE:
                 s.state_var = self.new_var(f"{name}.st", 0, 3, 0)
                 s.pos_var = self.new_var(f"{name}.pos", 0, len(self.waiters[s.res]), 0)
@@ -232,7 +239,7 @@ class _Compiler:
             match ins:
                 case IJump(target=t):
                     return [t]
-                case IChoose(targets=ts):
+                case IBranch(targets=ts):
                     return list(ts)
                 case ICounterTest(exit=e):
                     return [ip + 1, e]
@@ -726,13 +733,26 @@ class _Compiler:
                         self.write(path, h.state_var, 1)
                     self.event(path, EventKind.SPAWNED, t.root, span=span)
                     ip += 1
-                case IChoose(targets=targets, span=span):
-                    out = []
-                    for i, target in enumerate(targets):
-                        pth = path.copy() if i < len(targets) - 1 else path
-                        self.event(pth, EventKind.CHOSE, None, span=span, detail="then" if i == 0 else "else")
-                        out.append((pth, target, steps, seen))
-                    return out
+                case IBranch(targets=targets):
+                    outcomes = [o for q in self.concretize(path, ins) for o in self.condition(q, ins)]
+                    if len(outcomes) == 1:
+                        path, ip = outcomes[0][0], targets[0 if outcomes[0][1] else 1]
+                        continue
+                    return [(q, targets[0 if holds else 1], steps, seen) for q, holds in outcomes]
+                case ISetInt(var=var, value=value):
+                    cases = self.concretize(path, ins)
+                    if len(cases) > 1:
+                        return [(q, ip, steps, seen) for q in cases]
+                    path = cases[0]
+                    v = self.int_value(path, value, ins)
+                    lo, hi, _span = self.int_ranges[var]
+                    inside = b.and_(b.le(lo, v), b.le(v, hi))
+                    if self.decide(inside) is not True:
+                        self.write(path, self.int_overflow_var, b.ite(inside, self.read(path, self.int_overflow_var), 1))
+                        self.int_overflow_tasks.add(slot.task.index)
+                        v = b.ite(inside, v, self.read(path, var))  # keep the variable in its domain
+                    self.write(path, var, v)
+                    ip += 1
                 case IJump(target=target, span=span):
                     if target <= ip:
                         key = (target, *sorted((v, e.uid) for v, e in path.vals.items()))
@@ -758,6 +778,77 @@ class _Compiler:
                     ip += 1
                 case IReturn():
                     return [(path, None, -1, seen)]
+
+    def concretize(self, path: _Path, ins: ISetInt | IBranch) -> list[_Path]:
+        """Split path on the value of every integer variable ins reads that is not yet known:
+        their domains are small, and known values keep loops over them finite and exact."""
+        paths = [path]
+        for var in sorted(set(ins.vars.values())):
+            nxt = []
+            for pth in paths:
+                cur = self.read(pth, var)
+                if cur.op is Op.CONST:
+                    nxt.append(pth)
+                    continue
+                lo, hi = self.interval(cur)
+                for k in range(lo, hi + 1):
+                    q = pth.copy()
+                    if self.assume(q, self.b.eq(cur, k)):
+                        if var in q.written:
+                            self.write(q, var, k)
+                        nxt.append(q)
+            paths = nxt
+        return paths
+
+    def int_value(self, path: _Path, e: p.IntExpr, ins: ISetInt | IBranch) -> Expr:
+        b = self.b
+        match e:
+            case p.IntConst(value=v):
+                return b.const(v)
+            case p.ParamRef(name=name):
+                return b.const(ins.env[name])
+            case p.ReadInt(local=local):
+                return self.read(path, ins.vars[local.index])
+            case p.IntArith(op=op, left=x, right=y):
+                xv, yv = self.int_value(path, x, ins), self.int_value(path, y, ins)
+                return b.add(xv, yv) if op is p.ArithOp.ADD else b.sub(xv, yv)
+        raise AssertionError(e)
+
+    def condition(self, path: _Path, ins: IBranch) -> list[tuple[_Path, bool]]:
+        """Every way ins.cond can come out on path: `choose()` forks, comparisons fork only when
+        the state leaves them open."""
+        b = self.b
+
+        def go(pth: _Path, c: p.Cond) -> list[tuple[_Path, bool]]:
+            match c:
+                case p.Choose(span=span):
+                    out = []
+                    for holds in (True, False):
+                        q = pth.copy() if holds else pth
+                        self.event(q, EventKind.CHOSE, None, span=span, detail="true" if holds else "false")
+                        out.append((q, holds))
+                    return out
+                case p.Compare(op=op, left=x, right=y):
+                    xv, yv = self.int_value(pth, x, ins), self.int_value(pth, y, ins)
+                    e = {p.CmpOp.LT: lambda: b.lt(xv, yv), p.CmpOp.LE: lambda: b.le(xv, yv),
+                         p.CmpOp.GT: lambda: b.lt(yv, xv), p.CmpOp.GE: lambda: b.le(yv, xv),
+                         p.CmpOp.EQ: lambda: b.eq(xv, yv), p.CmpOp.NE: lambda: b.ne(xv, yv)}[op]()
+                    return self.split(pth, e)
+                case p.NotCond(value=v):
+                    return [(q, not holds) for q, holds in go(pth, v)]
+                case p.AndCond(left=x, right=y):
+                    out = []
+                    for q, holds in go(pth, x):
+                        out.extend(go(q, y) if holds else [(q, False)])
+                    return out
+                case p.OrCond(left=x, right=y):
+                    out = []
+                    for q, holds in go(pth, x):
+                        out.extend([(q, True)] if holds else go(q, y))
+                    return out
+            raise AssertionError(c)
+
+        return go(path, ins.cond)
 
     def select_won(self, path: _Path, sel: ISelect, i: int) -> int:
         """Arm i completed: drop the owned others, leave the borrowed ones dormant; the handler's ip."""
@@ -1166,6 +1257,10 @@ class _Compiler:
                      f"the unbounded channel '{r.name}' held more than {p.UNBOUNDED_LIMIT} messages")
                for r in self.resources if r.kind is p.ResKind.CHANNEL and not r.bounded]
         out.append(Bound(self.respawn_var, 1, "a spawn ran again while the task it started before was still running"))
+        if self.int_overflow_tasks:
+            names = ", ".join(t.name for t in self.tasks if t.index in self.int_overflow_tasks)
+            out.append(Bound(self.int_overflow_var, 1, f"an integer variable (in {names}) left the range mcheck "
+                             "gave it (the numbers its code uses, widened by one step)"))
         for t in self.tasks:
             if t.index in self.busy_spans:
                 span = self.busy_spans[t.index]

@@ -93,8 +93,23 @@ class ISpawn:
 
 
 @dataclass(eq=False)
-class IChoose:
+class IBranch:
+    """Go to targets[0] when cond holds, else targets[1]. `vars` maps integer locals to their
+    variables (placeholders until compile.py allocates them); `env` gives u64 parameters."""
+
+    cond: p.Cond
     targets: list[int]
+    vars: dict[int, int]
+    env: dict[str, int]
+    span: Span | None = None
+
+
+@dataclass(eq=False)
+class ISetInt:
+    var: int
+    value: p.IntExpr
+    vars: dict[int, int]
+    env: dict[str, int]
     span: Span | None = None
 
 
@@ -129,7 +144,7 @@ class IReturn:
 
 Instr = (
     ICreate | IAwait | ISelect | IJoin | IDrop | IRelease | ITrySend | IOneshotSend | IPermitSend | ISpawn
-    | IChoose | IJump | ICounterSet | ICounterTest | ICounterInc | IReturn
+    | IBranch | ISetInt | IJump | ICounterSet | ICounterTest | ICounterInc | IReturn
 )
 SUSPENDS = (IAwait, ISelect, IJoin)
 
@@ -159,7 +174,7 @@ class Slot:
     got_var: int = -1
     rem_var: int = -1
     children: list[Slot] = field(default_factory=list)
-    counters: list[tuple[int, int, int]] = field(default_factory=list)  # (placeholder, lo, hi) of `for` loops
+    counters: list[tuple[int, int, int]] = field(default_factory=list)  # (placeholder, lo, hi): loop counters, ints
     # derived: pcs of the parent at which this slot is polled
     polled_at: set[int] = field(default_factory=set)
     # for var futures: parent pcs from which a later use is reachable
@@ -174,6 +189,25 @@ class TaskInst:
     spawner: TaskInst | None
     root: Slot | None = None
     initial: bool = True
+
+
+def _constants(x: p.IntExpr | p.Cond, env: dict[str, int], out: list[int], steps: list[int]) -> None:
+    """The numbers x uses (into out) and those added or subtracted (into steps)."""
+    match x:
+        case p.IntConst(value=v):
+            out.append(v)
+        case p.ParamRef(name=name):
+            out.append(env[name])
+        case p.IntArith(left=a, right=b):
+            n = len(out)
+            _constants(a, env, out, steps)
+            _constants(b, env, out, steps)
+            steps.extend(out[n:])
+        case p.Compare(left=a, right=b) | p.AndCond(left=a, right=b) | p.OrCond(left=a, right=b):
+            _constants(a, env, out, steps)
+            _constants(b, env, out, steps)
+        case p.NotCond(value=c):
+            _constants(c, env, out, steps)
 
 
 # ---- instantiation: slots and CFGs -------------------------------------------------------------
@@ -239,6 +273,7 @@ class _CfgBuilder:
         self.locals: dict[int, Slot] = {}  # local index -> the slot it names
         self.scopes: list[list[p.Local]] = []
         self.loops: list[_LoopCtx] = []
+        self.ints: dict[int, int] = {}  # integer local / loop counter index -> variable placeholder
 
     def emit(self, ins: Instr) -> int:
         self.code.append(ins)
@@ -247,6 +282,20 @@ class _CfgBuilder:
     def build(self, body: p.Block) -> None:
         self.block(body)
         self.emit(IReturn())
+        self.int_ranges()
+
+    def int_ranges(self) -> None:
+        """Give each integer variable a range: every number its body uses with integers, and 0,
+        widened by the largest step added or subtracted. Leaving it makes the run inconclusive."""
+        consts: list[int] = [0]
+        steps: list[int] = [1]
+        for ins in self.code:
+            if isinstance(ins, ISetInt | IBranch):
+                _constants(ins.value if isinstance(ins, ISetInt) else ins.cond, ins.env, consts, steps)
+        step = max(abs(x) for x in steps)
+        lo = 0 if min(consts) >= 0 else min(consts) - step
+        hi = max(consts) + step
+        self.slot.counters = [(ph, lo, hi) if (a, b) == (0, 0) else (ph, a, b) for ph, a, b in self.slot.counters]
 
     # -- futures --
 
@@ -319,6 +368,9 @@ class _CfgBuilder:
             self.drop_local(local, None, explicit=False)
 
     def drop_local(self, local: p.Local, span: Span | None, explicit: bool) -> None:
+        if local.ty is p.Ty.INT_VAR:  # back to 0 when out of scope, so states do not differ in dead values
+            self.emit(ISetInt(self.ints[local.index], p.IntConst(0), {}, {}))
+            return
         s = self.locals.get(local.index)
         if s is None:
             return
@@ -410,15 +462,20 @@ class _CfgBuilder:
                 ctx = self.loop_body(body)
                 self.emit(IJump(top, span))
                 self.fix_loop(ctx, top, len(self.code))
-            case p.WhileChoose(body=body, span=span):
+            case p.While(cond=cond, body=body, span=span):
                 top = len(self.code)
-                self.emit(IChoose([top + 1, -1], span))
+                branch = self.branch(cond, span)
+                branch.targets[0] = top + 1
                 ctx = self.loop_body(body)
                 self.emit(IJump(top, span))
-                ch = self.code[top]
-                assert isinstance(ch, IChoose)
-                ch.targets[1] = len(self.code)
+                branch.targets[1] = len(self.code)
                 self.fix_loop(ctx, top, len(self.code))
+            case p.SetInt(local=local, value=value, span=span):
+                if local.index not in self.ints:  # `let`: a new integer variable in this scope
+                    self.ints[local.index] = -1 - len(self.slot.counters)
+                    self.slot.counters.append((self.ints[local.index], 0, 0))  # range set in build()
+                    self.scopes[-1].append(local)
+                self.emit(ISetInt(self.ints[local.index], value, self.reads(value), self.env, span))
             case p.WhileRecv(future=fut, body=body, span=span):
                 s, owned = self.future(fut, self.slot)
                 top = self.emit(IAwait(s, owned, False, on_none=-1, span=span))
@@ -428,9 +485,10 @@ class _CfgBuilder:
                 assert isinstance(aw, IAwait)
                 aw.on_none = len(self.code)
                 self.fix_loop(ctx, top, len(self.code))
-            case p.For(lo=lo, hi=hi, body=body, span=span):
+            case p.For(counter=counter, lo=lo, hi=hi, body=body, span=span):
                 var = -1 - len(self.slot.counters)  # placeholder; compile() assigns the variable
                 self.slot.counters.append((var, lo, hi))
+                self.ints[counter.index] = var
                 self.emit(ICounterSet(var, lo))
                 top = self.emit(ICounterTest(var, hi, -1))
                 ctx = self.loop_body(body)
@@ -441,17 +499,14 @@ class _CfgBuilder:
                 test.exit = len(self.code)
                 self.emit(ICounterSet(var, lo))  # canonical value outside the loop
                 self.fix_loop(ctx, inc, test.exit)
-            case p.IfChoose(then=then, otherwise=otherwise, span=span):
-                ch_ip = self.emit(IChoose([-1, -1], span))
-                then_ip = len(self.code)
+            case p.If(cond=cond, then=then, otherwise=otherwise, span=span):
+                branch = self.branch(cond, span)
+                branch.targets[0] = len(self.code)
                 self.block(then)
                 j = self.emit(IJump(-1))
-                else_ip = len(self.code)
+                branch.targets[1] = len(self.code)
                 self.block(otherwise)
                 end = len(self.code)
-                ch2 = self.code[ch_ip]
-                assert isinstance(ch2, IChoose)
-                ch2.targets = [then_ip, else_ip]
                 jmp2 = self.code[j]
                 assert isinstance(jmp2, IJump)
                 jmp2.target = end
@@ -465,6 +520,24 @@ class _CfgBuilder:
                 ctx.continue_fixups.append(self.emit(IJump(-1)))
             case _:
                 raise AssertionError(st)
+
+    def branch(self, cond: p.Cond, span: Span | None) -> IBranch:
+        ins = IBranch(cond, [-1, -1], self.reads(cond), self.env, span)
+        self.emit(ins)
+        return ins
+
+    def reads(self, x: p.IntExpr | p.Cond) -> dict[int, int]:
+        """The integer locals x reads, with their variable placeholders."""
+        match x:
+            case p.ReadInt(local=local):
+                return {local.index: self.ints[local.index]}
+            case p.IntArith(left=a, right=b) | p.Compare(left=a, right=b) | p.AndCond(left=a, right=b) | p.OrCond(
+                left=a, right=b
+            ):
+                return self.reads(a) | self.reads(b)
+            case p.NotCond(value=c):
+                return self.reads(c)
+        return {}
 
     def loop_body(self, body: p.Block) -> _LoopCtx:
         ctx = _LoopCtx(len(self.scopes))

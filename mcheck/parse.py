@@ -84,6 +84,30 @@ class _ToSyntax(Transformer[Token, Any]):
     def let_stmt(self, meta: Meta, c: list[Any]) -> s.Let:
         return s.Let(str(c[1]), c[2], _span(meta))
 
+    def assign(self, meta: Meta, c: list[Any]) -> s.Assign:
+        return s.Assign(str(c[0]), s.AssignOp.SET, c[1], _span(meta))
+
+    def add_assign(self, meta: Meta, c: list[Any]) -> s.Assign:
+        return s.Assign(str(c[0]), s.AssignOp.ADD, c[1], _span(meta))
+
+    def sub_assign(self, meta: Meta, c: list[Any]) -> s.Assign:
+        return s.Assign(str(c[0]), s.AssignOp.SUB, c[1], _span(meta))
+
+    def or_expr(self, meta: Meta, c: list[Any]) -> s.Binary:
+        return s.Binary(s.BinOp.OR, c[0], c[1], _span(meta))
+
+    def and_expr(self, meta: Meta, c: list[Any]) -> s.Binary:
+        return s.Binary(s.BinOp.AND, c[0], c[1], _span(meta))
+
+    def compare(self, meta: Meta, c: list[Any]) -> s.Binary:
+        return s.Binary(s.BinOp(str(c[1])), c[0], c[2], _span(meta))
+
+    def arith(self, meta: Meta, c: list[Any]) -> s.Binary:
+        return s.Binary(s.BinOp(str(c[1])), c[0], c[2], _span(meta))
+
+    def not_expr(self, meta: Meta, c: list[Any]) -> s.Not:
+        return s.Not(c[0], _span(meta))
+
     def expr_stmt(self, meta: Meta, c: list[Any]) -> s.ExprStmt:
         return s.ExprStmt(c[0], _span(meta))
 
@@ -177,7 +201,7 @@ _TOKEN_TEXT = {
     "LBRACE": "'{'", "RBRACE": "'}'", "LPAR": "'('", "RPAR": "')'", "LSQB": "'['", "RSQB": "']'",
     "SEMICOLON": "';'", "COMMA": "','", "COLON": "':'", "DOT": "'.'", "EQUAL": "'='",
     "BANG": "'!'", "AMPERSAND": "'&'", "NAME": "a name", "INT": "a number", "$END": "end of file",
-    "__ANON_0": "'::'", "__ANON_1": "'=>'", "__ANON_2": "'..'",
+    "CMP": "a comparison", "ADDOP": "'+' or '-'",
 }
 
 
@@ -190,8 +214,15 @@ def _token_text(name: str) -> str:
     return name.lower()
 
 
+# Tokens that could continue an expression: listed only when nothing else would fit, since a
+# missing ';' or ')' is what the user more likely meant.
+_CONTINUATIONS = frozenset({"'&&'", "'||'", "'+' or '-'", "a comparison", "'.'", "'!'", "'('", "'::'"})
+
+
 def _expected(names: set[str]) -> str:
     texts = sorted({_token_text(n) for n in names})
+    if any(t not in _CONTINUATIONS for t in texts):
+        texts = [t for t in texts if t not in _CONTINUATIONS]
     if len(texts) > 8:
         return "a statement" if "'let'" in texts else "an expression" if "a name" in texts else ", ".join(texts[:8])
     return " or ".join(texts) if len(texts) <= 2 else ", ".join(texts[:-1]) + " or " + texts[-1]

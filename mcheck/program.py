@@ -33,6 +33,7 @@ class Ty(Enum):
     PERMIT = "permit"
     HANDLE = "JoinHandle"
     COUNTER = "loop counter"
+    INT_VAR = "integer variable"
 
 
 RES_TY = {
@@ -87,6 +88,74 @@ class IntConst:
 ResRef = GlobalRes | ParamRef
 IntRef = IntConst | ParamRef
 Arg = GlobalRes | ParamRef | IntConst
+
+
+# ---- integer locals and conditions -------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ReadInt:
+    """The value of an integer local (`let mut i = 0;`)."""
+
+    local: Local
+
+
+@dataclass(frozen=True, slots=True)
+class IntArith:
+    op: ArithOp
+    left: IntExpr
+    right: IntExpr
+
+
+class ArithOp(Enum):
+    ADD = "+"
+    SUB = "-"
+
+
+IntExpr = IntConst | ParamRef | ReadInt | IntArith
+
+
+class CmpOp(Enum):
+    LT = "<"
+    LE = "<="
+    GT = ">"
+    GE = ">="
+    EQ = "=="
+    NE = "!="
+
+
+@dataclass(frozen=True, slots=True)
+class Choose:
+    """`choose()`: either value, nondeterministically (mcheck abstracts data)."""
+
+    span: Span | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Compare:
+    op: CmpOp
+    left: IntExpr
+    right: IntExpr
+
+
+@dataclass(frozen=True, slots=True)
+class NotCond:
+    value: Cond
+
+
+@dataclass(frozen=True, slots=True)
+class AndCond:
+    left: Cond
+    right: Cond
+
+
+@dataclass(frozen=True, slots=True)
+class OrCond:
+    left: Cond
+    right: Cond
+
+
+Cond = Choose | Compare | NotCond | AndCond | OrCond
 
 
 # ---- futures -----------------------------------------------------------------------------------
@@ -250,7 +319,8 @@ class For:
 
 
 @dataclass(frozen=True, slots=True)
-class WhileChoose:
+class While:
+    cond: Cond
     body: Block
     span: Span | None = field(default=None, compare=False)
 
@@ -265,9 +335,19 @@ class WhileRecv:
 
 
 @dataclass(frozen=True, slots=True)
-class IfChoose:
+class If:
+    cond: Cond
     then: Block
     otherwise: Block
+    span: Span | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class SetInt:
+    """`let mut i = e;` or `i = e;` (`i += k` is `i = i + k`) on an integer local."""
+
+    local: Local
+    value: IntExpr
     span: Span | None = field(default=None, compare=False)
 
 
@@ -292,7 +372,7 @@ class Block:
 
 Stmt = (
     LetFuture | AwaitStmt | Select | Join | Drop | TrySend | OneshotSend | PermitSend | Spawn
-    | Loop | For | WhileChoose | WhileRecv | IfChoose | Break | Continue | Block
+    | Loop | For | While | WhileRecv | If | SetInt | Break | Continue | Block
 )
 
 

@@ -385,9 +385,12 @@ class _BodyChecker:
             case s.Loop(body=body):
                 return [p.Loop(self.spinning_body(body, st.span), st.span)]
             case s.While(cond=cond, body=body):
-                if not self.is_choose(cond):
+                c = self.cond(cond)
+                if c is None:
                     return []
-                return [p.WhileChoose(self.spinning_body(body, st.span), st.span)]
+                # Only `while choose()` must be able to suspend: a counter condition can end the loop.
+                blk = self.spinning_body(body, st.span) if isinstance(c, p.Choose) else self.loop_body(body)
+                return [p.While(c, blk, st.span)]
             case s.WhileLet(value=value, body=body):
                 if not isinstance(value, s.Await):
                     self.r.err.add(value.span, "expected `<receiver>.recv().await` after 'while let Some(_) ='")
@@ -405,13 +408,29 @@ class _BodyChecker:
                     return []
                 self.scopes.append(_Scope(self.loop_depth))
                 counter = self.declare(binding if binding != "_" else f"_for{self.next_local}", p.Ty.COUNTER, st.span)
+                loop = p.For(counter, lo, max(lo, hi), self.loop_body(body), st.span)
                 self.scopes.pop()
-                return [p.For(counter, lo, max(lo, hi), self.loop_body(body), st.span)]
+                return [loop]
             case s.If(cond=cond, then=then, otherwise=otherwise):
-                if not self.is_choose(cond):
+                c = self.cond(cond)
+                if c is None:
                     return []
                 then_b, else_b = self.branches([then, otherwise or s.Block((), st.span)])
-                return [p.IfChoose(then_b, else_b, st.span)]
+                return [p.If(c, then_b, else_b, st.span)]
+            case s.Assign(name=name, op=op, value=value):
+                b = self.lookup_local(name, st.span)
+                if b is None or b.local.ty is not p.Ty.INT_VAR:
+                    what = "an unknown name" if b is None and name not in self.params else "not an integer variable"
+                    self.r.err.add(st.span, f"cannot assign to '{name}': it is {what}; declare integers with "
+                                   f"`let mut {name} = 0;`")
+                    return []
+                rhs = self.int_expr(value)
+                if rhs is None:
+                    return []
+                if op is not s.AssignOp.SET:
+                    arith = p.ArithOp.ADD if op is s.AssignOp.ADD else p.ArithOp.SUB
+                    rhs = p.IntArith(arith, p.ReadInt(b.local), rhs)
+                return [p.SetInt(b.local, rhs, st.span)]
             case s.Break():
                 if self.loop_depth == 0:
                     self.r.err.add(st.span, "'break' outside of a loop")
@@ -437,17 +456,75 @@ class _BodyChecker:
                            "runtime, which mcheck cannot make finite; add an '.await' (e.g. `yield_now().await;`)")
         return blk
 
-    def is_choose(self, cond: s.Expr) -> bool:
-        if isinstance(cond, s.Call) and _canonical(cond.path) == "choose" and not cond.args:
-            return True
+    def cond(self, e: s.Expr) -> p.Cond | None:
+        """A condition: `choose()`, comparisons of integers, `!`, `&&`, `||`."""
+        match e:
+            case s.Call(path=path, args=()) if _canonical(path) == "choose":
+                return p.Choose(e.span)
+            case s.Not(value=v):
+                c = self.cond(v)
+                return None if c is None else p.NotCond(c)
+            case s.Binary(op=s.BinOp.AND | s.BinOp.OR as op, left=left, right=right):
+                a, b = self.cond(left), self.cond(right)
+                if a is None or b is None:
+                    return None
+                return p.AndCond(a, b) if op is s.BinOp.AND else p.OrCond(a, b)
+            case s.Binary(op=op, left=left, right=right) if op in s.COMPARISONS:
+                x, y = self.int_expr(left), self.int_expr(right)
+                if x is None or y is None:
+                    return None
+                return p.Compare(p.CmpOp(op.value), x, y)
         self.r.err.add(
-            cond.span, f"unsupported condition '{self.r.text(cond.span)}': mcheck abstracts data, so a "
-            "condition must be `choose()` (either branch may be taken)",
+            e.span, f"unsupported condition '{self.r.text(e.span)}': mcheck abstracts data, so a condition is "
+            "`choose()` (either branch may be taken) or compares integer variables and numbers",
         )
+        return None
+
+    def int_expr(self, e: s.Expr) -> p.IntExpr | None:
+        """An integer: a number, a u64 parameter, an integer variable or loop counter, + and -."""
+        match e:
+            case s.IntLit(value=v):
+                return p.IntConst(v)
+            case s.Binary(op=s.BinOp.ADD | s.BinOp.SUB as op, left=left, right=right):
+                x, y = self.int_expr(left), self.int_expr(right)
+                if x is None or y is None:
+                    return None
+                return p.IntArith(p.ArithOp(op.value), x, y)
+            case s.Name(path=(name,)):
+                b = self.lookup_local(name, e.span)
+                if b is not None and b.local.ty in (p.Ty.INT_VAR, p.Ty.COUNTER):
+                    return p.ReadInt(b.local)
+                if b is None and self.params.get(name) is p.Ty.INT:
+                    return p.ParamRef(name)
+                if b is None and name not in self.params and name not in self.r.resources:
+                    self.r.err.add(e.span, f"unknown name '{name}'")
+                    return None
+        self.r.err.add(e.span, f"expected an integer (a number, a u64 parameter or an integer variable), "
+                       f"found '{self.r.text(e.span)}'")
+        return None
+
+    def is_int_expr(self, e: s.Expr) -> bool:
+        """Whether a `let` value is an integer, making the name an integer variable."""
+        match e:
+            case s.IntLit():
+                return True
+            case s.Binary(op=s.BinOp.ADD | s.BinOp.SUB):
+                return True
+            case s.Name(path=(name,)):
+                b = self.lookup_local(name, e.span)
+                if b is not None:
+                    return b.local.ty in (p.Ty.INT_VAR, p.Ty.COUNTER)
+                return self.params.get(name) is p.Ty.INT
         return False
 
     def let(self, st: s.Let, name: str, value: s.Expr) -> list[p.Stmt]:
         value = _strip_unwrap(value)
+        if self.is_int_expr(value):
+            v = self.int_expr(value)
+            if v is None:
+                return []
+            local = self.declare(name, p.Ty.INT_VAR, st.span)
+            return [p.SetInt(local, v, st.span)]
         if isinstance(value, s.Await):
             fut = self.future(value.value, "awaited")
             if fut is None:
@@ -603,9 +680,9 @@ def _suspends_or_breaks(b: p.Block, breaks: bool) -> bool:
             return True
         if isinstance(st, p.Block) and _suspends_or_breaks(st, breaks):
             return True
-        if isinstance(st, p.IfChoose) and (_suspends_or_breaks(st.then, breaks) or _suspends_or_breaks(st.otherwise, breaks)):
+        if isinstance(st, p.If) and (_suspends_or_breaks(st.then, breaks) or _suspends_or_breaks(st.otherwise, breaks)):
             return True
-        if isinstance(st, p.Loop | p.For | p.WhileChoose) and _suspends_or_breaks(st.body, False):
+        if isinstance(st, p.Loop | p.For | p.While) and _suspends_or_breaks(st.body, False):
             return True  # a 'break' in there leaves the inner loop only
     return False
 

@@ -7,6 +7,7 @@ structure. Nothing here knows what a name means: `m.lock()` is just a method cal
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import Enum
 
 from mcheck.source import Span
 
@@ -67,7 +68,37 @@ class AsyncBlock:
     span: Span | None = field(default=None, compare=False)
 
 
-Expr = Name | IntLit | Call | MacroCall | MethodCall | Await | Borrow | AsyncBlock
+class BinOp(Enum):
+    OR = "||"
+    AND = "&&"
+    LT = "<"
+    LE = "<="
+    GT = ">"
+    GE = ">="
+    EQ = "=="
+    NE = "!="
+    ADD = "+"
+    SUB = "-"
+
+
+COMPARISONS = frozenset({BinOp.LT, BinOp.LE, BinOp.GT, BinOp.GE, BinOp.EQ, BinOp.NE})
+
+
+@dataclass(frozen=True, slots=True)
+class Binary:
+    op: BinOp
+    left: Expr
+    right: Expr
+    span: Span | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Not:
+    value: Expr
+    span: Span | None = field(default=None, compare=False)
+
+
+Expr = Name | IntLit | Call | MacroCall | MethodCall | Await | Borrow | AsyncBlock | Binary | Not
 
 
 # ---- statements --------------------------------------------------------------------------------
@@ -82,6 +113,22 @@ class Block:
 @dataclass(frozen=True, slots=True)
 class Let:
     name: str
+    value: Expr
+    span: Span | None = field(default=None, compare=False)
+
+
+class AssignOp(Enum):
+    SET = "="
+    ADD = "+="
+    SUB = "-="
+
+
+@dataclass(frozen=True, slots=True)
+class Assign:
+    """`i = e;`, `i += e;`, `i -= e;` on an integer local."""
+
+    name: str
+    op: AssignOp
     value: Expr
     span: Span | None = field(default=None, compare=False)
 
@@ -157,7 +204,7 @@ class Continue:
     span: Span | None = field(default=None, compare=False)
 
 
-Stmt = Block | Let | ExprStmt | Select | Loop | While | WhileLet | For | If | Break | Continue
+Stmt = Block | Let | Assign | ExprStmt | Select | Loop | While | WhileLet | For | If | Break | Continue
 
 
 # ---- items -------------------------------------------------------------------------------------

@@ -249,3 +249,42 @@ def test_a_loop_that_can_spin_without_suspending_is_inconclusive() -> None:
     # A busy path that is never taken does not matter: the channel never closes while main runs.
     assert verdict("let ch = channel(1);\ntask actor { loop { ch.recv().await; } }\n"
                    "task main { loop { ch.send().await; } }\n") is Status.SAFE
+
+
+def test_bounded_while_loops_over_integer_variables() -> None:
+    src = """
+    let m = Mutex::new();
+    let ready = oneshot();
+    task holder { let _g = m.lock().await; ready.send(); sleep(50).await; }
+    async fn op(m: Mutex) { let _g = m.lock().await; }
+    task main {
+        ready.recv().await;
+        let f = op(m);
+        let mut tries = 0;
+        while tries < 3 {
+            select! { _ = &mut f => break, _ = sleep(10) => { tries += 1; } }
+        }
+        if tries == 3 { op(m).await; }    // gave up waiting: takes the lock itself
+    }
+    """
+    assert verdict(src) is Status.FUTURELOCK
+    assert verdict(src.replace("if tries == 3 { op(m).await; }", "if tries == 3 { drop(f); op(m).await; }")) is Status.SAFE
+
+
+def test_for_loop_counters_can_be_read() -> None:
+    src = """
+    let m = Mutex::new();
+    task main {
+        let _g = m.lock().await;
+        for i in 0..3 { if i == 2 { m.lock().await; } }
+    }
+    """
+    assert verdict(src) is Status.DEADLOCK
+    assert verdict(src.replace("i == 2", "i == 5")) is Status.SAFE
+
+
+def test_an_integer_leaving_its_range_is_inconclusive() -> None:
+    src = "task main { let mut n = 0; loop { n += 1; yield_now().await; } }"
+    result = check(compile_text(src))
+    assert result.status is Status.INCONCLUSIVE
+    assert "an integer variable (in main) left the range" in result.reason
