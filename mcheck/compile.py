@@ -147,10 +147,8 @@ Outcome = list[tuple[_Path, bool]]
 
 
 class _Compiler:
-    def __init__(self, inst: Instantiator, prog: p.Program, source: Source, time: TimeMode) -> None:
-        self.inst = inst
+    def __init__(self, inst: Instantiator, prog: p.Program, time: TimeMode) -> None:
         self.prog = prog
-        self.source = source
         self.time = time
         self.b = ExprBuilder()
         self.vars: list[VarDecl] = []
@@ -161,7 +159,7 @@ class _Compiler:
         self.main: TaskInst | None = next((t for t in inst.tasks if t.name == "main"), None)
         self.busy_spans: dict[int, Span | None] = {}
         self.intervals: dict[int, tuple[int, int]] = {}
-        self.int_ranges: dict[int, tuple[int, int, Span | None]] = {}  # variable -> (lo, hi, where)
+        self.int_ranges: dict[int, tuple[int, int]] = {}  # integer variable -> its domain
         self.int_overflow_tasks: set[int] = set()
 
     # -- variables --
@@ -176,7 +174,7 @@ class _Compiler:
         self.busy_var = self.new_var("task in a busy loop (index + 1)", 0, len(self.tasks), 0)
         self.int_overflow_var = self.new_var("an integer variable left its range", 0, 1, 0)
         for s in self.slots:
-            if s.kind in (SlotKind.ACQUIRE,):
+            if s.kind is SlotKind.ACQUIRE:
                 self.waiters[s.res].append(s)
         for r in self.prog.resources:
             avail = msgs = -1
@@ -202,7 +200,7 @@ class _Compiler:
                 mapping: dict[int, int] = {}
                 for ph, lo, hi in s.counters:
                     mapping[ph] = self.new_var(f"{name}.int{len(mapping)}", lo, hi, max(lo, min(0, hi)))
-                    self.int_ranges[mapping[ph]] = (lo, hi, s.span)
+                    self.int_ranges[mapping[ph]] = (lo, hi)
                 for ins in s.code:
                     if isinstance(ins, ICounterSet | ICounterTest | ICounterInc | ISetInt):
                         ins.var = mapping[ins.var]
@@ -219,7 +217,6 @@ class _Compiler:
         for s in self.slots:
             if s.kind in (SlotKind.ROOT, SlotKind.CODE):
                 for ip, ins in enumerate(s.code):
-                    pcv = s.pc_of_ip.get(ip)
                     if isinstance(ins, IAwait):
                         ins.slot.polled_at.add(s.pc_of_ip[ip])
                     elif isinstance(ins, ISelect):
@@ -228,7 +225,6 @@ class _Compiler:
                     elif isinstance(ins, IJoin):
                         for c, _owned in ins.children:
                             c.polled_at.add(s.pc_of_ip[ip])
-                    del pcv
                 self.compute_used_later(s)
 
     def compute_used_later(self, s: Slot) -> None:
@@ -745,7 +741,7 @@ class _Compiler:
                         return [(q, ip, steps, seen) for q in cases]
                     path = cases[0]
                     v = self.int_value(path, value, ins)
-                    lo, hi, _span = self.int_ranges[var]
+                    lo, hi = self.int_ranges[var]
                     inside = b.and_(b.le(lo, v), b.le(v, hi))
                     if self.decide(inside) is not True:
                         self.write(path, self.int_overflow_var, b.ite(inside, self.read(path, self.int_overflow_var), 1))
@@ -1273,7 +1269,7 @@ class _Compiler:
 def compile_program(prog: p.Program, source: Source, time: TimeMode) -> CompiledModel:
     inst = Instantiator(prog, source)
     inst.run()
-    comp = _Compiler(inst, prog, source, time)
+    comp = _Compiler(inst, prog, time)
     comp.allocate()
     transitions = comp.transitions()
     waits = comp.wait_graph()
