@@ -368,7 +368,8 @@ class _Compiler:
         stopped = b.false
         popped = b.const(0)
         steps: list[tuple[Expr, Expr]] = []
-        for j in range(1, len(ws) + 1):
+        # Every waiter needs at least one more permit, so k permits reach at most k queue positions.
+        for j in range(1, min(len(ws), self.interval(k)[1]) + 1):
             at = [(w, b.eq(pos[w.index], j)) for w in ws]
             exists = b.or_(*(c for _w, c in at))
             if b.bool_value(exists) is False:
