@@ -8,10 +8,10 @@ a stuck report for its last state."""
 
 from __future__ import annotations
 
+from conftest import compile_text
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import compile_text
 from mcheck import bfs
 from mcheck.errors import ModelError
 from mcheck.evaluate import evaluate
