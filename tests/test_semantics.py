@@ -10,6 +10,16 @@ from mcheck.trace import Status
 from mcheck.verify import check
 
 
+def holder(ms: int) -> str:
+    """A mutex `m` that task holder takes, signals on `ready`, and holds for ms; `op(m)` locks it."""
+    return f"""
+    let m = Mutex::new();
+    let ready = oneshot();
+    task holder {{ let _g = m.lock().await; ready.send(); sleep({ms}).await; }}
+    async fn op(m: Mutex) {{ let _g = m.lock().await; }}
+    """
+
+
 def verdict(text: str, time: TimeMode = TimeMode.UNTIMED) -> Status:
     return check(compile_text(text, time)).status
 
@@ -58,11 +68,7 @@ def test_spare_permits_make_a_dormant_waiter_harmless() -> None:
 
 
 def test_dropping_a_queued_owned_branch_leaves_the_queue() -> None:
-    src = """
-    let m = Mutex::new();
-    let ready = oneshot();
-    task holder { let _g = m.lock().await; ready.send(); sleep(50).await; }
-    async fn op(m: Mutex) { let _g = m.lock().await; }
+    src = holder(50) + """
     task main {
         ready.recv().await;
         select! { _ = op(m) => {} _ = sleep(10) => { op(m).await; } }
@@ -114,11 +120,7 @@ def test_main_completing_shuts_the_runtime_down() -> None:
 
 
 def test_exact_time_respects_durations_and_untimed_does_not() -> None:
-    src = """
-    let m = Mutex::new();
-    let ready = oneshot();
-    task holder { let _g = m.lock().await; ready.send(); sleep(5).await; }
-    async fn op(m: Mutex) { let _g = m.lock().await; }
+    src = holder(5) + """
     task main {
         ready.recv().await;
         let f = op(m);
@@ -252,11 +254,7 @@ def test_a_loop_that_can_spin_without_suspending_is_inconclusive() -> None:
 
 
 def test_bounded_while_loops_over_integer_variables() -> None:
-    src = """
-    let m = Mutex::new();
-    let ready = oneshot();
-    task holder { let _g = m.lock().await; ready.send(); sleep(50).await; }
-    async fn op(m: Mutex) { let _g = m.lock().await; }
+    src = holder(50) + """
     task main {
         ready.recv().await;
         let f = op(m);
