@@ -69,7 +69,7 @@ def explain(model: CompiledModel, state: State) -> StuckReport | None:
     cycle = _find_cycle(model, adj, reach, dormant)
     culprits = tuple(sorted({model.slots[link.src].task for link in cycle}))
     victims = tuple(t for t in stuck_tasks if t not in culprits)
-    on_cycle = {link.src for link in cycle}
+    on_cycle = {link.src for link in cycle} | {link.dst for link in cycle}
     victim_paths = tuple(_path(adj, model.tasks[t].root, on_cycle) for t in victims)
     sink = model.slots[cycle[-1].dst] if cycle else None
     resources = tuple(sorted({link.resource for link in cycle if link.resource >= 0}

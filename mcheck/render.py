@@ -340,12 +340,18 @@ def _sink_text(model: CompiledModel, d: Describer, node: int, state: State) -> s
 
 
 def fixes(model: CompiledModel, report: StuckReport) -> list[str]:
-    if not report.dormant:
-        return [
-            "acquire resources in one global order in every task (AB-BA)",
-            "do not await, while holding a guard, anything that needs the same resource",
-        ]
     d = Describer(model)
+    if not report.dormant:
+        cycle = report.cycle
+        if cycle and cycle[-1].dst != cycle[0].src:  # no cycle: something nobody will ever do
+            names = ", ".join(d.res(r) for r in report.resources) or "it"
+            return [f"make sure some task still receives from or releases {names} (or use try_send, "
+                    "a timeout, or more capacity)"]
+        if len(report.culprit_tasks) == 1:
+            return ["do not await, while holding a guard or permit, anything that needs the same resource: "
+                    "drop the guard first, or do that work in one place"]
+        return ["acquire resources in one global order in every task (AB-BA)",
+                "or hold one resource at a time: release before awaiting the next"]
     v = d.var_ancestor(report.dormant[0])
     at = f" (declared at {d.where(v.span)})" if v.span else ""
     return [

@@ -286,3 +286,12 @@ def test_an_integer_leaving_its_range_is_inconclusive() -> None:
     result = check(compile_text(src))
     assert result.status is Status.INCONCLUSIVE
     assert "an integer variable (in main) left the range" in result.reason
+
+
+def test_deadlock_fixes_fit_the_shape() -> None:
+    full = trace_text("let ch = channel(1);\ntask a { ch.send().await; ch.send().await; }\n"
+                      "task b { sleep(1).await; ch.send().await; }\n")
+    assert "Victims (other tasks blocked behind it): b." in full
+    assert "make sure some task still receives from or releases `ch`" in full
+    relock = trace_text("let a = Mutex::new();\ntask main { let _g = a.lock().await; a.lock().await; }\n")
+    assert "drop the guard first" in relock and "global order" not in relock
