@@ -857,7 +857,7 @@ class _Compiler:
                 continue
             if o:
                 self.drop_slot(path, s)
-                self.event(path, EventKind.DROPPED, s, span=s.span)
+                self.event(path, EventKind.DROPPED, s, span=s.span, detail="branch")
             elif s is not winner:
                 self.event(path, EventKind.LEFT_DORMANT, s, span=s.span)
         return handler

@@ -205,7 +205,10 @@ def _event_text(model: CompiledModel, d: Describer, kind: EventKind, slot: int, 
             return f"`{s.label}` was borrowed (&mut): it stays alive but is no longer polled (dormant){suffix}"
         case EventKind.DROPPED:
             assert s is not None
-            return f"`{s.label}` is dropped"
+            if detail != "branch":
+                return f"`{s.label}` is dropped"
+            held = _holdings(model, d, slot, before)  # a losing select! branch: worth a line if it held something
+            return f"`{s.label}` (a losing owned branch) is dropped, giving up {held}" if held else ""
         case EventKind.SPAWNED:
             assert s is not None
             return f"spawns task {model.tasks[s.task].name}"

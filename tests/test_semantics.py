@@ -295,3 +295,17 @@ def test_deadlock_fixes_fit_the_shape() -> None:
     assert "make sure some task still receives from or releases `ch`" in full
     relock = trace_text("let a = Mutex::new();\ntask main { let _g = a.lock().await; a.lock().await; }\n")
     assert "drop the guard first" in relock and "global order" not in relock
+
+
+def test_a_losing_owned_branch_is_reported_when_it_gave_something_up() -> None:
+    text = trace_text(holder(50) + """
+    let n = Mutex::new();
+    task main {
+        ready.recv().await;
+        select! { _ = op(m) => {} _ = sleep(10) => {} }
+        let _g = n.lock().await;
+        n.lock().await;
+    }
+    """)
+    assert "`op(m)` (a losing owned branch) is dropped, giving up a place in `m`'s queue" in text
+    assert "`sleep(10)` (a losing" not in text
