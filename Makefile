@@ -25,8 +25,10 @@ lint: $(STAMP)
 	$(BIN)/mypy --strict mcheck
 	$(BIN)/ruff check mcheck tests
 
+# N request tasks through a channel(1): with symmetry reduction (the default), then the raw engine.
 bench: $(STAMP)
-	$(BIN)/python bench/bench.py
+	$(BIN)/python bench/bench.py --max-n 12
+	$(BIN)/python bench/bench.py --max-n 6 --no-symmetry
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache

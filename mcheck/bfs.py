@@ -73,6 +73,70 @@ def _codec(ts: TransitionSystem[Any]) -> tuple[Callable[[State], Key], Callable[
     return tuple, tuple
 
 
+def _canonicalizer(ts: TransitionSystem[Any]) -> Callable[[State], State] | None:
+    """Symmetry reduction: the representative of a state's class sorts each group's blocks."""
+    groups = [g for g in ts.symmetry if len(g) > 1]
+    if not groups:
+        return None
+    # Fast path: each group's blocks are consecutive ranges of the same width, laid end to end (as
+    # compile.py allocates copies of a task): sort slices and glue them.
+    spans = []
+    for group in groups:
+        start, width = group[0][0], len(group[0])
+        if any(block != tuple(range(start + i * width, start + (i + 1) * width)) for i, block in enumerate(group)):
+            break
+        spans.append((start, width, len(group)))
+    else:
+        spans.sort()
+
+        def canon_slices(s: State) -> State:
+            out: list[int] = []
+            at = 0
+            for start, width, n in spans:
+                out.extend(s[at:start])
+                for block in sorted(s[start + i * width : start + (i + 1) * width] for i in range(n)):
+                    out.extend(block)
+                at = start + width * n
+            out.extend(s[at:])
+            return tuple(out)
+
+        return canon_slices
+
+    def canon(s: State) -> State:
+        out = list(s)
+        for group in groups:
+            values = sorted(tuple(s[v] for v in block) for block in group)
+            for block, vals in zip(group, values, strict=True):
+                for v, x in zip(block, vals, strict=True):
+                    out[v] = x
+        return tuple(out)
+
+    return canon
+
+
+def _successors(cs: CompiledSystem, s: State) -> list[tuple[int, State]]:
+    for level in cs.successors:
+        succs = level(s)
+        if succs:
+            return succs
+    return []
+
+
+def _concretize(cs: CompiledSystem, canon: Callable[[State], State] | None,
+                path: tuple[tuple[int, State], ...]) -> tuple[tuple[int, State], ...]:
+    """Turn a path of class representatives into a real run: from the real initial state, take at
+    each step a transition whose successor is in the next state's class (one exists by symmetry)."""
+    if canon is None or not path:
+        return path
+    cur = path[0][1]
+    out = [(-1, cur)]
+    for _tid, rep in path[1:]:
+        cur_tid, nxt = next((t, s) for t, s in _successors(cs, cur) if canon(s) == rep)
+        out.append((cur_tid, nxt))
+        cur = nxt
+    return tuple(out)
+
+
 def _path_to(parent: dict[Key, tuple[Key, int] | None], s: Key,
              decode: Callable[[Key], State]) -> tuple[tuple[int, State], ...]:
     out: list[tuple[int, State]] = []
@@ -101,7 +165,8 @@ def search(
     start = time.monotonic()
     next_report = start + 1.0
     encode, decode = _codec(ts)
-    init = encode(ts.initial)
+    canon = _canonicalizer(ts)
+    init = encode(canon(ts.initial) if canon else ts.initial)
     parent: dict[Key, tuple[Key, int] | None] = {init: None}
     transitions = 0
     depth = 0
@@ -127,10 +192,11 @@ def search(
                 if succs:
                     break
             if is_stuck(s, {proc[tid] for tid, _ in succs}):
-                return SearchResult(Outcome.STUCK, stats(), _path_to(parent, key, decode))
+                path = _path_to(parent, key, decode)
+                return SearchResult(Outcome.STUCK, stats(), _concretize(cs, canon, ((-1, ts.initial), *path[1:])))
             for tid, t in succs:
                 transitions += 1
-                k = encode(t)
+                k = encode(canon(t) if canon else t)
                 if k in parent:
                     continue
                 parent[k] = (key, tid)
@@ -162,7 +228,8 @@ def saturate(
     count = cs.stuck_tasks
     proc = [t.process for t in ts.transitions]
     encode, decode = _codec(ts)
-    first = encode(start)
+    canon = _canonicalizer(ts)
+    first = encode(canon(start) if canon else start)
     parent: dict[Key, tuple[Key, int] | None] = {first: None}
     best, best_score = first, count(start, set())
     frontier = [first]
@@ -181,10 +248,13 @@ def saturate(
             if score > best_score:
                 best, best_score = key, score
             for tid, t in succs:
-                k = encode(t)
+                k = encode(canon(t) if canon else t)
                 if k in parent:
                     continue
                 parent[k] = (key, tid)
                 nxt.append(k)
         frontier = nxt
-    return _path_to(parent, best, decode)[1:]
+    path = _path_to(parent, best, decode)
+    if canon is not None:  # the representatives' run, replayed from the real start state
+        path = _concretize(cs, canon, ((-1, start), *path[1:]))
+    return path[1:]

@@ -46,6 +46,8 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument("--max-depth", type=_positive, default=bfs.Limits().max_depth,
                    help="stop (inconclusive) after this many steps from the initial state")
     v.add_argument("--format", choices=["text", "json"], default="text")
+    v.add_argument("--no-symmetry", action="store_true",
+                   help="explore every permutation of a task's copies (task NAME[N]); slower, same verdicts")
     v.add_argument("--quiet", action="store_true", help="no progress on stderr")
     return ap
 
@@ -62,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     source: Source | None = None
     try:
         source = _read(args.model)
-        model = load(source, TimeMode(args.time))
+        model = load(source, TimeMode(args.time), symmetry=not args.no_symmetry)
         limits = bfs.Limits(max_states=args.max_states, max_depth=args.max_depth)
 
         def progress(p: bfs.Progress) -> None:

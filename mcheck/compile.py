@@ -161,12 +161,15 @@ class _Compiler:
         self.intervals: dict[int, tuple[int, int]] = {}
         self.int_ranges: dict[int, tuple[int, int]] = {}  # integer variable -> its domain
         self.int_overflow_tasks: set[int] = set()
+        self.var_task: list[int] = []  # variable -> task instance index, or -1 for shared ones
+        self.allocating_task = -1
 
     # -- variables --
 
     def new_var(self, name: str, lo: int, hi: int, init: int) -> int:
-        """A state variable with domain lo..hi."""
+        """A state variable with domain lo..hi, owned by the task whose slot is being allocated."""
         self.vars.append(VarDecl(name, lo, hi, init))
+        self.var_task.append(self.allocating_task)
         return len(self.vars) - 1
 
     def allocate(self) -> None:
@@ -187,6 +190,7 @@ class _Compiler:
                 msgs = self.new_var(f"{r.name}.value", 0, 1, 0)
             self.resources.append(ResourceInfo(r.index, r.name, r.kind, r.permits, r.bounded, r.span, avail, msgs))
         for s in self.slots:
+            self.allocating_task = s.task.index
             name = f"{s.task.name}:{s.label}#{s.index}"
             if s.kind in (SlotKind.ROOT, SlotKind.CODE):
                 npc = 0
@@ -214,6 +218,7 @@ class _Compiler:
                 s.state_var = self.new_var(f"{name}.st", 0, leaf_done(s.kind), 0)
                 if s.kind is SlotKind.SLEEP and self.time is TimeMode.EXACT:
                     s.rem_var = self.new_var(f"{name}.remaining_ms", 0, s.ms, 0)
+        self.allocating_task = -1
         for s in self.slots:
             if s.kind in (SlotKind.ROOT, SlotKind.CODE):
                 for ip, ins in enumerate(s.code):
@@ -1247,6 +1252,28 @@ class _Compiler:
             conds.append(b.or_(self.active(x), later))
         return b.and_(*conds)
 
+    def symmetry(self) -> tuple[tuple[tuple[int, ...], ...], ...]:
+        """`task NAME[N]`: the N copies (with the tasks each spawns) are interchangeable."""
+        def closure(t: TaskInst) -> set[int]:
+            out = {t.index}
+            for u in self.tasks:
+                if u.spawner is not None and u.spawner.index in out:
+                    out.add(u.index)
+            return out
+
+        groups = []
+        for td in self.prog.tasks:
+            if td.copies < 2:
+                continue
+            copies = [t for t in self.tasks if t.spawner is None and t.name.startswith(f"{td.name}[")]
+            blocks = []
+            for t in copies:
+                owned = closure(t)
+                blocks.append(tuple(v for v, owner in enumerate(self.var_task) if owner in owned))
+            if len({len(bl) for bl in blocks}) == 1:
+                groups.append(tuple(blocks))
+        return tuple(groups)
+
     def bounds(self) -> tuple[Bound, ...]:
         """The states that leave what mcheck models: explored no further, they make a run
         inconclusive unless a stuck state is found elsewhere."""
@@ -1277,7 +1304,7 @@ def compile_program(prog: p.Program, source: Source, time: TimeMode) -> Compiled
     bounds = comp.bounds()
     b = comp.b
     overflow = b.or_(*(b.eq(b.var(x.var), x.value) for x in bounds))
-    ts = TransitionSystem(tuple(comp.vars), tuple(transitions), waits, overflow, b)
+    ts = TransitionSystem(tuple(comp.vars), tuple(transitions), waits, overflow, b, comp.symmetry())
     slots = tuple(
         SlotInfo(
             s.index, s.kind, s.task.index, s.parent.index if s.parent else -1, s.label, s.span, s.is_var,

@@ -276,6 +276,10 @@ class TransitionSystem(Generic[L]):
     waits: WaitGraph
     overflow: Expr  # a bound of the model was exceeded: the state is not explored further
     builder: ExprBuilder = field(compare=False, repr=False)
+    # Interchangeable processes: each group lists blocks of variables (same length, corresponding
+    # order); permuting a group's blocks maps every behaviour onto an equivalent one, stuck states
+    # included. Engines may keep one representative per permutation class (symmetry reduction).
+    symmetry: tuple[tuple[tuple[int, ...], ...], ...] = ()
 
     @property
     def initial(self) -> tuple[int, ...]:

@@ -6,6 +6,7 @@ for bad input. It prints nothing.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 
 from mcheck import bfs
@@ -23,10 +24,15 @@ SATURATION_BUDGET = 200_000
 """States explored after the first stuck state, looking for the victims that block behind it."""
 
 
-def load(source: Source, time: TimeMode) -> CompiledModel:
+def load(source: Source, time: TimeMode, symmetry: bool = True) -> CompiledModel:
+    """Parse, check and compile. `symmetry=False` keeps copies of a task distinguishable (no
+    symmetry reduction): slower, the same verdicts."""
     module = parse_module(source)
     program = resolve(source, module)
-    return compile_program(program, source, time)
+    model = compile_program(program, source, time)
+    if not symmetry:
+        model = dataclasses.replace(model, ts=dataclasses.replace(model.ts, symmetry=()))
+    return model
 
 
 def check(
