@@ -250,7 +250,9 @@ def _holdings(model: CompiledModel, d: Describer, slot: int, state: State) -> st
         elif st == ST_GRANTED:
             parts.append(f"{d.res(s.resource)} (granted to `{s.label}`, not yet taken)")
         elif st == ST_QUEUED:
-            parts.append(f"a place in {d.res(s.resource)}'s queue")
+            got = state[s.got_var]
+            part = f" and {got} of the {s.count} permits it needs" if got else ""
+            parts.append(f"a place in {d.res(s.resource)}'s queue{part}")
     return ", ".join(parts)
 
 

@@ -20,7 +20,7 @@ CASES = [
     ("production.mc", TimeMode.UNTIMED),
     ("production.mc", TimeMode.EXACT),
     ("abba_deadlock.mc", TimeMode.UNTIMED),
-    ("semaphore_partial_grant_held1.mc", TimeMode.EXACT),
+    ("semaphore_partial_grant.mc", TimeMode.EXACT),
     ("rfd609_fix_owned.mc", TimeMode.UNTIMED),
 ]
 
