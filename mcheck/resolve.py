@@ -98,7 +98,6 @@ class _BodyChecker:
         self.scopes: list[_Scope] = []
         self.next_local = 0
         self.loop_depth = 0
-        self.async_depth = 0
         self.async_floor = 0  # scopes below this index belong to an enclosing body
 
     # ---- scopes --------------------------------------------------------------------------------
@@ -175,7 +174,7 @@ class _BodyChecker:
         ty, ref = v
         if ty not in want or isinstance(ref, _Binding | p.IntConst):
             kinds = " or ".join(t.value for t in want)
-            self.r.err.add(e.span, f"{what} needs a {kinds}, but '{self.r.text(e.span)}' is a {ty.value}")
+            self.r.err.add(e.span, f"{what} needs a {kinds}, but '{self.r.text(e.span)}' is {_a(ty)}")
             return None
         assert isinstance(ref, p.GlobalRes | p.ParamRef)
         return ref
@@ -186,7 +185,7 @@ class _BodyChecker:
             return None
         ty, ref = v
         if ty is not p.Ty.INT or not isinstance(ref, p.IntConst | p.ParamRef):
-            self.r.err.add(e.span, f"expected a number, but '{self.r.text(e.span)}' is a {ty.value}")
+            self.r.err.add(e.span, f"expected a number, but '{self.r.text(e.span)}' is {_a(ty)}")
             return None
         return ref
 
@@ -230,7 +229,7 @@ class _BodyChecker:
                         self.r.err.add(n.span, f"unknown name '{name}'")
                     return None
                 if b.local.ty not in (p.Ty.FUTURE, p.Ty.HANDLE):
-                    self.r.err.add(e.span, f"'{name}' is a {b.local.ty.value}, not a future; it cannot be awaited")
+                    self.r.err.add(e.span, f"'{name}' is {_a(b.local.ty)}, not a future; it cannot be awaited")
                     return None
                 self.use(b, e.span, "borrowed", moves=False)
                 return p.UseVar(b.local, True, text, e.span)
@@ -241,7 +240,7 @@ class _BodyChecker:
                 b = self.lookup_local(name, e.span)
                 if b is not None:
                     if b.local.ty not in (p.Ty.FUTURE, p.Ty.HANDLE):
-                        self.r.err.add(e.span, f"'{name}' is a {b.local.ty.value}, not a future; it cannot be awaited")
+                        self.r.err.add(e.span, f"'{name}' is {_a(b.local.ty)}, not a future; it cannot be awaited")
                         return None
                     self.use(b, e.span, "moved", moves=True)
                     return p.UseVar(b.local, False, text, e.span)
@@ -253,15 +252,13 @@ class _BodyChecker:
                         p.Ty.CHANNEL: f"; did you mean `{name}.recv()`?",
                         p.Ty.ONESHOT: f"; did you mean `{name}.recv()`?",
                     }.get(v[0], "")
-                    self.r.err.add(e.span, f"'{name}' is a {v[0].value}, not a future{hint}")
+                    self.r.err.add(e.span, f"'{name}' is {_a(v[0])}, not a future{hint}")
                 return None
             case s.AsyncBlock(body=body):
-                self.async_depth += 1
                 floor, self.async_floor = self.async_floor, len(self.scopes)
                 depth, self.loop_depth = self.loop_depth, 0
                 blk = self.block(body)
                 self.async_floor, self.loop_depth = floor, depth
-                self.async_depth -= 1
                 return p.AsyncBlock(blk, "async { ... }", e.span)
             case s.Call(path=path, args=args):
                 name = _canonical(path)
@@ -318,7 +315,7 @@ class _BodyChecker:
             ty, ref = v
             if ty is not want or isinstance(ref, _Binding):
                 self.r.err.add(a.span, f"'{name}' expects a {want.value} for '{prm.name}', but "
-                               f"'{self.r.text(a.span)}' is a {ty.value}", (prm.span, "parameter declared here"))
+                               f"'{self.r.text(a.span)}' is {_a(ty)}", (prm.span, "parameter declared here"))
                 ok = False
                 continue
             assert not isinstance(ref, _Binding)
@@ -344,7 +341,7 @@ class _BodyChecker:
                 self.r.err.add(e.span, f"a {ty.value} has no method '{method}'; it has "
                                + ", ".join(f"'{m}'" for m in allowed + sync))
             else:
-                self.r.err.add(e.span, f"'{self.r.text(recv.span)}' is a {ty.value}; it has no method '{method}'")
+                self.r.err.add(e.span, f"'{self.r.text(recv.span)}' is {_a(ty)}; it has no method '{method}'")
             return None
         assert isinstance(ref, p.GlobalRes | p.ParamRef)
         if method == "acquire_many":
@@ -639,7 +636,7 @@ class _BodyChecker:
                     self.r.err.add(value.span, f"'{text}' on a bounded channel waits for a permit: add '.await' "
                                    "(or use try_send)")
                     return []
-                self.r.err.add(value.span, f"'{self.r.text(recv.span)}' is a {ty.value}; it has no method '{method}'")
+                self.r.err.add(value.span, f"'{self.r.text(recv.span)}' is {_a(ty)}; it has no method '{method}'")
                 return []
         fut = self.future(value, "used")
         if fut is not None:
@@ -685,6 +682,11 @@ def _suspends_or_breaks(b: p.Block, breaks: bool) -> bool:
         if isinstance(st, p.Loop | p.For | p.While) and _suspends_or_breaks(st.body, False):
             return True  # a 'break' in there leaves the inner loop only
     return False
+
+
+def _a(ty: p.Ty) -> str:
+    """The type's name with its article: 'a Mutex', 'an integer variable', 'a u64'."""
+    return ("an " if ty.value[0] in "aeioAEIO" else "a ") + ty.value
 
 
 def _strip_unwrap(e: s.Expr) -> s.Expr:
