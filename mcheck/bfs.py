@@ -160,7 +160,6 @@ def search(
 ) -> SearchResult:
     limits = limits or Limits()
     cs = compiled or compile_system(ts)
-    succ_levels = cs.successors
     is_stuck, overflow = cs.stuck_tasks, cs.overflow
     start = time.monotonic()
     next_report = start + 1.0
@@ -186,11 +185,7 @@ def search(
             if overflow(s):
                 overflowed = overflowed or s
                 continue
-            succs = []
-            for level in succ_levels:
-                succs = level(s)
-                if succs:
-                    break
+            succs = _successors(cs, s)
             if is_stuck(s, {proc[tid] for tid, _ in succs}):
                 path = _path_to(parent, key, decode)
                 return SearchResult(Outcome.STUCK, stats(), _concretize(cs, canon, ((-1, ts.initial), *path[1:])))
@@ -239,11 +234,7 @@ def saturate(
             s = decode(key)
             if cs.overflow(s):
                 continue
-            succs: list[tuple[int, State]] = []
-            for level in cs.successors:
-                succs = level(s)
-                if succs:
-                    break
+            succs = _successors(cs, s)
             score = count(s, {proc[tid] for tid, _ in succs})
             if score > best_score:
                 best, best_score = key, score

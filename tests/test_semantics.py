@@ -157,9 +157,11 @@ def test_try_send_never_waits() -> None:
     let ch = channel(1);
     task main { ch.try_send(); ch.try_send(); ch.recv().await; }
     """
-    text = trace_text(src)
-    assert "full, returns Err(Full)" not in text  # safe: no trace is printed
     assert verdict(src) is Status.SAFE
+    # The second try_send found the channel full and sent nothing: a second recv waits forever.
+    text = trace_text(src.replace("ch.recv().await; }", "ch.recv().await; ch.recv().await; }"))
+    assert "try_send on `ch`: full, returns Err(Full) without waiting" in text
+    assert "deadlock:" in text
 
 
 def test_reserved_permit_held_by_dormant_future() -> None:
