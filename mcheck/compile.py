@@ -21,6 +21,7 @@ from itertools import product
 from mcheck import program as p
 from mcheck.errors import ModelError
 from mcheck.instantiate import (
+    SET_SITE_COPIES,
     SUSPENDS,
     IAwait,
     IBranch,
@@ -29,12 +30,19 @@ from mcheck.instantiate import (
     ICounterTest,
     ICreate,
     IDrop,
+    IEnable,
+    IFill,
     IJoin,
     IJump,
+    INotify,
     Instantiator,
     Instr,
+    IOnceSet,
+    IOnceTest,
     IOneshotSend,
     IPermitSend,
+    IPollOnce,
+    IPush,
     IRelease,
     IReturn,
     ISelect,
@@ -60,6 +68,9 @@ from mcheck.ir import (
 )
 from mcheck.model import (
     LEAF_KINDS,
+    NT_IDLE,
+    NT_NOTIFIED,
+    NT_WAITING,
     PC_DEAD,
     PC_DONE,
     PC_ENTRY,
@@ -81,8 +92,16 @@ from mcheck.model import (
 )
 from mcheck.source import Source, Span
 
+SEMAPHORE_KINDS = (p.ResKind.MUTEX, p.ResKind.SEMAPHORE, p.ResKind.RWLOCK, p.ResKind.UNFAIR_MUTEX,
+                   p.ResKind.ONCE_CELL)
 MAX_STRAIGHT_LINE_STEPS = 100_000  # instructions one path may run between two suspensions
 MAX_BRANCHES = 10_000  # paths one continuation may fork into
+
+
+def fresh_vars(s: Slot | SlotInfo) -> list[int]:
+    """The variables of a future that are 0 while it is not alive (pc, state, queue position,
+    permits got, timer remaining)."""
+    return [v for v in (s.state_var, s.pos_var, s.got_var, s.rem_var) if v >= 0]
 
 
 def _interval(op: Op, a: list[tuple[int, int]]) -> tuple[int, int]:
@@ -163,6 +182,10 @@ class _Compiler:
         self.int_overflow_tasks: set[int] = set()
         self.var_task: list[int] = []  # variable -> task instance index, or -1 for shared ones
         self.allocating_task = -1
+        self.notified: dict[int, list[Slot]] = {}  # Notify resource -> its Notified futures
+        self.enable_at: dict[tuple[int, int], int] = {}  # (select arm, parent pc) -> its `if` flag
+        self.push_overflow_spans: list[Span | None] = []
+        self.panic_spans: list[Span | None] = []
 
     # -- variables --
 
@@ -176,18 +199,24 @@ class _Compiler:
         self.respawn_var = self.new_var("spawned while still running", 0, 1, 0)
         self.busy_var = self.new_var("task in a busy loop (index + 1)", 0, len(self.tasks), 0)
         self.int_overflow_var = self.new_var("an integer variable left its range", 0, 1, 0)
+        self.push_overflow_var = self.new_var("a push site had no free future left", 0, 1, 0)
+        self.panic_var = self.new_var("a select! had every branch disabled and no else", 0, 1, 0)
         for s in self.slots:
             if s.kind is SlotKind.ACQUIRE:
                 self.waiters[s.res].append(s)
+            if s.kind is SlotKind.NOTIFIED:
+                self.notified.setdefault(s.res, []).append(s)
         for r in self.prog.resources:
             avail = msgs = -1
-            if r.kind in (p.ResKind.MUTEX, p.ResKind.SEMAPHORE) or (r.kind is p.ResKind.CHANNEL and r.bounded):
+            if r.kind in SEMAPHORE_KINDS or (r.kind is p.ResKind.CHANNEL and r.bounded):
                 avail = self.new_var(f"{r.name}.available", 0, r.permits, r.permits)
             if r.kind is p.ResKind.CHANNEL:
                 hi = r.permits if r.bounded else p.UNBOUNDED_LIMIT + 1
                 msgs = self.new_var(f"{r.name}.queued", 0, hi, 0)
-            if r.kind is p.ResKind.ONESHOT:
+            if r.kind in (p.ResKind.ONESHOT, p.ResKind.ONCE_CELL):
                 msgs = self.new_var(f"{r.name}.value", 0, 1, 0)
+            if r.kind is p.ResKind.NOTIFY:
+                msgs = self.new_var(f"{r.name}.permit", 0, 1, 0)
             self.resources.append(ResourceInfo(r.index, r.name, r.kind, r.permits, r.bounded, r.span, avail, msgs))
         for s in self.slots:
             self.allocating_task = s.task.index
@@ -206,14 +235,28 @@ class _Compiler:
                     mapping[ph] = self.new_var(f"{name}.int{len(mapping)}", lo, hi, max(lo, min(0, hi)))
                     self.int_ranges[mapping[ph]] = (lo, hi)
                 for ins in s.code:
-                    if isinstance(ins, ICounterSet | ICounterTest | ICounterInc | ISetInt):
+                    if isinstance(ins, ICounterSet | ICounterTest | ICounterInc | ISetInt | IFill):
                         ins.var = mapping[ins.var]
                     if isinstance(ins, ISetInt | IBranch):
                         ins.vars = {local: mapping[ph] for local, ph in ins.vars.items()}
+                    if isinstance(ins, ISelect):
+                        ins.enabled_vars = [mapping[ph] if ph != -1 else -1 for ph in ins.enabled_vars]
+                        for g in ins.guards:
+                            if g is not None:
+                                g.vars = {local: mapping[ph] for local, ph in g.vars.items()}
+                for c in self.descendants(s):
+                    if c.first_var is not None and c.first_var in mapping:
+                        c.first_var = mapping[c.first_var]
             elif s.kind is SlotKind.ACQUIRE:
                 s.state_var = self.new_var(f"{name}.st", 0, 3, 0)
-                s.pos_var = self.new_var(f"{name}.pos", 0, len(self.waiters[s.res]), 0)
+                if not self.unfair(s.res):
+                    s.pos_var = self.new_var(f"{name}.pos", 0, len(self.waiters[s.res]), 0)
                 s.got_var = self.new_var(f"{name}.got", 0, s.count, 0)
+            elif s.kind is SlotKind.SET:
+                s.state_var = self.new_var(f"{name}.exists", 0, 1, 0)
+            elif s.kind is SlotKind.NOTIFIED:
+                s.state_var = self.new_var(f"{name}.st", 0, 3, 0)
+                s.pos_var = self.new_var(f"{name}.pos", 0, len(self.notified[s.res]), 0)
             else:
                 s.state_var = self.new_var(f"{name}.st", 0, leaf_done(s.kind), 0)
                 if s.kind is SlotKind.SLEEP and self.time is TimeMode.EXACT:
@@ -225,12 +268,17 @@ class _Compiler:
                     if isinstance(ins, IAwait):
                         ins.slot.polled_at.add(s.pc_of_ip[ip])
                     elif isinstance(ins, ISelect):
-                        for arm, _owned, _h in ins.arms:
+                        for i, (arm, _owned, _h) in enumerate(ins.arms):
                             arm.polled_at.add(s.pc_of_ip[ip])
+                            if ins.enabled_vars[i] >= 0:
+                                self.enable_at[(arm.index, s.pc_of_ip[ip])] = ins.enabled_vars[i]
                     elif isinstance(ins, IJoin):
                         for c, _owned in ins.children:
                             c.polled_at.add(s.pc_of_ip[ip])
                 self.compute_used_later(s)
+            if s.kind is SlotKind.SET:
+                for m in s.children:
+                    m.polled_at.add(1)  # polled while the set exists and is itself polled
 
     def compute_used_later(self, s: Slot) -> None:
         code = s.code
@@ -254,7 +302,7 @@ class _Compiler:
 
         def uses(ins: Instr) -> list[Slot]:
             match ins:
-                case IAwait(slot=x):
+                case IAwait(slot=x) | IPollOnce(slot=x) | IEnable(slot=x) | IPush(set=x) | IFill(set=x):
                     return [x]
                 case ISelect(arms=arms):
                     return [a for a, _o, _h in arms]
@@ -357,14 +405,24 @@ class _Compiler:
 
     # -- resources --
 
+    def unfair(self, r: int) -> bool:
+        """futures::lock::Mutex: a flag; waiters retry when it is free (no queue, no hand-off)."""
+        return self.prog.resources[r].kind is p.ResKind.UNFAIR_MUTEX
+
     def qlen(self, path: _Path, r: int) -> Expr:
         b = self.b
+        if self.unfair(r):
+            return b.const(0)
         return b.sum_([b.ite(b.lt(0, self.read(path, w.pos_var)), 1, 0) for w in self.waiters[r]])
 
     def release(self, path: _Path, r: int, k: Expr) -> None:
         """Return k permits to semaphore r: FIFO walk granting the head (SEMANTICS.md section 4)."""
         b = self.b
         if b.is_const(k) and k.value == 0:
+            return
+        if self.unfair(r):
+            avail = self.resources[r].avail_var
+            self.write(path, avail, b.add(self.read(path, avail), k))
             return
         ws = self.waiters[r]
         pos = {w.index: self.read(path, w.pos_var) for w in ws}
@@ -412,14 +470,15 @@ class _Compiler:
         st = self.read(path, w.state_var)
         if b.is_const(st) and st.value == ST_IDLE:
             return
-        pw = self.read(path, w.pos_var)
+        pw = self.read(path, w.pos_var) if w.pos_var >= 0 else b.const(0)
         got = self.read(path, w.got_var)
         if not (b.is_const(pw) and pw.value == 0):
             for o in self.waiters[w.res]:
                 if o is not w:
                     po = self.read(path, o.pos_var)
                     self.write(path, o.pos_var, b.ite(b.and_(b.lt(0, pw), b.lt(pw, po)), b.sub(po, 1), po))
-        self.write(path, w.pos_var, 0)
+        if w.pos_var >= 0:
+            self.write(path, w.pos_var, 0)
         self.write(path, w.state_var, ST_IDLE)
         self.write(path, w.got_var, 0)
         self.release(path, w.res, got)
@@ -435,12 +494,23 @@ class _Compiler:
     def create(self, path: _Path, s: Slot) -> None:
         if s.kind in (SlotKind.CODE, SlotKind.ROOT):
             self.write(path, s.state_var, PC_ENTRY)
-        elif s.kind is SlotKind.ACQUIRE:
-            pass  # an unpolled acquire holds nothing; its state stays idle
+        elif s.kind in (SlotKind.ACQUIRE, SlotKind.NOTIFIED):
+            pass  # unpolled, it holds nothing and is in no queue: its state stays idle
         else:
             self.write(path, s.state_var, 1)
             if s.rem_var >= 0:
                 self.write(path, s.rem_var, s.ms)
+
+    def assume_fresh(self, path: _Path, s: Slot) -> None:
+        """s has never been polled (its pc is PC_ENTRY): everything inside it is in its initial
+        state, because completing or dropping a future resets all it contains (an invariant of
+        every reachable state, checked by tests/test_consistency.py). Knowing it keeps the first
+        poll from forking over states that cannot occur."""
+        for d in self.descendants(s):
+            if d is not s:
+                for v in fresh_vars(d):
+                    if v not in path.vals:
+                        path.vals[v] = self.b.const(0)
 
     def descendants(self, s: Slot) -> Iterator[Slot]:
         yield s
@@ -454,6 +524,8 @@ class _Compiler:
                 self.write(path, d.state_var, PC_DEAD)
             elif d.kind is SlotKind.ACQUIRE:
                 self.drop_acquire(path, d)
+            elif d.kind is SlotKind.NOTIFIED:
+                self.drop_notified(path, d)
             else:
                 self.write(path, d.state_var, 0)
                 if d.rem_var >= 0:
@@ -462,7 +534,10 @@ class _Compiler:
     def reset_after_completion(self, path: _Path, s: Slot, owned: bool) -> None:
         if s.kind in (SlotKind.CODE, SlotKind.ROOT):
             self.write(path, s.state_var, PC_DEAD if owned else PC_DONE)
-        elif s.kind is not SlotKind.ACQUIRE:
+        elif s.kind is SlotKind.NOTIFIED:
+            self.write(path, s.state_var, NT_IDLE if owned else leaf_done(s.kind))
+            self.write(path, s.pos_var, 0)
+        elif s.kind not in (SlotKind.ACQUIRE, SlotKind.SET):
             self.write(path, s.state_var, 0 if owned else leaf_done(s.kind))
             if s.rem_var >= 0:
                 self.write(path, s.rem_var, 0)
@@ -485,13 +560,26 @@ class _Compiler:
                 out: list[tuple[_Path, bool, bool]] = []
                 for pth, at_entry in self.split(path, b.eq(st, PC_ENTRY)):
                     if at_entry:
+                        self.assume_fresh(pth, s)
                         out.extend((q, done, True) for q, done in self.run(pth, s, 0))
-                    else:
+                    elif s.is_var or (s.parent is not None and s.parent.ordered):
                         out.extend((q, done, True) for q, done in self.split(pth, b.eq(self.read(pth, s.state_var), PC_DONE)))
+                    else:  # only a borrowed future (or a FuturesOrdered member) stays alive completed
+                        out.append((pth, False, True))
                 return out
             case SlotKind.ACQUIRE:
                 return [(q, done, True) for q, done in self.poll_acquire(path, s, bind)]
+            case SlotKind.SET:
+                return self.poll_set(path, s)
         out = []
+        if s.kind is SlotKind.SLEEP and s.first_var is not None:  # an interval's first tick is immediate
+            for pth, first in self.split(path, b.eq(self.read(path, s.first_var), 0)):
+                if first:
+                    self.write(pth, s.first_var, 1)
+                    out.append((pth, True, True))
+                else:
+                    out.extend(self.poll_fresh_leaf(pth, s))
+            return out
         if s.is_var:  # a borrowed timer/receive/handle that already completed is ready at once
             for pth, done in self.split(path, b.eq(st, leaf_done(s.kind))):
                 if done:
@@ -520,6 +608,8 @@ class _Compiler:
                 assert s.target is not None and s.target.root is not None
                 done = b.eq(self.read(path, s.target.root.state_var), PC_DONE)
                 return [(q, d, True) for q, d in self.split(path, done)]
+            case SlotKind.NOTIFIED:
+                return self.poll_notified(path, s)
             case SlotKind.RECV:
                 out = []
                 info = self.resources[s.res]
@@ -548,6 +638,18 @@ class _Compiler:
         b = self.b
         info = self.resources[s.res]
         out: list[tuple[_Path, bool]] = []
+        if self.unfair(s.res):  # take the lock if it is free, else wait to be woken and retry
+            for q, free in self.split(path, b.eq(self.read(path, info.avail_var), 1)):
+                if free:
+                    self.write(q, info.avail_var, 0)
+                    self.write(q, s.got_var, 1)
+                    self.acquired(q, s, bind)
+                else:
+                    if b.bool_value(b.eq(self.read(q, s.state_var), ST_QUEUED)) is not True:
+                        self.event(q, EventKind.QUEUED, s, s.res, s.span)
+                    self.write(q, s.state_var, ST_QUEUED)
+                out.append((q, free))
+            return out
         for pth, idle in self.split(path, b.eq(self.read(path, s.state_var), ST_IDLE)):
             if not idle:
                 for q, granted in self.split(pth, b.eq(self.read(pth, s.state_var), ST_GRANTED)):
@@ -571,9 +673,211 @@ class _Compiler:
                 out.append((q, now))
         return out
 
-    def poll_select(self, path: _Path, sel: ISelect) -> list[tuple[_Path, int]]:
+    # -- sets and streams --
+
+    def member_alive(self, path: _Path, m: Slot) -> Expr:
+        st = self.read(path, m.state_var)
+        return self.b.ne(st, 0) if m.kind is SlotKind.JOIN else self.b.ne(st, PC_DEAD)
+
+    def is_head(self, path: _Path, st: Slot, m: Slot) -> Expr:
+        """FuturesOrdered: m is the oldest member still in the set."""
+        b = self.b
+        earlier = st.children[: st.children.index(m)]
+        return b.and_(*(b.not_(self.member_alive(path, e)) for e in earlier))
+
+    def leave_set(self, path: _Path, m: Slot) -> None:
+        self.write(path, m.state_var, 0 if m.kind is SlotKind.JOIN else PC_DEAD)
+
+    def poll_set(self, path: _Path, st: Slot) -> list[tuple[_Path, bool, bool]]:
+        """`next()` on a set: poll the members that are ready, in order, until one completes (Some);
+        None when the set is empty. A member is ready when it was pushed and not polled yet, or is a
+        JoinHandle whose task finished; the others were polled and wait for their own events (which
+        complete them through `complete`). FuturesOrdered holds a completed member until it is the
+        oldest."""
+        b = self.b
+        members = st.children
+        out: list[tuple[_Path, bool, bool]] = []
+        work: list[tuple[_Path, int]] = [(path, 0)]
+        while work:
+            pth, i = work.pop()
+            if i == len(members):
+                empty = b.and_(*(b.not_(self.member_alive(pth, m)) for m in members))
+                out.extend((q, e, not e) for q, e in self.split(pth, empty))
+                continue
+            m = members[i]
+            st_m = self.read(pth, m.state_var)
+            done_now: list[_Path] = []
+            if m.kind is SlotKind.JOIN:
+                assert m.target is not None and m.target.root is not None
+                finished = b.and_(b.eq(st_m, 1), b.eq(self.read(pth, m.target.root.state_var), PC_DONE))
+                for q, fin in self.split(pth, finished):
+                    (done_now if fin else []).append(q)
+                    if not fin:
+                        work.append((q, i + 1))
+            else:
+                cases = [(pth, False)]
+                if st.ordered:  # completed earlier: waits, done, for its turn
+                    cases = self.split(pth, b.eq(st_m, PC_DONE))
+                for q, waiting in cases:
+                    if waiting:
+                        done_now.append(q)
+                        continue
+                    for q2, fresh in self.split(q, b.eq(self.read(q, m.state_var), PC_ENTRY)):
+                        if not fresh:
+                            work.append((q2, i + 1))
+                            continue
+                        self.assume_fresh(q2, m)
+                        for q3, done in self.run(q2, m, 0):
+                            (done_now if done else []).append(q3)
+                            if not done:
+                                work.append((q3, i + 1))
+            for q in done_now:
+                for q2, head in self.split(q, self.is_head(q, st, m)) if st.ordered else [(q, True)]:
+                    if head:
+                        self.leave_set(q2, m)
+                        out.append((q2, True, True))
+                    else:
+                        self.write(q2, m.state_var, PC_DONE)
+                        work.append((q2, i + 1))
+        return out
+
+    def set_member_done(self, path: _Path, m: Slot) -> list[_Path]:
+        """Member m of a set completed while the set is polled: `next()` yields it (ordered: only
+        if it is the oldest; else it waits, completed, in the set)."""
+        st = m.parent
+        assert st is not None
+        out: list[_Path] = []
+        for q, head in self.split(path, self.is_head(path, st, m)) if st.ordered else [(path, True)]:
+            if head:
+                self.leave_set(q, m)
+                out.extend(self.complete(q, st, some=True))
+            else:
+                self.write(q, m.state_var, PC_DONE)
+                out.append(q)
+        return out
+
+    def push(self, path: _Path, ins: IPush) -> list[_Path]:
+        """The push site's first instance not in the set takes the future; none free is a bound."""
+        out = []
+        rest = [path]
+        for m in ins.instances:
+            nxt = []
+            for q in rest:
+                for q2, free in self.split(q, self.b.not_(self.member_alive(q, m))):
+                    if free:
+                        self.create(q2, m)
+                        out.append(q2)
+                    else:
+                        nxt.append(q2)
+            rest = nxt
+        for q in rest:
+            self.write(q, self.push_overflow_var, 1)
+            self.push_overflow_spans.append(ins.span)
+            out.append(q)
+        return out
+
+    def fill(self, path: _Path, ins: IFill) -> list[_Path]:
+        """A buffered stream pulls items from its iterator while it has fewer than `limit` in flight."""
+        b = self.b
+        out = []
+        for pth in self.concretize_var(path, ins.var):
+            k = self.read(pth, ins.var).value
+            paths = [pth]
+            while k < len(ins.items) and paths:
+                q = paths.pop()
+                inflight = b.sum_([b.ite(self.member_alive(q, m), 1, 0) for m in ins.set.children])
+                for q2, room in self.split(q, b.lt(inflight, ins.limit)):
+                    if room:
+                        self.create(q2, ins.items[k])
+                        self.write(q2, ins.var, k + 1)
+                        paths.append(q2)
+                    else:
+                        out.append(q2)
+                k += 1
+            out.extend(paths)
+        return out
+
+    def concretize_var(self, path: _Path, var: int) -> list[_Path]:
+        cur = self.read(path, var)
+        if cur.op is Op.CONST:
+            return [path]
+        out = []
+        lo, hi = self.interval(cur)
+        for k in range(lo, hi + 1):
+            q = path.copy()
+            if self.assume(q, self.b.eq(cur, k)):
+                self.write(q, var, k)
+                out.append(q)
+        return out
+
+    # -- Notify --
+
+    def nqlen(self, path: _Path, r: int) -> Expr:
+        b = self.b
+        return b.sum_([b.ite(b.lt(0, self.read(path, w.pos_var)), 1, 0) for w in self.notified.get(r, [])])
+
+    def register(self, path: _Path, s: Slot) -> list[tuple[_Path, bool]]:
+        """A Notified's first poll (or enable()): take a stored permit, else join the waiters."""
+        b = self.b
+        info = self.resources[s.res]
+        out = []
+        for q, permit in self.split(path, b.eq(self.read(path, info.msgs_var), 1)):
+            if permit:
+                self.write(q, info.msgs_var, 0)
+                self.write(q, s.state_var, NT_NOTIFIED)
+                self.event(q, EventKind.RECEIVED, s, s.res, s.span)
+            else:
+                self.write(q, s.pos_var, b.add(self.nqlen(q, s.res), 1))
+                self.write(q, s.state_var, NT_WAITING)
+                self.event(q, EventKind.QUEUED, s, s.res, s.span)
+            out.append((q, permit))
+        return out
+
+    def poll_notified(self, path: _Path, s: Slot) -> list[tuple[_Path, bool, bool]]:
+        b = self.b
+        out: list[tuple[_Path, bool, bool]] = []
+        for q, idle in self.split(path, b.eq(self.read(path, s.state_var), NT_IDLE)):
+            if idle:
+                out.extend((q2, permit, True) for q2, permit in self.register(q, s))
+                continue
+            ready = b.or_(b.eq(self.read(q, s.state_var), NT_NOTIFIED), b.eq(self.read(q, s.state_var), leaf_done(s.kind)))
+            out.extend((q2, done, True) for q2, done in self.split(q, ready))
+        return out
+
+    def notify(self, path: _Path, r: int, cond: Expr, everyone: bool) -> None:
+        """notify_one (when cond): the oldest registered waiter is notified, else a permit is stored;
+        notify_waiters: every registered waiter is notified."""
+        b = self.b
+        ws = self.notified.get(r, [])
+        info = self.resources[r]
+        exists = b.or_(*(b.lt(0, self.read(path, w.pos_var)) for w in ws))
+        for w in ws:
+            pw = self.read(path, w.pos_var)
+            hit = b.and_(cond, b.lt(0, pw)) if everyone else b.and_(cond, b.eq(pw, 1))
+            self.write(path, w.state_var, b.ite(hit, NT_NOTIFIED, self.read(path, w.state_var)))
+            self.write(path, w.pos_var, b.ite(cond, 0 if everyone else b.ite(b.lt(0, pw), b.sub(pw, 1), 0), pw))
+        if not everyone:
+            cur = self.read(path, info.msgs_var)
+            self.write(path, info.msgs_var, b.ite(b.and_(cond, b.not_(exists)), 1, cur))
+
+    def drop_notified(self, path: _Path, w: Slot) -> None:
+        """Leave the waiters; a notification received but not consumed goes to the next waiter."""
+        b = self.b
+        st = self.read(path, w.state_var)
+        if b.is_const(st) and st.value == NT_IDLE:
+            return
+        pw = self.read(path, w.pos_var)
+        for o in self.notified[w.res]:
+            if o is not w:
+                po = self.read(path, o.pos_var)
+                self.write(path, o.pos_var, b.ite(b.and_(b.lt(0, pw), b.lt(pw, po)), b.sub(po, 1), po))
+        self.write(path, w.pos_var, 0)
+        self.write(path, w.state_var, NT_IDLE)
+        self.notify(path, w.res, b.eq(st, NT_NOTIFIED), everyone=False)
+
+    def poll_select(self, path: _Path, sel: ISelect, enabled: list[bool] | None = None) -> list[tuple[_Path, int]]:
         """tokio::select! polls its branches from a random start, in order, until one completes
-        (`biased;`: from the first). Returns (path, winning arm or -1)."""
+        (`biased;`: from the first); a disabled branch is skipped. Returns (path, winner or -1)."""
         n = len(sel.arms)
         out: list[tuple[_Path, int]] = []
         for start in [0] if sel.biased else range(n):
@@ -584,6 +888,9 @@ class _Compiler:
                     out.append((pth, -1))
                     continue
                 i = (start + k) % n
+                if enabled is not None and not enabled[i]:
+                    pending.append((pth, k + 1))
+                    continue
                 for q, done, _some in self.poll(pth, sel.arms[i][0]):
                     if done:
                         out.append((q, i))
@@ -651,16 +958,27 @@ class _Compiler:
                             out.append((pth, None, 0, seen))
                     return out
                 case ISelect(arms=arms):
-                    for s, _owned, _h in arms:
-                        if not s.is_var:
-                            self.create(path, s)
                     out = []
-                    for pth, winner in self.poll_select(path, ins):
-                        if winner >= 0:
-                            out.append((pth, self.select_won(pth, ins, winner), steps, seen))
-                        else:
-                            self.write(pth, slot.state_var, slot.pc_of_ip[ip])
-                            out.append((pth, None, 0, seen))
+                    for pth, enabled in self.preconditions(path, ins):
+                        if not any(enabled):
+                            if ins.else_ip >= 0:
+                                self.event(pth, EventKind.SELECT_WON, None, span=ins.span, detail="else")
+                                out.append((pth, ins.else_ip, steps, seen))
+                            else:  # tokio panics: "all branches are disabled and there is no else branch"
+                                self.write(pth, self.panic_var, 1)
+                                self.panic_spans.append(ins.span)
+                                self.write(pth, slot.state_var, slot.pc_of_ip[ip])
+                                out.append((pth, None, 0, seen))
+                            continue
+                        for (s, _owned, _h), on in zip(arms, enabled, strict=True):
+                            if not s.is_var and on:
+                                self.create(pth, s)
+                        for q, winner in self.poll_select(pth, ins, enabled):
+                            if winner >= 0:
+                                out.append((q, self.select_won(q, ins, winner), steps, seen))
+                            else:
+                                self.write(q, slot.state_var, slot.pc_of_ip[ip])
+                                out.append((q, None, 0, seen))
                     return out
                 case IJoin(children=children):
                     for s, _owned in children:
@@ -714,6 +1032,48 @@ class _Compiler:
                 case IOneshotSend(res=r, span=span):
                     self.write(path, self.resources[r].msgs_var, 1)
                     self.event(path, EventKind.SENT, None, r, span)
+                    ip += 1
+                case IPush() as push:
+                    pushed = self.push(path, push)
+                    if len(pushed) == 1:
+                        path = pushed[0]
+                        ip += 1
+                        continue
+                    return [(q, ip + 1, steps, seen) for q in pushed]
+                case IFill() as fill:
+                    paths = self.fill(path, fill)
+                    if len(paths) == 1:
+                        path = paths[0]
+                        ip += 1
+                        continue
+                    return [(q, ip + 1, steps, seen) for q in paths]
+                case IPollOnce(slot=s, owned=owned):
+                    out = []
+                    for pth, done, _some in self.poll(path, s):
+                        if done:
+                            self.reset_after_completion(pth, s, owned)
+                        out.append((pth, ip + 1, steps, seen))
+                    return out
+                case INotify(res=r, all=everyone, span=span):
+                    self.notify(path, r, b.true, everyone)
+                    self.event(path, EventKind.SENT, None, r, span)
+                    ip += 1
+                case IEnable(slot=s):
+                    out = []
+                    for pth, idle in self.split(path, b.eq(self.read(path, s.state_var), NT_IDLE)):
+                        if idle:
+                            out.extend((q, ip + 1, steps, seen) for q, _permit in self.register(pth, s))
+                        else:
+                            out.append((pth, ip + 1, steps, seen))
+                    return out
+                case IOnceTest(res=r, target=target):
+                    tests = self.split(path, b.eq(self.read(path, self.resources[r].msgs_var), 1))
+                    if len(tests) == 1:
+                        path, ip = tests[0][0], target if tests[0][1] else ip + 1
+                        continue
+                    return [(pth, target if set_ else ip + 1, steps, seen) for pth, set_ in tests]
+                case IOnceSet(res=r):
+                    self.write(path, self.resources[r].msgs_var, 1)
                     ip += 1
                 case IPermitSend(slot=s, span=span):
                     held = b.eq(self.read(path, s.state_var), ST_HELD)
@@ -852,6 +1212,22 @@ class _Compiler:
 
         return go(path, ins.cond)
 
+    def preconditions(self, path: _Path, sel: ISelect) -> list[tuple[_Path, list[bool]]]:
+        """Evaluate the `, if cond` of every branch (before any is polled); record them in the
+        branches' flags, which keep a disabled borrowed branch unpolled until the select! ends."""
+        out: list[tuple[_Path, list[bool]]] = [(path, [True] * len(sel.arms))]
+        for i, g in enumerate(sel.guards):
+            if g is None:
+                continue
+            nxt = []
+            for pth, enabled in out:
+                for q in self.concretize(pth, g):
+                    for q2, holds in self.condition(q, g):
+                        self.write(q2, sel.enabled_vars[i], 1 if holds else 0)
+                        nxt.append((q2, [*enabled[:i], holds, *enabled[i + 1 :]]))
+            out = nxt
+        return out
+
     def select_won(self, path: _Path, sel: ISelect, i: int) -> int:
         """Arm i completed: drop the owned others, leave the borrowed ones dormant; the handler's ip."""
         winner, owned, handler = sel.arms[i]
@@ -865,6 +1241,9 @@ class _Compiler:
                 self.event(path, EventKind.DROPPED, s, span=s.span, detail="branch")
             elif s is not winner:
                 self.event(path, EventKind.LEFT_DORMANT, s, span=s.span)
+        for v in sel.enabled_vars:
+            if v >= 0:
+                self.write(path, v, 0)
         return handler
 
     def join_progress(self, path: _Path, slot: Slot, ip: int) -> list[tuple[_Path, int | None]]:
@@ -888,9 +1267,11 @@ class _Compiler:
         """s has completed while its parent polls it: resume the parent (and upward)."""
         parent = s.parent
         assert parent is not None
+        if parent.kind is SlotKind.SET:
+            return self.set_member_done(path, s)
         out: list[_Path] = []
         for pcv in sorted(s.polled_at):
-            for pth, here in self.split(path.copy(), self.b.eq(self.read(path, parent.state_var), pcv)):
+            for pth, here in self.split(path.copy(), self.polled_here(path, s, pcv)):
                 if not here:
                     continue
                 ip = parent.ip_of_pc[pcv]
@@ -918,6 +1299,18 @@ class _Compiler:
                     else:
                         out.extend(self.complete(q, parent))
         return out
+
+    def polled_here(self, path: _Path | None, s: Slot, pcv: int) -> Expr:
+        """s's parent polls s at pc value pcv (a select! branch: and its `if` held)."""
+        b = self.b
+        assert s.parent is not None
+
+        def rd(v: int) -> Expr:
+            return self.read(path, v) if path is not None else b.var(v)
+
+        cond = b.eq(rd(s.parent.state_var), pcv)
+        flag = self.enable_at.get((s.index, pcv))
+        return cond if flag is None else b.and_(cond, b.eq(rd(flag), 1))
 
     def task_done(self, path: _Path, root: Slot) -> _Path:
         self.write(path, root.state_var, PC_DONE)
@@ -949,16 +1342,12 @@ class _Compiler:
         b = self.b
         conds = [self.alive(s.task)]
         for x in self.chain(s)[:-1]:
-            assert x.parent is not None
-            conds.append(b.or_(*(b.eq(b.var(x.parent.state_var), v) for v in sorted(x.polled_at))))
+            conds.append(b.or_(*(self.polled_here(None, x, v) for v in sorted(x.polled_at))))
         return b.and_(*conds)
 
-    def contexts(self, s: Slot) -> Iterator[list[tuple[Slot, int]]]:
-        """Every assignment of parent pcs under which leaf s is polled."""
-        levels = []
-        for x in self.chain(s)[:-1]:
-            assert x.parent is not None
-            levels.append([(x.parent, v) for v in sorted(x.polled_at)])
+    def contexts(self, s: Slot) -> Iterator[list[Expr]]:
+        """Every assignment of parent pcs under which leaf s is polled, as conditions."""
+        levels = [[self.polled_here(None, x, v) for v in sorted(x.polled_at)] for x in self.chain(s)[:-1]]
         for combo in product(*levels):
             yield list(combo)
 
@@ -979,16 +1368,27 @@ class _Compiler:
         b = self.b
         for ctx in self.contexts(s):
             base = self.fresh()
-            ok = all(self.assume(base, b.eq(b.var(par.state_var), v)) for par, v in ctx)
+            ok = all(self.assume(base, c) for c in ctx)
             if not ok:
                 continue
             st = b.var(s.state_var)
             # First polls happen inline, when the task's code reaches the future (see poll);
             # these are the events that wake a task later.
-            if s.kind is SlotKind.ACQUIRE:
+            if s.kind is SlotKind.ACQUIRE and self.unfair(s.res):
+                pth = base.copy()
+                avail = self.resources[s.res].avail_var
+                if self.assume(pth, b.and_(b.eq(st, ST_QUEUED), b.eq(b.var(avail), 1))):
+                    self.write(pth, avail, 0)
+                    self.write(pth, s.got_var, 1)
+                    yield StepKind.COMPLETE, pth, self.finish_acquire(pth, s, self.binds(s))
+            elif s.kind is SlotKind.ACQUIRE:
                 pth = base.copy()
                 if self.assume(pth, b.eq(st, ST_GRANTED)):
                     yield StepKind.COMPLETE, pth, self.finish_acquire(pth, s, self.binds(s))
+            elif s.kind is SlotKind.NOTIFIED:
+                pth = base.copy()
+                if self.assume(pth, b.eq(st, NT_NOTIFIED)):
+                    yield StepKind.COMPLETE, pth, self.complete(pth, s)
             elif s.kind is SlotKind.SLEEP:
                 pth = base.copy()
                 if self.assume(pth, b.eq(st, 1)) and (s.rem_var < 0 or self.assume(pth, b.eq(b.var(s.rem_var), 0))):
@@ -1031,7 +1431,8 @@ class _Compiler:
         """s holds all its permits and completes: a send pushes its message (the permit travels
         with it), a kept guard/permit is held, an unkept one is released at once."""
         b = self.b
-        self.write(path, s.pos_var, 0)
+        if s.pos_var >= 0:
+            self.write(path, s.pos_var, 0)
         if s.purpose is p.Purpose.SEND:
             self.write(path, s.state_var, ST_IDLE)
             self.write(path, s.got_var, 0)
@@ -1058,7 +1459,7 @@ class _Compiler:
                 out.append(s.parent)
             if s.kind in (SlotKind.CODE, SlotKind.ROOT):
                 for ins in s.code:
-                    if isinstance(ins, ITrySend | IOneshotSend) and ins.res == r:
+                    if isinstance(ins, ITrySend | IOneshotSend | INotify) and ins.res == r:
                         out.append(s)
                         break
         return list(dict.fromkeys(out))
@@ -1096,6 +1497,7 @@ class _Compiler:
             assert root is not None
             pth = self.fresh()
             self.assume(pth, b.eq(b.var(root.state_var), PC_ENTRY))
+            self.assume_fresh(pth, root)
             pre = list(pth.guard)
             for q, done in self.run(pth, root, 0):
                 if done:
@@ -1162,8 +1564,10 @@ class _Compiler:
             v = b.var(s.state_var)
             if s.kind in (SlotKind.ROOT, SlotKind.CODE):
                 live[s.index] = b.and_(b.ne(v, PC_DEAD), b.ne(v, PC_DONE))
-            elif s.kind is SlotKind.ACQUIRE:
-                live[s.index] = b.or_(b.eq(v, ST_QUEUED), b.eq(v, ST_GRANTED))
+            elif s.kind in (SlotKind.ACQUIRE, SlotKind.NOTIFIED):
+                live[s.index] = b.or_(b.eq(v, ST_QUEUED), b.eq(v, ST_GRANTED))  # = NT_WAITING, NT_NOTIFIED
+            elif s.kind is SlotKind.SET:
+                live[s.index] = b.and_(b.eq(v, 1), b.or_(*(self.member_alive(self.fresh(), m) for m in s.children)))
             else:
                 live[s.index] = b.and_(b.ne(v, 0), b.ne(v, leaf_done(s.kind)))
         for s in self.slots:
@@ -1171,10 +1575,14 @@ class _Compiler:
             act = active[s.index]
             if s.kind is SlotKind.ROOT:
                 ready = b.eq(v, PC_ENTRY)
-            elif s.kind is SlotKind.CODE:
+            elif s.kind in (SlotKind.CODE, SlotKind.SET):
                 ready = b.false
+            elif s.kind is SlotKind.ACQUIRE and self.unfair(s.res):
+                ready = b.and_(act, b.eq(v, ST_QUEUED), b.eq(b.var(self.resources[s.res].avail_var), 1))
             elif s.kind is SlotKind.ACQUIRE:
                 ready = b.and_(act, b.eq(v, ST_GRANTED))
+            elif s.kind is SlotKind.NOTIFIED:
+                ready = b.and_(act, b.eq(v, NT_NOTIFIED))
             elif s.kind in (SlotKind.SLEEP, SlotKind.YIELD):
                 ready = act
             elif s.kind is SlotKind.RECV:
@@ -1206,6 +1614,8 @@ class _Compiler:
                     assert o.parent is not None
                     edges.append(WaitEdge(s.index, o.parent.index, b.and_(queued, b.eq(ost, ST_HELD)),
                                           EdgeKind.RESOURCE, s.res))
+                    if self.unfair(s.res):
+                        continue  # no queue: nobody is ahead, nothing is handed over
                     ahead = b.or_(b.eq(ost, ST_GRANTED),
                                   b.and_(b.eq(ost, ST_QUEUED), b.lt(b.var(o.pos_var), b.var(s.pos_var))))
                     edges.append(WaitEdge(s.index, o.index, b.and_(queued, ahead), EdgeKind.RESOURCE, s.res))
@@ -1216,8 +1626,13 @@ class _Compiler:
                         assert t.root is not None
                         edges.append(WaitEdge(s.index, t.root.index, b.and_(queued, b.lt(0, b.var(info.msgs_var))),
                                               EdgeKind.RESOURCE, s.res))
-            elif s.kind is SlotKind.RECV:
+            elif s.kind in (SlotKind.RECV, SlotKind.NOTIFIED):
                 waiting = b.and_(act, b.eq(b.var(s.state_var), 1))
+                for o in self.notified.get(s.res, []) if s.kind is SlotKind.NOTIFIED else []:
+                    # a notification o received but has not consumed comes to us if o is dropped
+                    if o is not s:
+                        edges.append(WaitEdge(s.index, o.index, b.and_(waiting, b.eq(b.var(o.state_var), NT_NOTIFIED)),
+                                              EdgeKind.RESOURCE, s.res))
                 for prod in self.producers(s.res):
                     proot = prod.task.root
                     assert proot is not None
@@ -1285,6 +1700,16 @@ class _Compiler:
             names = ", ".join(t.name for t in self.tasks if t.index in self.int_overflow_tasks)
             out.append(Bound(self.int_overflow_var, 1, f"an integer variable (in {names}) left the range mcheck "
                              "gave it (the numbers its code uses, widened by one step)"))
+        if self.push_overflow_spans:
+            span = self.push_overflow_spans[0]
+            where = f" (line {span.line})" if span else ""
+            out.append(Bound(self.push_overflow_var, 1, f"a set.push(...) inside a loop{where} had {SET_SITE_COPIES} "
+                             "of its futures in the set and pushed another"))
+        if self.panic_spans:
+            span = self.panic_spans[0]
+            where = f" (line {span.line})" if span else ""
+            out.append(Bound(self.panic_var, 1, f"a select!{where} had every branch disabled and no else branch, "
+                             "which panics"))
         for t in self.tasks:
             if t.index in self.busy_spans:
                 span = self.busy_spans[t.index]
@@ -1297,6 +1722,7 @@ class _Compiler:
 def compile_program(prog: p.Program, source: Source, time: TimeMode) -> CompiledModel:
     inst = Instantiator(prog, source)
     inst.run()
+    prog = inst.prog  # with the RwLocks sized
     comp = _Compiler(inst, prog, time)
     comp.allocate()
     transitions = comp.transitions()

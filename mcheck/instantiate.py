@@ -8,6 +8,7 @@ program-counter values. Allocates no state variables and builds no expressions.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 from mcheck import program as p
@@ -16,11 +17,13 @@ from mcheck.model import LEAF_KINDS, SlotKind
 from mcheck.source import Source, Span
 
 MAX_SLOTS = 400
+SET_SITE_COPIES = 2
+"""Futures one `set.push(...)` inside a loop may have in its set at once; one more is a bound."""
 
 
 def leaf_done(kind: SlotKind) -> int:
-    """The state of a borrowed timer, receive, yield or JoinHandle future that has completed."""
-    return 3 if kind is SlotKind.YIELD else 2
+    """The state of a borrowed timer, receive, yield, notified or JoinHandle future that has completed."""
+    return 3 if kind in (SlotKind.YIELD, SlotKind.NOTIFIED) else 2
 
 
 # ---- control-flow graph of one code slot -------------------------------------------------------
@@ -45,6 +48,15 @@ class ISelect:
     arms: list[tuple[Slot, bool, int]]  # (future, owned, handler ip)
     biased: bool
     span: Span | None = None
+    # `, if cond` per arm (None: always enabled); its 0/1 variable records that the arm is enabled
+    guards: list[IBranch | None] = field(default_factory=list)
+    enabled_vars: list[int] = field(default_factory=list)
+    else_ip: int = -1  # `else`: every arm disabled; -1 without one (then the task panics)
+
+    def __post_init__(self) -> None:
+        if not self.guards:
+            self.guards = [None] * len(self.arms)
+            self.enabled_vars = [-1] * len(self.arms)
 
 
 @dataclass(eq=False)
@@ -142,9 +154,64 @@ class IReturn:
     pass
 
 
+@dataclass(eq=False)
+class IPush:
+    """`set.push(f)`: create the first free instance of this push site (all busy: a bound)."""
+
+    set: Slot
+    instances: list[Slot]
+    span: Span | None = None
+
+
+@dataclass(eq=False)
+class IFill:
+    """A buffered stream's pull: push items[var], items[var+1], ... while fewer than `limit` of
+    the set's members are alive (`var` counts the items taken from the underlying iterator)."""
+
+    set: Slot
+    items: list[Slot]
+    var: int
+    limit: int
+
+
+@dataclass(eq=False)
+class IPollOnce:
+    slot: Slot
+    owned: bool
+    span: Span | None = None
+
+
+@dataclass(eq=False)
+class INotify:
+    res: int
+    all: bool
+    span: Span | None = None
+
+
+@dataclass(eq=False)
+class IEnable:
+    slot: Slot
+    span: Span | None = None
+
+
+@dataclass(eq=False)
+class IOnceTest:
+    """Jump to `target` when OnceCell `res` holds a value."""
+
+    res: int
+    target: int
+
+
+@dataclass(eq=False)
+class IOnceSet:
+    res: int
+    span: Span | None = None
+
+
 Instr = (
     ICreate | IAwait | ISelect | IJoin | IDrop | IRelease | ITrySend | IOneshotSend | IPermitSend | ISpawn
     | IBranch | ISetInt | IJump | ICounterSet | ICounterTest | ICounterInc | IReturn
+    | IPush | IFill | IPollOnce | INotify | IEnable | IOnceTest | IOnceSet
 )
 SUSPENDS = (IAwait, ISelect, IJoin)
 
@@ -168,6 +235,8 @@ class Slot:
     purpose: p.Purpose | None = None
     ms: int = 0
     target: TaskInst | None = None
+    ordered: bool = False  # a FuturesOrdered / buffered set: members complete in push order
+    first_var: int | None = None  # interval ticks: the interval's "first tick taken" flag
     # state variables
     state_var: int = -1
     pos_var: int = -1
@@ -253,6 +322,22 @@ class Instantiator:
             for i in range(td.copies):
                 name = td.name if td.copies == 1 else f"{td.name}[{i}]"
                 self.task(name, td.body, {}, td.span, None)
+        self.size_rwlocks()
+
+    def size_rwlocks(self) -> None:
+        """tokio's RwLock is a semaphore of MAX_READS permits: `read` takes one, `write` all. Every
+        read site of the model holding a permit at once needs no more than one permit per site."""
+        resources = []
+        for r in self.prog.resources:
+            if r.kind is p.ResKind.RWLOCK:
+                sites = [s for s in self.slots if s.kind is SlotKind.ACQUIRE and s.res == r.index]
+                r = dataclasses.replace(r, permits=max(1, sum(1 for s in sites if s.purpose is not p.Purpose.WRITE)))
+                for s in sites:
+                    if s.purpose is p.Purpose.WRITE:
+                        s.count = r.permits
+                self.res_by_index[r.index] = r
+            resources.append(r)
+        self.prog = dataclasses.replace(self.prog, resources=tuple(resources))
 
 
 @dataclass
@@ -274,6 +359,7 @@ class _CfgBuilder:
         self.scopes: list[list[p.Local]] = []
         self.loops: list[_LoopCtx] = []
         self.ints: dict[int, int] = {}  # integer local / loop counter index -> variable placeholder
+        self.intervals: dict[int, tuple[int, int]] = {}  # interval local -> (first-tick placeholder, period)
 
     def emit(self, ins: Instr) -> int:
         self.code.append(ins)
@@ -315,7 +401,7 @@ class _CfgBuilder:
                 if r.kind is p.ResKind.CHANNEL and not r.bounded:
                     raise ModelError.at(span, f"'{text}' is on '{r.name}', an unbounded channel, which never waits: "
                                         "write the send without '.await'", (r.span, f"'{r.name}' declared here"))
-                if s.count > r.permits:
+                if s.count > r.permits and r.kind is not p.ResKind.RWLOCK:
                     raise ModelError.at(span, f"'{text}' asks for {s.count} permits, but '{r.name}' has only "
                                         f"{r.permits}: it can never complete", (r.span, f"'{r.name}' declared here"))
                 return s, True
@@ -342,18 +428,69 @@ class _CfgBuilder:
                 s = inst.new_slot(SlotKind.CODE, task, owner, text, span)
                 _CfgBuilder(inst, s, self.env).build(body)
                 return s, True
+            case p.WithParam(future=inner, name=name, value=value):
+                saved = self.env
+                self.env = {**saved, name: value}
+                try:
+                    return self.future(inner, owner)
+                finally:
+                    self.env = saved
+            case p.Race(arms=arms, text=text, span=span):
+                # Not awaited directly (see AwaitStmt): `async { select! { biased; a => {}, b => {} } }`.
+                w = inst.new_slot(SlotKind.CODE, task, owner, text, span)
+                sub = _CfgBuilder(inst, w, self.env)
+                sub.intervals = self.intervals
+                futs = []
+                for arm in arms:
+                    if isinstance(arm, p.UseVar):
+                        raise ModelError.at(arm.span, f"'{text}' borrows '{arm.local.name}': mcheck supports that "
+                                            f"only when it is awaited at once (`{text}.await;`)")
+                    futs.append(sub.future(arm, w))
+                sub.emit(ISelect([(x, o, 1) for x, o in futs], True, span))
+                sub.emit(IReturn())
+                return w, True
+            case p.SetNext(local=local):
+                return self.locals[local.index], False
+            case p.Notified(res=ref, text=text, span=span):
+                s = inst.new_slot(SlotKind.NOTIFIED, task, owner, text, span)
+                s.res = inst.res(ref, self.env)
+                return s, True
+            case p.Tick(local=local, text=text, span=span):
+                ph, period = self.intervals[local.index]
+                s = inst.new_slot(SlotKind.SLEEP, task, owner, text, span)
+                s.ms = period
+                s.first_var = ph
+                return s, True
+            case p.GetOrInit(res=ref, init=init, text=text, span=span):
+                # async { if unset { let _g = sem.acquire().await; if unset { init.await; set } } }
+                w = inst.new_slot(SlotKind.CODE, task, owner, text, span)
+                cell = inst.res(ref, self.env)
+                acq = inst.new_slot(SlotKind.ACQUIRE, task, w, f"{inst.res_by_index[cell].name} (initializing)", span)
+                acq.res, acq.count, acq.purpose = cell, 1, p.Purpose.LOCK
+                sub = _CfgBuilder(inst, w, self.env)
+                init_slot, init_owned = sub.future(init, w)
+                sub.code.extend([IOnceTest(cell, 6), IAwait(acq, True, True, span=span), IOnceTest(cell, 5),
+                                 IAwait(init_slot, init_owned, False, span=init_slot.span), IOnceSet(cell, span),
+                                 IRelease(acq), IReturn()])
+                return w, True
         raise AssertionError(f)
 
     def wrap_leaf(self, s: Slot, owned: bool) -> Slot:
-        """join! children are code slots: a leaf becomes `async { leaf.await }`."""
+        """join! children and set members are code slots: a leaf becomes `async { leaf.await }`."""
         if s.kind not in LEAF_KINDS:
             return s
-        w = self.inst.new_slot(SlotKind.CODE, self.slot.task, self.slot, s.label, s.span)
-        self.slot.children.remove(s)
+        parent = s.parent
+        assert parent is not None
+        w = self.inst.new_slot(SlotKind.CODE, self.slot.task, parent, s.label, s.span)
+        parent.children.remove(s)
         s.parent = w
         w.children.append(s)
         w.code.extend([IAwait(s, owned, False, span=s.span), IReturn()])
         return w
+
+    def member(self, f: p.Future, owner: Slot) -> Slot:
+        s, owned = self.future(f, owner)
+        return self.wrap_leaf(s, owned)
 
     # -- statements --
 
@@ -376,7 +513,7 @@ class _CfgBuilder:
             return
         if local.ty in (p.Ty.GUARD, p.Ty.PERMIT):
             self.emit(IRelease(s, span, explicit))
-        elif local.ty is p.Ty.FUTURE or (local.ty is p.Ty.HANDLE and explicit) or local.ty is p.Ty.HANDLE:
+        elif local.ty in (p.Ty.FUTURE, p.Ty.HANDLE, p.Ty.SET, p.Ty.ORDERED_SET, p.Ty.JOIN_SET):
             self.emit(IDrop(s, span, explicit))
 
     def declare(self, local: p.Local, s: Slot) -> None:
@@ -398,20 +535,33 @@ class _CfgBuilder:
                 s.label = local.name
                 self.emit(ICreate(s))
                 self.declare(local, s)
+            case p.AwaitStmt(future=p.Race(arms=arms), span=span):
+                # `timeout(d, f).await`: select! { biased; _ = f => {}, _ = sleep(d) => {} }, in place,
+                # so that a borrowed `&mut f` keeps its own place in this body.
+                futs = [self.future(a, self.slot) for a in arms]
+                at = len(self.code)
+                self.emit(ISelect([(x, o, at + 1) for x, o in futs], True, span))
             case p.AwaitStmt(future=fut, bind=bind, span=span):
                 s, owned = self.future(fut, self.slot)
                 self.emit(IAwait(s, owned, bind is not None, span=span))
                 if bind is not None:
                     self.declare(bind, s)
-            case p.Select(biased=biased, arms=arms, span=span):
+            case p.Select(biased=biased, arms=arms, span=span, otherwise=otherwise):
                 futs = [self.future(a.future, self.slot) for a in arms]
-                sel = ISelect([(s, owned, -1) for s, owned in futs], biased, span)
+                guards = [None if a.precondition is None else
+                          IBranch(a.precondition, [-1, -1], self.reads(a.precondition), self.env, a.span) for a in arms]
+                flags = [-1 if g is None else self.new_flag() for g in guards]
+                sel = ISelect([(s, owned, -1) for s, owned in futs], biased, span, guards, flags)
                 self.emit(sel)
                 ends: list[int] = []
                 for i, arm in enumerate(arms):
                     s, owned, _ = sel.arms[i]
                     sel.arms[i] = (s, owned, len(self.code))
                     self.block(arm.body)
+                    ends.append(self.emit(IJump(-1)))
+                if otherwise is not None:
+                    sel.else_ip = len(self.code)
+                    self.block(otherwise)
                     ends.append(self.emit(IJump(-1)))
                 for e in ends:
                     jmp = self.code[e]
@@ -425,6 +575,39 @@ class _CfgBuilder:
                 self.emit(IJoin(children, span))
             case p.Drop(local=local, span=span):
                 self.drop_local(local, span, explicit=True)
+            case p.NewSet(local=local, span=span):
+                s = self.inst.new_slot(SlotKind.SET, self.slot.task, self.slot, local.name, span)
+                s.is_var = True
+                s.ordered = local.ty is p.Ty.ORDERED_SET
+                self.emit(ICreate(s))
+                self.declare(local, s)
+            case p.Push(set=local, future=fut, span=span):
+                into = self.locals[local.index]
+                copies = SET_SITE_COPIES if self.loops else 1
+                self.emit(IPush(into, [self.member(fut, into) for _ in range(copies)], span))
+            case p.SetSpawn(set=local, future=fut, span=span):
+                into = self.locals[local.index]
+                task = self.spawn_task(fut, None, span)
+                member = self.inst.new_slot(SlotKind.JOIN, self.slot.task, into, f"{local.name}: {task.name}", span)
+                member.target = task
+                self.emit(ISpawn(task, member, span))
+            case p.ForEach(items=items, limit=limit, ordered=ordered, body=body, span=span):
+                self.for_each(items, limit, ordered, body, span)
+            case p.NotifyOne(res=ref, all=all_, span=span):
+                self.emit(INotify(self.inst.res(ref, self.env), all_, span))
+            case p.Enable(local=local, span=span):
+                self.emit(IEnable(self.locals[local.index], span))
+            case p.PollOnce(future=fut, span=span):
+                s, owned = self.future(fut, self.slot)
+                if not s.is_var:
+                    self.emit(ICreate(s))
+                self.emit(IPollOnce(s, owned, span))
+                if owned:
+                    self.emit(IDrop(s, span))
+            case p.NewInterval(local=local, ms=ms):
+                ph = self.new_flag()
+                self.intervals[local.index] = (ph, self.inst.int_(ms, self.env))
+                self.emit(ICounterSet(ph, 0))
             case p.TrySend(res=ref, span=span, unbounded_send=unbounded_send):
                 r = self.inst.res_by_index[self.inst.res(ref, self.env)]
                 if unbounded_send and r.bounded:
@@ -436,20 +619,7 @@ class _CfgBuilder:
             case p.PermitSend(local=local, span=span):
                 self.emit(IPermitSend(self.locals[local.index], span))
             case p.Spawn(future=fut, handle=handle, span=span):
-                body = (fut.body if isinstance(fut, p.AsyncBlock) else None)
-                parent_task = self.slot.task
-                if isinstance(fut, p.CallFn):
-                    fdef = self.inst.prog.fns[fut.fn]
-                    env: Env = {}
-                    for (pname, _ty), a in zip(fdef.params, fut.args, strict=True):
-                        env[pname] = a.value if isinstance(a, p.IntConst) else (
-                            a.index if isinstance(a, p.GlobalRes) else self.env[a.name])
-                    name = handle.name if handle is not None else f"spawn {fut.text}"
-                    t = self.inst.task(name, fdef.body, env, span, parent_task)
-                else:
-                    assert body is not None
-                    name = handle.name if handle is not None else f"spawn@{span.line if span else '?'}"
-                    t = self.inst.task(name, body, self.env, span, parent_task)
+                t = self.spawn_task(fut, handle, span)
                 h = None
                 if handle is not None:
                     h = self.inst.new_slot(SlotKind.JOIN, self.slot.task, self.slot, handle.name, span)
@@ -520,6 +690,57 @@ class _CfgBuilder:
                 ctx.continue_fixups.append(self.emit(IJump(-1)))
             case _:
                 raise AssertionError(st)
+
+    def spawn_task(self, fut: p.CallFn | p.AsyncBlock, handle: p.Local | None, span: Span | None) -> TaskInst:
+        parent_task = self.slot.task
+        if isinstance(fut, p.CallFn):
+            fdef = self.inst.prog.fns[fut.fn]
+            env: Env = {}
+            for (pname, _ty), a in zip(fdef.params, fut.args, strict=True):
+                env[pname] = a.value if isinstance(a, p.IntConst) else (
+                    a.index if isinstance(a, p.GlobalRes) else self.env[a.name])
+            name = handle.name if handle is not None else f"spawn {fut.text}"
+            return self.inst.task(name, fdef.body, env, span, parent_task)
+        name = handle.name if handle is not None else f"spawn@{span.line if span else '?'}"
+        return self.inst.task(name, fut.body, self.env, span, parent_task)
+
+    def new_flag(self) -> int:
+        """A 0/1 variable of this slot (a placeholder until compile.py allocates it)."""
+        ph = -1 - len(self.slot.counters)
+        self.slot.counters.append((ph, 0, 1))
+        return ph
+
+    def for_each(self, items: tuple[p.Future, ...], limit: int, ordered: bool, body: p.Future | None,
+                 span: Span | None) -> None:
+        """`stream::iter(items)[.buffered(limit)].for_each(|_| body).await`."""
+        if limit == 0:  # unbuffered: each item is awaited, then the body
+            for item in items:
+                s, owned = self.future(item, self.slot)
+                self.emit(IAwait(s, owned, False, span=s.span))
+                if body is not None:
+                    b, bowned = self.future(body, self.slot)
+                    self.emit(IAwait(b, bowned, False, span=b.span))
+            return
+        st = self.inst.new_slot(SlotKind.SET, self.slot.task, self.slot,
+                                f"{'buffered' if ordered else 'buffer_unordered'}({limit})", span)
+        st.is_var = True  # the loop comes back to it after every item's body
+        st.ordered = ordered
+        members = [self.member(item, st) for item in items]
+        var = -1 - len(self.slot.counters)
+        self.slot.counters.append((var, 0, len(items)))
+        self.emit(ICreate(st))
+        self.emit(ICounterSet(var, 0))
+        top = self.emit(IFill(st, members, var, limit))
+        pull = self.emit(IAwait(st, False, False, on_none=-1, span=span))
+        if body is not None:
+            b, bowned = self.future(body, self.slot)
+            self.emit(IAwait(b, bowned, False, span=b.span))
+        self.emit(IJump(top, span))
+        aw = self.code[pull]
+        assert isinstance(aw, IAwait)
+        aw.on_none = len(self.code)
+        self.emit(IDrop(st))
+        self.emit(ICounterSet(var, 0))
 
     def branch(self, cond: p.Cond, span: Span | None) -> IBranch:
         ins = IBranch(cond, [-1, -1], self.reads(cond), self.env, span)

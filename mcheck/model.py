@@ -22,9 +22,12 @@ class SlotKind(Enum):
     RECV = "recv"
     YIELD = "yield_now"
     JOIN = "JoinHandle"
+    SET = "set"  # FuturesUnordered/FuturesOrdered/JoinSet, or the buffer of a stream: its members
+    NOTIFIED = "notified"
 
 
-LEAF_KINDS = frozenset({SlotKind.ACQUIRE, SlotKind.SLEEP, SlotKind.RECV, SlotKind.YIELD, SlotKind.JOIN})
+LEAF_KINDS = frozenset({SlotKind.ACQUIRE, SlotKind.SLEEP, SlotKind.RECV, SlotKind.YIELD, SlotKind.JOIN,
+                        SlotKind.NOTIFIED})
 
 # Program-counter values shared by every code slot; suspension points follow.
 PC_DEAD = 0  # not created, dropped, or consumed
@@ -35,6 +38,11 @@ ST_IDLE = 0
 ST_QUEUED = 1
 ST_GRANTED = 2
 ST_HELD = 3
+# Notified-leaf states (the same numbers: registered = queued, notified = granted).
+NT_IDLE = 0
+NT_WAITING = 1
+NT_NOTIFIED = 2
+NT_DONE = 3
 
 
 @dataclass(frozen=True, slots=True)

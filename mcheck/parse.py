@@ -140,18 +140,46 @@ class _ToSyntax(Transformer[Token, Any]):
         return s.If(c[0], c[1], otherwise, _span(meta))
 
     def select_stmt(self, meta: Meta, c: list[Any]) -> s.Select:
-        path, biased, arms = c[0], c[1] is not None, c[2:]
-        if path[-1] != "select" or path[0] == "futures":
+        path, biased, items = c[0], c[1] is not None, c[2:]
+        futures = path[0] == "futures"
+        if path[-1] == "select_biased" and futures:
+            biased = True
+        elif path[-1] != "select":
             raise _MacroError(meta, path)
-        return s.Select(biased, tuple(arms), _span(meta))
+        arms = tuple(a for a in items if isinstance(a, s.SelectArm))
+        elses = [a for a in items if isinstance(a, s.ElseArm)]
+        if len(elses) > 1:
+            raise _SyntaxProblem(elses[1].span, "select! has more than one 'else' branch")
+        if elses and items[-1] is not elses[0]:
+            raise _SyntaxProblem(elses[0].span, "the 'else' branch of select! must come last")
+        return s.Select(biased, arms, _span(meta), elses[0].body if elses else None, futures)
 
     def select_arm(self, meta: Meta, c: list[Any]) -> s.SelectArm:
-        body = c[2]
-        if isinstance(body, tuple):  # `block [","]` keeps the optional comma as None
-            body = body[0]
-        if not isinstance(body, s.Block):
-            body = s.Block((s.ExprStmt(body, body.span),), body.span)
-        return s.SelectArm(str(c[0]), c[1], body, _span(meta))
+        return s.SelectArm(str(c[0]), c[1], _arm_block(c[3]), _span(meta), c[2])
+
+    def select_guard(self, meta: Meta, c: list[Any]) -> s.Expr:
+        return c[0]  # type: ignore[no-any-return]
+
+    def else_arm(self, meta: Meta, c: list[Any]) -> s.ElseArm:
+        return s.ElseArm(_arm_block(c[0]), _span(meta))
+
+    def named_else_arm(self, meta: Meta, c: list[Any]) -> s.ElseArm:
+        if str(c[0]) != "complete":
+            raise _SyntaxProblem(_span(c[0]), f"unexpected '{c[0]} =>' in select!; a branch is `pattern = future => ...`"
+                                 " (futures::select! also has `complete => ...`)")
+        return s.ElseArm(_arm_block(c[1]), _span(meta))
+
+    def closure(self, meta: Meta, c: list[Any]) -> s.Closure:
+        return s.Closure(str(c[0]), c[1], _span(meta))
+
+    def closure0(self, meta: Meta, c: list[Any]) -> s.Closure:
+        return s.Closure("", c[0], _span(meta))
+
+    def list_lit(self, meta: Meta, c: list[Any]) -> s.ListLit:
+        return s.ListLit(c[0], _span(meta))
+
+    def range(self, meta: Meta, c: list[Any]) -> s.Range:
+        return s.Range(c[0], c[1], _span(meta))
 
     def arm_body(self, meta: Meta, c: list[Any]) -> Any:
         return c[0]
@@ -190,6 +218,20 @@ class _ToSyntax(Transformer[Token, Any]):
         return tuple(str(t) for t in c)
 
 
+def _arm_block(body: Any) -> s.Block:
+    if isinstance(body, tuple):  # `block [","]` keeps the optional comma as None
+        body = body[0]
+    if isinstance(body, s.Block):
+        return body
+    return s.Block((s.ExprStmt(body, body.span),), body.span)
+
+
+class _SyntaxProblem(Exception):
+    def __init__(self, span: Span | None, message: str) -> None:
+        self.span = span
+        self.message = message
+
+
 class _MacroError(Exception):
     def __init__(self, meta: Meta, path: tuple[str, ...]) -> None:
         self.span = _span(meta)
@@ -216,7 +258,7 @@ def _token_text(name: str) -> str:
 
 # Tokens that could continue an expression: listed only when nothing else would fit, since a
 # missing ';' or ')' is what the user more likely meant.
-_CONTINUATIONS = frozenset({"'&&'", "'||'", "'+' or '-'", "a comparison", "'.'", "'!'", "'('", "'::'"})
+_CONTINUATIONS = frozenset({"'&&'", "'||'", "'..'", "'+' or '-'", "a comparison", "'.'", "'!'", "'('", "'::'"})
 
 
 def _expected(names: set[str]) -> str:
@@ -291,11 +333,10 @@ def parse_module(source: Source) -> s.Module:
         raise ModelError.at(span, f"unexpected end of file; expected {_expected(set(e.expected))}") from None
     except lark.exceptions.VisitError as e:
         orig = e.orig_exc
+        if isinstance(orig, _SyntaxProblem):
+            raise ModelError.at(orig.span, orig.message) from None
         if isinstance(orig, _MacroError):
             name = "::".join(orig.path)
-            if orig.path[0] == "futures":
-                raise ModelError.at(orig.span, f"'{name}!' is not supported yet (it borrows futures named in a "
-                                    "branch); use tokio::select!") from None
             raise ModelError.at(orig.span, f"unknown macro '{name}!' used as a block; expected 'select!'") from None
         raise
     assert isinstance(result, s.Module)

@@ -18,6 +18,10 @@ class ResKind(Enum):
     SEMAPHORE = "Semaphore"
     CHANNEL = "Channel"
     ONESHOT = "Oneshot"
+    RWLOCK = "RwLock"
+    UNFAIR_MUTEX = "futures::lock::Mutex"
+    NOTIFY = "Notify"
+    ONCE_CELL = "OnceCell"
 
 
 class Ty(Enum):
@@ -27,6 +31,10 @@ class Ty(Enum):
     SEMAPHORE = "Semaphore"
     CHANNEL = "Channel"
     ONESHOT = "Oneshot"
+    RWLOCK = "RwLock"
+    UNFAIR_MUTEX = "futures::lock::Mutex"
+    NOTIFY = "Notify"
+    ONCE_CELL = "OnceCell"
     INT = "u64"
     FUTURE = "future"
     GUARD = "guard"
@@ -34,6 +42,10 @@ class Ty(Enum):
     HANDLE = "JoinHandle"
     COUNTER = "loop counter"
     INT_VAR = "integer variable"
+    SET = "FuturesUnordered"
+    ORDERED_SET = "FuturesOrdered"
+    JOIN_SET = "JoinSet"
+    INTERVAL = "Interval"
 
 
 RES_TY = {
@@ -41,6 +53,10 @@ RES_TY = {
     ResKind.SEMAPHORE: Ty.SEMAPHORE,
     ResKind.CHANNEL: Ty.CHANNEL,
     ResKind.ONESHOT: Ty.ONESHOT,
+    ResKind.RWLOCK: Ty.RWLOCK,
+    ResKind.UNFAIR_MUTEX: Ty.UNFAIR_MUTEX,
+    ResKind.NOTIFY: Ty.NOTIFY,
+    ResKind.ONCE_CELL: Ty.ONCE_CELL,
 }
 
 UNBOUNDED_LIMIT = 8
@@ -168,6 +184,11 @@ class Purpose(Enum):
     ACQUIRE = "acquire"
     SEND = "send"
     RESERVE = "reserve"
+    WRITE = "write"  # RwLock::write: every permit the lock has (read takes one)
+
+
+WRITE_PERMITS = -1
+"""Acquire.count of an RwLock write: resolved per model to the lock's permit count."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,8 +245,67 @@ class UseVar:
     span: Span | None = field(default=None, compare=False)
 
 
+@dataclass(frozen=True, slots=True)
+class Race:
+    """The first of `arms` to complete wins; the others are dropped if owned (`UseVar` borrowed:
+    left dormant). `timeout(d, f)` is Race(f, sleep(d)); `send_timeout` is Race(send, sleep);
+    `futures::future::select(a, b)` is Race(a, b). Polled in written order, as these do."""
+
+    arms: tuple[Future, ...]
+    text: str
+    span: Span | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class SetNext:
+    """`set.next()` on a FuturesUnordered/FuturesOrdered, `set.join_next()` on a JoinSet: polls the
+    set's futures; Some when one completes, None when the set is empty."""
+
+    local: Local
+    text: str
+    span: Span | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Notified:
+    res: ResRef
+    text: str
+    span: Span | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class GetOrInit:
+    """`cell.get_or_init(|| init)`: the first caller runs `init` holding the cell's semaphore."""
+
+    res: ResRef
+    init: Future
+    text: str
+    span: Span | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Tick:
+    """`interval.tick()`: a timer that fires every `ms`."""
+
+    local: Local
+    text: str
+    span: Span | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class WithParam:
+    """One item of `(a..b).map(|i| f)`: the future f with the closure parameter bound to `value`."""
+
+    future: Future
+    name: str
+    value: int
+
+
 Leaf = Acquire | Sleep | Recv | YieldNow
-Future = Acquire | Sleep | Recv | YieldNow | CallFn | AsyncBlock | UseVar
+Future = (
+    Acquire | Sleep | Recv | YieldNow | CallFn | AsyncBlock | UseVar | Race | SetNext | Notified | GetOrInit | Tick
+    | WithParam
+)
 
 
 # ---- statements --------------------------------------------------------------------------------
@@ -254,12 +334,82 @@ class SelectArm:
     future: Future
     body: Block
     span: Span | None = field(default=None, compare=False)
+    precondition: Cond | None = None  # `, if cond`: evaluated before any branch is polled
 
 
 @dataclass(frozen=True, slots=True)
 class Select:
     biased: bool
     arms: tuple[SelectArm, ...]
+    span: Span | None = field(default=None, compare=False)
+    otherwise: Block | None = None  # `else`: every branch disabled (or, futures::select!, complete)
+
+
+@dataclass(frozen=True, slots=True)
+class NewSet:
+    """`let set = FuturesUnordered::new();` (or FuturesOrdered, JoinSet)."""
+
+    local: Local
+    span: Span | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Push:
+    """`set.push(f)`: f joins the set unpolled (pushing does not poll)."""
+
+    set: Local
+    future: Future
+    span: Span | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class SetSpawn:
+    """`set.spawn(f)` on a JoinSet: f runs as its own task."""
+
+    set: Local
+    future: CallFn | AsyncBlock
+    span: Span | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class ForEach:
+    """`stream::iter(items)[.buffered(n) | .buffer_unordered(n)].for_each(|_| body).await`.
+    `limit` 0: no buffering (each item is awaited in turn, then the body)."""
+
+    items: tuple[Future, ...]
+    limit: int
+    ordered: bool
+    body: Future | None
+    span: Span | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class NotifyOne:
+    res: ResRef
+    all: bool  # notify_waiters
+    span: Span | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Enable:
+    """`n.enable()` on a `let n = notify.notified();`: registers it without polling."""
+
+    local: Local
+    span: Span | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class PollOnce:
+    """`poll!(&mut f)` / `poll!(f)`: poll f once (it then stays dormant)."""
+
+    future: Future
+    span: Span | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class NewInterval:
+    local: Local
+    ms: IntRef
     span: Span | None = field(default=None, compare=False)
 
 
@@ -373,6 +523,7 @@ class Block:
 Stmt = (
     LetFuture | AwaitStmt | Select | Join | Drop | TrySend | OneshotSend | PermitSend | Spawn
     | Loop | For | While | WhileRecv | If | SetInt | Break | Continue | Block
+    | NewSet | Push | SetSpawn | ForEach | NotifyOne | Enable | PollOnce | NewInterval
 )
 
 

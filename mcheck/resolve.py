@@ -23,18 +23,25 @@ PARAM_TYPES = {
     "u64": p.Ty.INT,
     "u32": p.Ty.INT,
     "usize": p.Ty.INT,
+    "RwLock": p.Ty.RWLOCK,
+    "Notify": p.Ty.NOTIFY,
+    "OnceCell": p.Ty.ONCE_CELL,
 }
 
 # Paths a Rust programmer writes, mapped to the name mcheck knows them by.
 _STRIP_PREFIXES = (("tokio", "time"), ("tokio", "task"), ("tokio", "sync", "mpsc"), ("tokio", "sync"),
-                   ("tokio",), ("mpsc",))
+                   ("tokio",), ("mpsc",), ("futures_util",), ("futures",), ("stream",), ("future",))
 
 
 def _canonical(path: tuple[str, ...]) -> str:
-    for prefix in _STRIP_PREFIXES:
-        if path[: len(prefix)] == prefix and len(path) > len(prefix):
-            path = path[len(prefix) :]
-            break
+    stripped = True
+    while stripped:
+        stripped = False
+        for prefix in _STRIP_PREFIXES:
+            if path[: len(prefix)] == prefix and len(path) > len(prefix):
+                path = path[len(prefix) :]
+                stripped = True
+                break
     return "::".join(path)
 
 
@@ -46,7 +53,20 @@ _CONSTRUCTORS = {
     "unbounded_channel": (p.ResKind.CHANNEL, 0),
     "oneshot": (p.ResKind.ONESHOT, 0),
     "oneshot::channel": (p.ResKind.ONESHOT, 0),
+    "RwLock::new": (p.ResKind.RWLOCK, 0),
+    "lock::Mutex::new": (p.ResKind.UNFAIR_MUTEX, 0),
+    "Notify::new": (p.ResKind.NOTIFY, 0),
+    "OnceCell::new": (p.ResKind.ONCE_CELL, 0),
 }
+
+# Local containers: `let set = FuturesUnordered::new();`
+_CONTAINERS = {
+    "FuturesUnordered::new": p.Ty.SET,
+    "FuturesOrdered::new": p.Ty.ORDERED_SET,
+    "JoinSet::new": p.Ty.JOIN_SET,
+}
+MAX_ITEMS = 64
+"""Futures one `join_all` or stream may list."""
 
 _EXPECT_RE = re.compile(r"^\s*//\s*expect(-exact|-untimed)?\s*:\s*(\S+)")
 
@@ -265,11 +285,27 @@ class _BodyChecker:
                 if name == "sleep":
                     if not self.nargs(e, 1, "sleep"):
                         return None
-                    arg = args[0]
-                    if isinstance(arg, s.Call) and _canonical(arg.path) in ("ms", "Duration::from_millis") and len(arg.args) == 1:
-                        arg = arg.args[0]
-                    ms = self.int_arg(arg)
+                    ms = self.duration(args[0])
                     return None if ms is None else p.Sleep(ms, text, e.span)
+                if name == "timeout":
+                    if not self.nargs(e, 2, "timeout"):
+                        return None
+                    ms, inner = self.duration(args[0]), self.future(args[1], "raced against a timer")
+                    if ms is None or inner is None:
+                        return None
+                    return p.Race((inner, p.Sleep(ms, f"sleep({self.r.text(args[0].span)})", args[0].span)), text, e.span)
+                if name in ("select", "future::select"):
+                    if not self.nargs(e, 2, "select"):
+                        return None
+                    first, second = self.future(args[0], "selected"), self.future(args[1], "selected")
+                    return None if first is None or second is None else p.Race((first, second), text, e.span)
+                if name in ("Box::pin", "pin") and len(args) == 1:
+                    return self.future(args[0], context)
+                if name in ("join_all", "try_join_all", "iter"):
+                    self.r.err.add(e.span, f"'{name}(...)' is supported as a statement: `{name}(...).await;`"
+                                   if name != "iter" else "a stream is supported as `stream::iter(...)[.buffered(n)]"
+                                   ".for_each(|_| ...).await;`")
+                    return None
                 if name == "yield_now":
                     return p.YieldNow(text, e.span) if self.nargs(e, 0, "yield_now") else None
                 if name in self.r.syntax_fns:
@@ -284,9 +320,14 @@ class _BodyChecker:
                 self.r.err.add(e.span, f"unknown async fn '{'::'.join(path)}'", *self.r.suggest(name))
                 return None
             case s.MethodCall(receiver=recv, method=method, args=args):
-                if method == "unwrap" and not args:
+                if method in ("unwrap", "fuse", "boxed", "as_mut") and not args:
                     return self.future(recv, context)
                 return self.method_future(e, recv, method, text)
+            case s.MacroCall(path=path, args=args) if _canonical(path) == "pin" and len(args) == 1:
+                return self.future(args[0], context)
+            case s.Closure():
+                self.r.err.add(e.span, "a closure is not a future; it is an argument of map, for_each or get_or_init")
+                return None
             case s.Await():
                 self.r.err.add(e.span, f"'{text}' is already awaited; it is not a future")
                 return None
@@ -322,19 +363,47 @@ class _BodyChecker:
             args.append(ref)
         return p.CallFn(name, tuple(args), text, e.span) if ok else None
 
+    def duration(self, e: s.Expr) -> p.IntRef | None:
+        """Milliseconds: `10`, `ms(10)`, `Duration::from_millis(10)`, or a u64 parameter."""
+        if isinstance(e, s.Call) and _canonical(e.path) in ("ms", "Duration::from_millis") and len(e.args) == 1:
+            e = e.args[0]
+        return self.int_arg(e)
+
+    def local_future(self, e: s.MethodCall, b: _Binding, method: str, text: str) -> p.Future | None:
+        """A method of a local container: `set.next()`, `set.join_next()`, `interval.tick()`."""
+        ty = b.local.ty
+        want = {p.Ty.SET: "next", p.Ty.ORDERED_SET: "next", p.Ty.JOIN_SET: "join_next", p.Ty.INTERVAL: "tick"}.get(ty)
+        if want is None or method != want:
+            has = f"; it has '{want}'" if want else ""
+            self.r.err.add(e.span, f"'{b.local.name}' is {_a(ty)}{has}; '{method}' is not a future of it")
+            return None
+        if not self.nargs(e, 0, method):
+            return None
+        self.use(b, e.span, "used", moves=False)
+        if ty is p.Ty.INTERVAL:
+            return p.Tick(b.local, text, e.span)
+        return p.SetNext(b.local, text, e.span)
+
     def method_future(self, e: s.MethodCall, recv: s.Expr, method: str, text: str) -> p.Future | None:
         v = self.value(recv)
         if v is None:
             return None
         ty, ref = v
+        if isinstance(ref, _Binding) and ty in (p.Ty.SET, p.Ty.ORDERED_SET, p.Ty.JOIN_SET, p.Ty.INTERVAL):
+            return self.local_future(e, ref, method, text)
         allowed = {
             p.Ty.MUTEX: ("lock",),
             p.Ty.SEMAPHORE: ("acquire", "acquire_many"),
-            p.Ty.CHANNEL: ("send", "recv", "reserve"),
+            p.Ty.CHANNEL: ("send", "recv", "reserve", "send_timeout"),
             p.Ty.ONESHOT: ("recv",),
+            p.Ty.RWLOCK: ("read", "write"),
+            p.Ty.UNFAIR_MUTEX: ("lock",),
+            p.Ty.NOTIFY: ("notified",),
+            p.Ty.ONCE_CELL: ("get_or_init",),
         }.get(ty, ())
         if method not in allowed:
-            sync = {p.Ty.CHANNEL: ("try_send",), p.Ty.ONESHOT: ("send",), p.Ty.PERMIT: ("send",)}.get(ty, ())
+            sync = {p.Ty.CHANNEL: ("try_send",), p.Ty.ONESHOT: ("send",), p.Ty.PERMIT: ("send",),
+                    p.Ty.NOTIFY: ("notify_one", "notify_waiters")}.get(ty, ())
             if method in sync:
                 self.r.err.add(e.span, f"'{text}' completes at once; it is not a future and cannot be awaited")
             elif allowed:
@@ -352,8 +421,31 @@ class _BodyChecker:
                 self.r.err.add(e.args[0].span, "acquire_many needs at least 1 permit")
                 return None
             return None if n is None else p.Acquire(ref, n, p.Purpose.ACQUIRE, text, e.span)
+        if method == "send_timeout":
+            if not self.nargs(e, 1, method):
+                return None
+            ms = self.duration(e.args[0])
+            if ms is None:
+                return None
+            if self.r.is_unbounded(ref):
+                self.r.err.add(e.span, "send_timeout() needs a bounded channel")
+                return None
+            send = p.Acquire(ref, p.IntConst(1), p.Purpose.SEND, f"{self.r.text(recv.span)}.send()", e.span)
+            return p.Race((send, p.Sleep(ms, f"sleep({self.r.text(e.args[0].span)})", e.args[0].span)), text, e.span)
+        if method == "get_or_init":
+            if not self.nargs(e, 1, method):
+                return None
+            arg = e.args[0]
+            init = self.future(arg.body if isinstance(arg, s.Closure) else arg, "run by get_or_init")
+            return None if init is None else p.GetOrInit(ref, init, text, e.span)
         if not self.nargs(e, 0, method):
             return None
+        if ty is p.Ty.NOTIFY:
+            return p.Notified(ref, text, e.span)
+        if ty is p.Ty.RWLOCK:
+            if method == "write":
+                return p.Acquire(ref, p.IntConst(p.WRITE_PERMITS), p.Purpose.WRITE, text, e.span)
+            return p.Acquire(ref, p.IntConst(1), p.Purpose.LOCK, text, e.span)
         if ty is p.Ty.CHANNEL and method == "send" and self.r.is_unbounded(ref):
             self.r.err.add(e.span, f"'{text}' is on an unbounded channel, which never waits: write it without "
                            "'.await' as `... .send();`")
@@ -395,8 +487,9 @@ class _BodyChecker:
                 fut = self.future(value.value, "awaited")
                 if fut is None:
                     return []
-                if not isinstance(fut, p.Recv | p.UseVar):
-                    self.r.err.add(value.span, "'while let Some(_) = ...' needs a channel receive (`rx.recv().await`)")
+                if not isinstance(fut, p.Recv | p.UseVar | p.SetNext):
+                    self.r.err.add(value.span, "'while let Some(_) = ...' needs a channel receive (`rx.recv().await`) "
+                                   "or a set's `next().await` / `join_next().await`")
                     return []
                 return [p.WhileRecv(fut, self.loop_body(body), st.span)]
             case s.For(binding=binding, lo=lo, hi=hi, body=body):
@@ -531,6 +624,20 @@ class _BodyChecker:
                 return [p.AwaitStmt(fut, None, st.span)]
             local = self.declare(name, ty, st.span)
             return [p.AwaitStmt(fut, local, st.span)]
+        if isinstance(value, s.Call) and _canonical(value.path) in _CONTAINERS:
+            if not self.nargs(value, 0, _canonical(value.path)):
+                return []
+            return [p.NewSet(self.declare(name, _CONTAINERS[_canonical(value.path)], st.span), st.span)]
+        if isinstance(value, s.Call) and _canonical(value.path) == "interval":
+            if not self.nargs(value, 1, "interval"):
+                return []
+            ms = self.duration(value.args[0])
+            if ms is None:
+                return []
+            if isinstance(ms, p.IntConst) and ms.value < 1:
+                self.r.err.add(value.args[0].span, "an interval's period must be at least 1 ms")
+                return []
+            return [p.NewInterval(self.declare(name, p.Ty.INTERVAL, st.span), ms, st.span)]
         if isinstance(value, s.Call) and _canonical(value.path) == "spawn":
             spawned = self.spawn_arg(value)
             if spawned is None:
@@ -544,6 +651,10 @@ class _BodyChecker:
             return []
         if isinstance(fut, p.UseVar):
             self.r.err.add(st.span, "re-binding a future to a new name is not supported; use the original name")
+            return []
+        if isinstance(fut, p.Race) and any(isinstance(a, p.UseVar) for a in fut.arms):
+            self.r.err.add(st.span, f"'{fut.text}' borrows a future; await it directly (`{fut.text}.await;`) "
+                           "instead of binding it")
             return []
         if name == "_":
             return []  # `let _ = fut;` drops an unpolled future at once: nothing happens
@@ -579,9 +690,28 @@ class _BodyChecker:
         value = _strip_unwrap(value)
         text = self.r.text(span)
         match value:
+            case s.Await(value=s.Call(path=path, args=args) as call) if _canonical(path) in ("join_all", "try_join_all"):
+                if not self.nargs(call, 1, _canonical(path)):
+                    return []
+                items = self.iter_items(args[0])
+                if not items:
+                    return []
+                return [p.Join(tuple(items), span)]
+            case s.Await(value=s.MethodCall(method="for_each") as fe):
+                return self.for_each(fe, span)
             case s.Await(value=inner):
                 fut = self.future(inner, "awaited")
                 return [] if fut is None else [p.AwaitStmt(fut, None, span)]
+            case s.MacroCall(path=path, args=args) if _canonical(path) == "poll":
+                if len(args) != 1:
+                    self.r.err.add(value.span, "poll! takes one future")
+                    return []
+                fut = self.future(args[0], "polled")
+                return [] if fut is None else [p.PollOnce(fut, span)]
+            case s.MethodCall(receiver=recv, method=method, args=args) if method in (
+                "push", "push_back", "spawn", "notify_one", "notify_waiters", "enable"
+            ):
+                return self.container_call(value, recv, method, args, span)
             case s.MacroCall(path=path, args=args) if _canonical(path) == "join":
                 futs = [self.future(a, "joined") for a in args]
                 if not args:
@@ -643,6 +773,110 @@ class _BodyChecker:
             self.r.err.add(span, f"'{text}' creates a future that is never polled; add '.await' or bind it with 'let'")
         return []
 
+    def container_call(self, e: s.MethodCall, recv: s.Expr, method: str, args: tuple[s.Expr, ...],
+                       span: Span | None) -> list[p.Stmt]:
+        """`set.push(f);`, `set.spawn(f);`, `notify.notify_one();`, `notified.enable();`."""
+        while isinstance(recv, s.MethodCall) and recv.method == "as_mut" and not recv.args:
+            recv = recv.receiver
+        v = self.value(recv)
+        if v is None:
+            return []
+        ty, ref = v
+        if ty is p.Ty.NOTIFY and method in ("notify_one", "notify_waiters") and not isinstance(ref, _Binding):
+            assert isinstance(ref, p.GlobalRes | p.ParamRef)
+            return [p.NotifyOne(ref, method == "notify_waiters", span)] if self.nargs(e, 0, method) else []
+        if isinstance(ref, _Binding) and ty is p.Ty.FUTURE and method == "enable" and self.nargs(e, 0, method):
+            self.use(ref, e.span, "enabled", moves=False)
+            return [p.Enable(ref.local, span)]
+        if isinstance(ref, _Binding) and ty in (p.Ty.SET, p.Ty.ORDERED_SET) and method in ("push", "push_back"):
+            if not self.nargs(e, 1, method):
+                return []
+            fut = self.future(args[0], "pushed")
+            if fut is None:
+                return []
+            if isinstance(fut, p.UseVar):
+                self.r.err.add(args[0].span, "push a call or an async block: a future bound with 'let' cannot "
+                               "move into a set in mcheck")
+                return []
+            self.use(ref, e.span, "used", moves=False)
+            return [p.Push(ref.local, fut, span)]
+        if isinstance(ref, _Binding) and ty is p.Ty.JOIN_SET and method == "spawn":
+            fake = s.Call(("spawn",), args, e.span)
+            spawned = self.spawn_arg(fake)
+            if spawned is None:
+                return []
+            self.use(ref, e.span, "used", moves=False)
+            return [p.SetSpawn(ref.local, spawned, span)]
+        self.r.err.add(e.span, f"'{self.r.text(recv.span)}' is {_a(ty)}; it has no method '{method}'")
+        return []
+
+    def closure_future(self, e: s.Expr, what: str) -> tuple[str, p.Future] | None:
+        """The future a closure `|x| f` returns, and its parameter ('' or '_': none)."""
+        if not isinstance(e, s.Closure):
+            self.r.err.add(e.span, f"{what} takes a closure, e.g. `|_| work()`")
+            return None
+        saved = self.params
+        if e.param not in ("", "_"):
+            self.params = {**saved, e.param: p.Ty.INT}
+        fut = self.future(e.body, "returned by the closure")
+        self.params = saved
+        return None if fut is None else (e.param, fut)
+
+    def iter_items(self, e: s.Expr) -> list[p.Future]:
+        """The futures of `[f, g]`, `(a..b).map(|i| f)` or `stream::iter(...)` over those."""
+        if isinstance(e, s.Call) and _canonical(e.path) in ("iter", "into_iter") and len(e.args) == 1:
+            e = e.args[0]
+        if isinstance(e, s.ListLit):
+            futs = [self.future(x, "listed") for x in e.items]
+            if any(f is None for f in futs):
+                return []
+            out = [f for f in futs if f is not None]
+        elif isinstance(e, s.MethodCall) and e.method == "map" and len(e.args) == 1:
+            src = e.receiver
+            if isinstance(src, s.Call) and _canonical(src.path) in ("iter", "into_iter") and len(src.args) == 1:
+                src = src.args[0]
+            if not isinstance(src, s.Range):
+                self.r.err.add(src.span, "map over a range of numbers, e.g. `(0..3).map(|i| work(i))`")
+                return []
+            lo, hi = self.int_expr(src.lo), self.int_expr(src.hi)
+            if not isinstance(lo, p.IntConst) or not isinstance(hi, p.IntConst):
+                if lo is not None and hi is not None:
+                    self.r.err.add(src.span, "the range's bounds must be numbers")
+                return []
+            cf = self.closure_future(e.args[0], "map")
+            if cf is None:
+                return []
+            name, fut = cf
+            out = [fut if name in ("", "_") else p.WithParam(fut, name, i) for i in range(lo.value, hi.value)]
+        else:
+            self.r.err.add(e.span, "expected a list of futures `[f, g]` or `(a..b).map(|i| ...)`")
+            return []
+        if not out:
+            self.r.err.add(e.span, "the list of futures is empty")
+        elif len(out) > MAX_ITEMS:
+            self.r.err.add(e.span, f"{len(out)} futures: mcheck takes at most {MAX_ITEMS} here; make the model smaller")
+            return []
+        return out
+
+    def for_each(self, e: s.MethodCall, span: Span | None) -> list[p.Stmt]:
+        """`stream::iter(items)[.buffered(n) | .buffer_unordered(n)].for_each(|_| body).await`."""
+        if not self.nargs(e, 1, "for_each"):
+            return []
+        src, limit, ordered = e.receiver, 0, True
+        if isinstance(src, s.MethodCall) and src.method in ("buffered", "buffer_unordered"):
+            if not self.nargs(src, 1, src.method):
+                return []
+            n = src.args[0]
+            if not isinstance(n, s.IntLit) or n.value < 1:
+                self.r.err.add(n.span, f"{src.method} takes a number of at least 1")
+                return []
+            limit, ordered, src = n.value, src.method == "buffered", src.receiver
+        items = self.iter_items(src)
+        cf = self.closure_future(e.args[0], "for_each")
+        if not items or cf is None:
+            return []
+        return [p.ForEach(tuple(items), limit, ordered, cf[1], span)]
+
     def branches(self, bodies: list[s.Block]) -> list[p.Block]:
         """Check alternative bodies: a move in one branch does not affect its siblings."""
         bindings = [b for sc in self.scopes for b in sc.names.values()]
@@ -662,18 +896,25 @@ class _BodyChecker:
         if not st.arms:
             self.r.err.add(st.span, "select! needs at least one branch")
             return []
-        futs = [self.future(arm.future, "selected") for arm in st.arms]
-        bodies = self.branches([arm.body for arm in st.arms])
-        if any(f is None for f in futs):
+        # futures::select! borrows a future it is given by name; tokio::select! moves it.
+        futs = [self.future(s.Borrow(arm.future, arm.future.span) if st.futures and isinstance(arm.future, s.Name)
+                            and len(arm.future.path) == 1 and self.lookup_local(arm.future.path[0], None) is not None
+                            else arm.future, "selected") for arm in st.arms]
+        conds = [None if arm.precondition is None else self.cond(arm.precondition) for arm in st.arms]
+        bodies = self.branches([arm.body for arm in st.arms] + ([st.otherwise] if st.otherwise is not None else []))
+        bad_cond = any(c is None and arm.precondition is not None for c, arm in zip(conds, st.arms, strict=True))
+        if bad_cond or any(f is None for f in futs):
             return []
-        arms = [p.SelectArm(f, b, arm.span) for f, b, arm in zip(futs, bodies, st.arms, strict=True) if f is not None]
-        return [p.Select(st.biased, tuple(arms), st.span)]
+        arms = [p.SelectArm(f, b, arm.span, c)
+                for f, b, arm, c in zip(futs, bodies, st.arms, conds, strict=False) if f is not None]
+        otherwise = bodies[-1] if st.otherwise is not None else None
+        return [p.Select(st.biased, tuple(arms), st.span, otherwise)]
 
 
 def _suspends_or_breaks(b: p.Block, breaks: bool) -> bool:
     """Whether a loop body may suspend ('.await', select!, join!) or, when `breaks`, leave by 'break'."""
     for st in b.stmts:
-        if isinstance(st, p.AwaitStmt | p.Select | p.Join | p.WhileRecv) or (breaks and isinstance(st, p.Break)):
+        if isinstance(st, p.AwaitStmt | p.Select | p.Join | p.WhileRecv | p.ForEach) or (breaks and isinstance(st, p.Break)):
             return True
         if isinstance(st, p.Block) and _suspends_or_breaks(st, breaks):
             return True
@@ -699,7 +940,8 @@ def _strip_unwrap(e: s.Expr) -> s.Expr:
 def _result_type(fut: p.Future) -> p.Ty | None:
     """What `let x = fut.await` binds: a guard, a permit, or nothing worth tracking."""
     if isinstance(fut, p.Acquire):
-        return {p.Purpose.LOCK: p.Ty.GUARD, p.Purpose.ACQUIRE: p.Ty.GUARD, p.Purpose.RESERVE: p.Ty.PERMIT}.get(fut.purpose)
+        return {p.Purpose.LOCK: p.Ty.GUARD, p.Purpose.ACQUIRE: p.Ty.GUARD, p.Purpose.WRITE: p.Ty.GUARD,
+                p.Purpose.RESERVE: p.Ty.PERMIT}.get(fut.purpose)
     return None
 
 
@@ -740,7 +982,7 @@ class Resolver:
         if len(e.args) != nargs:
             self.err.add(e.span, f"'{ctor}' takes {nargs} argument{'s' if nargs != 1 else ''}, {len(e.args)} given")
             return
-        permits = 1 if kind is p.ResKind.MUTEX else 0
+        permits = 1 if kind in (p.ResKind.MUTEX, p.ResKind.UNFAIR_MUTEX, p.ResKind.ONCE_CELL) else 0
         if nargs:
             arg = e.args[0]
             if not isinstance(arg, s.IntLit):

@@ -98,7 +98,33 @@ class Not:
     span: Span | None = field(default=None, compare=False)
 
 
-Expr = Name | IntLit | Call | MacroCall | MethodCall | Await | Borrow | AsyncBlock | Binary | Not
+@dataclass(frozen=True, slots=True)
+class Closure:
+    """`|x| body`: a stream/iterator adapter's argument (`map`, `for_each`)."""
+
+    param: str
+    body: Expr
+    span: Span | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class ListLit:
+    """`[a, b, c]`: a fixed list of futures (`stream::iter([...])`, `join_all([...])`)."""
+
+    items: tuple[Expr, ...]
+    span: Span | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Range:
+    """`lo..hi` as an iterator (`stream::iter(0..3)`, `(0..40).map(...)`)."""
+
+    lo: Expr
+    hi: Expr
+    span: Span | None = field(default=None, compare=False)
+
+
+Expr = Name | IntLit | Call | MacroCall | MethodCall | Await | Borrow | AsyncBlock | Binary | Not | Closure | ListLit | Range
 
 
 # ---- statements --------------------------------------------------------------------------------
@@ -145,6 +171,13 @@ class SelectArm:
     future: Expr
     body: Block
     span: Span | None = field(default=None, compare=False)
+    precondition: Expr | None = None  # `, if cond`
+
+
+@dataclass(frozen=True, slots=True)
+class ElseArm:
+    body: Block
+    span: Span | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +185,8 @@ class Select:
     biased: bool
     arms: tuple[SelectArm, ...]
     span: Span | None = field(default=None, compare=False)
+    otherwise: Block | None = None  # `else => ...`: runs when every branch is disabled
+    futures: bool = False  # futures::select!: a future named bare is borrowed, not moved
 
 
 @dataclass(frozen=True, slots=True)

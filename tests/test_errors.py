@@ -31,7 +31,7 @@ CASES = [
     pytest.param("task main {\n    lçk.lock().await;\n}\n", 2, 6, "unexpected character 'ç'", None, id="non-ascii-name"),
     pytest.param("task main {\n    sleep(1.await;\n}\n", 2, 18, "unexpected ';'; expected ')' or ','", None,
                  id="unclosed-paren"),
-    pytest.param("task main {\n    select! {\n        _ = sleep(1) {}\n    }\n}\n", 3, 22, "expected '=>'", None,
+    pytest.param("task main {\n    select! {\n        _ = sleep(1) {}\n    }\n}\n", 3, 22, "expected ',' or '=>'", None,
                  id="select-arm-without-arrow"),
     pytest.param("sleep(1).await;\ntask main {}\n", 1, 1, "unexpected 'sleep'; expected 'async', 'let', 'task'", None,
                  id="statement-at-top-level"),
@@ -41,7 +41,7 @@ CASES = [
     pytest.param("task main {\n" + "{" * 200 + "}" * 200 + "\n}\n", 2, 98, "nests more than 100 levels deep", None,
                  id="nesting-too-deep"),
     # ---- names ------------------------------------------------------------------------------------
-    pytest.param("let lock = RwLock::new();\ntask main {}\n", 1, 12, "unknown resource 'RwLock::new()'", None,
+    pytest.param("let lock = Barrier::new(2);\ntask main {}\n", 1, 12, "unknown resource 'Barrier::new(2)'", None,
                  id="unknown-resource-constructor"),
     pytest.param("let lock = Mutex::new();\ntask main {\n    lck.lock().await;\n}\n", 3, 5, "unknown name 'lck'",
                  "1:1: note: did you mean 'lock'?", id="unknown-name"),
@@ -53,7 +53,7 @@ CASES = [
                  id="async-fn-used-as-value"),
     pytest.param("task main {\n    foo!(1);\n}\n", 2, 5, "unknown macro 'foo!'; expected 'join!' or 'select!'", None,
                  id="unknown-macro"),
-    pytest.param("async fn f(m: RwLock) {}\ntask main {}\n", 1, 12, "unknown parameter type 'RwLock'", None,
+    pytest.param("async fn f(m: Barrier) {}\ntask main {}\n", 1, 12, "unknown parameter type 'Barrier'", None,
                  id="unknown-parameter-type"),
     # ---- types ------------------------------------------------------------------------------------
     pytest.param(MUTEX_FN + "task main {\n    lock_op(lock, 3).await;\n}\n", 6, 5, "'lock_op' takes 1 argument, 2 given",
@@ -117,8 +117,10 @@ CASES = [
                  3, 12, "unknown name 'm'", None, id="unknown-name-in-condition"),
     pytest.param("let m = Mutex::new();\ntask main {\n    let mut n = 0;\n    while n < m { n += 1; }\n}\n",
                  4, 15, "expected an integer", None, id="resource-in-comparison"),
-    pytest.param("task main {\n    futures::select! { _ = sleep(1) => {} }\n}\n",
-                 2, 5, "'futures::select!' is not supported yet", None, id="futures-select"),
+    pytest.param("task main {\n    select! { _ = sleep(1) => {} else => {} _ = sleep(2) => {} }\n}\n",
+                 2, 34, "the 'else' branch of select! must come last", None, id="select-else-not-last"),
+    pytest.param("task main {\n    futures::select! { _ = sleep(1) => {} default => {} }\n}\n",
+                 2, 43, "unexpected 'default =>' in select!", None, id="futures-select-default"),
     pytest.param("task main {\n    while choose() {}\n}\n",
                  2, 5, "this loop has no '.await' and no 'break'", None, id="busy-while"),
     pytest.param("task main {\n    for _ in 0..100 { yield_now().await; }\n}\n",
@@ -207,7 +209,7 @@ def test_every_independent_error_is_reported(tmp_path: Path, capsys: pytest.Capt
     source = (
         "let lock = Mutex::new();\n"                      # 1
         "let lock = Mutex::new();\n"                      # 2: declared twice
-        "async fn f(m: RwLock) {}\n"                      # 3: unknown parameter type
+        "async fn f(m: Barrier) {}\n"                     # 3: unknown parameter type
         "task main {\n"                                   # 4
         "    a.lock().await;\n"                           # 5: unknown name
         "    lock.await;\n"                               # 6: awaiting a mutex
@@ -222,7 +224,7 @@ def test_every_independent_error_is_reported(tmp_path: Path, capsys: pytest.Capt
     assert "Traceback" not in err
     expected = [
         (2, 1, "'lock' is declared twice"),
-        (3, 12, "unknown parameter type 'RwLock'"),
+        (3, 12, "unknown parameter type 'Barrier'"),
         (5, 5, "unknown name 'a'"),
         (6, 5, "'lock' is a Mutex, not a future"),
         (7, 5, "'break' outside of a loop"),
