@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint docs bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,8 +22,12 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)
-	$(BIN)/mypy --strict mcheck
-	$(BIN)/ruff check mcheck tests
+	$(BIN)/mypy --strict mcheck tools/patterns_doc.py
+	$(BIN)/ruff check mcheck tests tools
+
+# Regenerate docs/patterns.md (the pattern catalog) from tools/patterns_catalog.toml and real mcheck output.
+docs: $(STAMP)
+	$(BIN)/python tools/patterns_doc.py
 
 # N request tasks through a channel(1): with symmetry reduction (the default), then the raw engine.
 bench: $(STAMP)

@@ -175,32 +175,96 @@ class CompiledSystem:
     source: str
 
 
+LAZY_THRESHOLD = 600
+"""Systems with more transitions than this compile each dispatch group on first use: large
+systems often reach few of their transitions, and Python compiles big sources slowly."""
+
+
+def _dispatch_key(e: Expr) -> tuple[int, int] | None:
+    if e.op is Op.EQ and e.args[0].op is Op.VAR and e.args[1].op is Op.CONST:
+        return e.args[0].value, e.args[1].value
+    return None
+
+
+Guarded = tuple[Transition[Any], list[Expr]]  # a transition and the conjuncts its code still tests
+
+
+def _lazy_group(groups: list[Callable[[State, list[tuple[int, State]]], None]], gi: int,
+                members: list[Guarded], n: int) -> Callable[[State, list[tuple[int, State]]], None]:
+    def stub(s: State, out: list[tuple[int, State]]) -> None:
+        body = ["def group(s, out):", f"    ({', '.join(f'v{i}' for i in range(n))},) = s" if n else "    pass"]
+        for t, conjuncts in members:
+            body.extend(_transition_code(t, conjuncts, n, "    "))
+        namespace: dict[str, Any] = {}
+        exec(compile("\n".join(body) + "\n", f"<mcheck-ir group {gi}>", "exec"), namespace)
+        groups[gi] = namespace["group"]
+        groups[gi](s, out)
+
+    return stub
+
+
+LEAF_GROUP = 8
+
+
+def _decision_tree(members: list[Guarded], indent: str, parts: list[str],
+                   groups: list[Callable[[State, list[tuple[int, State]]], None]], n: int) -> None:
+    """Dispatch on `var == const` conjuncts: test the variable most transitions constrain, then
+    recurse on each value; small groups become lazily compiled functions."""
+    votes: dict[int, set[int]] = {}
+    counts: dict[int, int] = {}
+    for _t, cs in members:
+        for c in cs:
+            k = _dispatch_key(c)
+            if k is not None:
+                votes.setdefault(k[0], set()).add(k[1])
+                counts[k[0]] = counts.get(k[0], 0) + 1
+    best = max(counts, key=lambda v: (counts[v], len(votes[v])), default=None)
+    if len(members) <= LEAF_GROUP or best is None or counts[best] * 2 < len(members):
+        groups.append(_lazy_group(groups, len(groups), members, n))
+        parts.append(f"{indent}_groups[{len(groups) - 1}](s, out)")
+        return
+    by_value: dict[int, list[Guarded]] = {}
+    rest: list[Guarded] = []
+    for t, cs in members:
+        hit = next((c for c in cs if (k := _dispatch_key(c)) is not None and k[0] == best), None)
+        if hit is None:
+            rest.append((t, cs))
+        else:
+            by_value.setdefault(hit.args[1].value, []).append((t, [c for c in cs if c is not hit]))
+    for i, value in enumerate(sorted(by_value)):
+        parts.append(f"{indent}{'if' if i == 0 else 'elif'} v{best} == {value}:")
+        _decision_tree(by_value[value], indent + "    ", parts, groups, n)
+    if rest:
+        _decision_tree(rest, indent, parts, groups, n)
+
+
 def compile_system(ts: TransitionSystem[Any]) -> CompiledSystem:
     n = len(ts.vars)
     unpack = f"    ({', '.join(f'v{i}' for i in range(n))},) = s" if n else "    pass"
     parts: list[str] = []
     levels = sorted({t.priority for t in ts.transitions}) or [0]
+    lazy = len(ts.transitions) > LAZY_THRESHOLD
+    group_fns: list[Callable[[State, list[tuple[int, State]]], None]] = []
     for level in levels:
         parts.append(f"def succ{level}(s):")
         parts.append(unpack)
         parts.append("    out = []")
-        # Dispatch on the first conjunct when it is `var == const` (typically a program counter).
-        groups: dict[tuple[int, int] | None, list[Transition[Any]]] = {}
-        for t in ts.transitions:
-            if t.priority == level:
-                first = _conjuncts(t.guard)[0]
-                key = None
-                if first.op is Op.EQ and first.args[0].op is Op.VAR and first.args[1].op is Op.CONST:
-                    key = (first.args[0].value, first.args[1].value)
-                groups.setdefault(key, []).append(t)
-        for key, group in groups.items():
-            indent = "    "
-            if key is not None:
-                parts.append(f"    if v{key[0]} == {key[1]}:")
-                indent = "        "
-            for t in group:
-                conjuncts = _conjuncts(t.guard)[1 if key is not None else 0 :]
-                parts.extend(_transition_code(t, conjuncts, n, indent))
+        if lazy:
+            _decision_tree([(t, _conjuncts(t.guard)) for t in ts.transitions if t.priority == level], "    ",
+                           parts, group_fns, n)
+        else:
+            # Dispatch on the first conjunct when it is `var == const` (typically a program counter).
+            groups: dict[tuple[int, int] | None, list[Transition[Any]]] = {}
+            for t in ts.transitions:
+                if t.priority == level:
+                    groups.setdefault(_dispatch_key(_conjuncts(t.guard)[0]), []).append(t)
+            for key, group in groups.items():
+                indent = "    "
+                if key is not None:
+                    parts.append(f"    if v{key[0]} == {key[1]}:")
+                    indent = "        "
+                for t in group:
+                    parts.extend(_transition_code(t, _conjuncts(t.guard)[1 if key is not None else 0 :], n, indent))
         parts.append("    return out")
         parts.append("")
     # Stuck check: greatest fixpoint over the wait-for graph (see ir.WaitGraph).
@@ -250,7 +314,7 @@ def compile_system(ts: TransitionSystem[Any]) -> CompiledSystem:
     parts.extend(g.lines)
     parts.append(f"    return bool({text})")
     source = "\n".join(parts) + "\n"
-    namespace: dict[str, Any] = {}
+    namespace: dict[str, Any] = {"_groups": group_fns}
     exec(compile(source, "<mcheck-ir>", "exec"), namespace)
     succ = tuple(namespace[f"succ{level}"] for level in levels)
     return CompiledSystem(succ, namespace["stuck_tasks"], namespace["overflow"], source)

@@ -13,6 +13,7 @@ from mcheck import bfs
 from mcheck.analysis import explain
 from mcheck.compile import compile_program
 from mcheck.errors import MCheckError
+from mcheck.evaluate import compile_system
 from mcheck.model import CompiledModel, TimeMode
 from mcheck.parse import parse_module
 from mcheck.program import Verdict
@@ -40,11 +41,12 @@ def check(
     limits: bfs.Limits | None = None,
     progress: Callable[[bfs.Progress], None] | None = None,
 ) -> Result:
-    found = bfs.search(model.ts, limits or bfs.Limits(), progress)
+    compiled = compile_system(model.ts)
+    found = bfs.search(model.ts, limits or bfs.Limits(), progress, compiled)
     if found.outcome is bfs.Outcome.STUCK:
         (_, initial), *rest = found.path
         first = rest[-1][1] if rest else initial
-        rest.extend(bfs.saturate(model.ts, first, SATURATION_BUDGET))
+        rest.extend(bfs.saturate(model.ts, first, SATURATION_BUDGET, compiled))
         final = rest[-1][1] if rest else initial
         report = explain(model, final)
         if report is None:

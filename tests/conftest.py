@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,8 @@ from mcheck.verify import load
 
 ROOT = Path(__file__).resolve().parent.parent
 MODELS = ROOT / "models"
+PATTERNS = MODELS / "patterns"
+sys.path.insert(0, str(ROOT / "tools"))  # tools/patterns_doc.py, for tests/test_patterns.py
 
 
 def compile_text(text: str, time: TimeMode = TimeMode.UNTIMED, name: str = "test.mc") -> CompiledModel:
