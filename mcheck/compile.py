@@ -735,6 +735,7 @@ class _Compiler:
                 for q2, head in self.split(q, self.is_head(q, st, m)) if st.ordered else [(q, True)]:
                     if head:
                         self.leave_set(q2, m)
+                        self.event(q2, EventKind.SET_NEXT, m)
                         out.append((q2, True, True))
                     else:
                         self.write(q2, m.state_var, PC_DONE)
@@ -750,6 +751,7 @@ class _Compiler:
         for q, head in self.split(path, self.is_head(path, st, m)) if st.ordered else [(path, True)]:
             if head:
                 self.leave_set(q, m)
+                self.event(q, EventKind.SET_NEXT, m)
                 out.extend(self.complete(q, st, some=True))
             else:
                 self.write(q, m.state_var, PC_DONE)
@@ -1056,7 +1058,7 @@ class _Compiler:
                     return out
                 case INotify(res=r, all=everyone, span=span):
                     self.notify(path, r, b.true, everyone)
-                    self.event(path, EventKind.SENT, None, r, span)
+                    self.event(path, EventKind.SENT, None, r, span, "all" if everyone else "")
                     ip += 1
                 case IEnable(slot=s):
                     out = []

@@ -113,6 +113,7 @@ class EventKind(Enum):
     TASK_DONE = "task_done"
     SHUTDOWN = "shutdown"
     CHOSE = "chose"
+    SET_NEXT = "set_next"  # a set's next() (or a stream's pull) yields a completed member
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,8 @@ from mcheck.analysis import Link, StuckReport
 from mcheck.evaluate import State, evaluate
 from mcheck.ir import EdgeKind
 from mcheck.model import (
+    NT_NOTIFIED,
+    NT_WAITING,
     PC_DONE,
     ST_GRANTED,
     ST_HELD,
@@ -156,6 +158,12 @@ def _event_text(model: CompiledModel, d: Describer, kind: EventKind, slot: int, 
     s = model.slots[slot] if slot >= 0 else None
     r = model.resources[res] if res >= 0 else None
     match kind:
+        case EventKind.QUEUED if r is not None and r.kind is ResKind.NOTIFY:
+            assert s is not None
+            return f"no notification of {d.res(res)} is stored: registers as waiter {after[s.pos_var]}"
+        case EventKind.QUEUED if r is not None and r.kind is ResKind.UNFAIR_MUTEX:
+            owners = _owners(model, d, res, after)
+            return f"{d.res(res)} is locked{f' ({owners})' if owners else ''}: waits to be woken (no queue, no hand-off)"
         case EventKind.QUEUED:
             assert s is not None and r is not None
             pos = after[s.pos_var]
@@ -167,7 +175,10 @@ def _event_text(model: CompiledModel, d: Describer, kind: EventKind, slot: int, 
             return f"{d.res(res)} is not available{by}: queued at {ahead}{held}"
         case EventKind.ACQUIRED:
             assert r is not None
-            what = "the lock" if r.kind is ResKind.MUTEX else (
+            if r.kind is ResKind.ONCE_CELL:
+                return f"initializes {d.res(res)} (holding its semaphore)"
+            what = "the lock" if r.kind in (ResKind.MUTEX, ResKind.UNFAIR_MUTEX) else (
+                ("the write lock" if s and s.purpose is Purpose.WRITE else "a read lock") if r.kind is ResKind.RWLOCK else
                 f"{s.count if s else 1} permit{'s' if s and s.count > 1 else ''} of")
             return f"acquired {what} {d.res(res)}"
         case EventKind.RELEASED:
@@ -179,12 +190,16 @@ def _event_text(model: CompiledModel, d: Describer, kind: EventKind, slot: int, 
             return f"{how} {d.res(res)}"
         case EventKind.SENT:
             assert r is not None
+            if r.kind is ResKind.NOTIFY:
+                return f"{'notify_waiters' if detail == 'all' else 'notify_one'} on {d.res(res)}"
             if r.kind is ResKind.ONESHOT:
                 return f"sends on {d.res(res)}"
             q = after[r.msgs_var]
             cap = f"/{r.permits}" if r.bounded else ""
             via = "; the permit travels with the message" if r.bounded else ""
             return f"message sent on {d.res(res)} ({q}{cap} queued{via})"
+        case EventKind.RECEIVED if r is not None and r.kind is ResKind.NOTIFY:
+            return f"takes the notification stored in {d.res(res)}"
         case EventKind.RECEIVED:
             assert r is not None
             extra = "; its permit returns to the channel" if r.kind is ResKind.CHANNEL and r.bounded else ""
@@ -194,8 +209,13 @@ def _event_text(model: CompiledModel, d: Describer, kind: EventKind, slot: int, 
         case EventKind.TRY_SEND_FULL:
             return f"try_send on {d.res(res)}: full, returns Err(Full) without waiting"
         case EventKind.SELECT_WON:
-            assert s is not None
+            if s is None:
+                return "every select! branch is disabled: the else branch runs"
             return f"select! branch {detail} (`{s.label}`) wins"
+        case EventKind.SET_NEXT:
+            assert s is not None
+            parent = model.slots[s.parent]
+            return f"`{parent.label}` yields the completed `{s.label}`"
         case EventKind.LEFT_DORMANT:
             assert s is not None
             if after[s.state_var] == PC_DONE and s.kind in (SlotKind.CODE, SlotKind.ROOT):
@@ -249,10 +269,13 @@ def _holdings(model: CompiledModel, d: Describer, slot: int, state: State) -> st
             parts.append(f"{d.res(s.resource)} (guard of `{s.label}`)")
         elif st == ST_GRANTED:
             parts.append(f"{d.res(s.resource)} (granted to `{s.label}`, not yet taken)")
-        elif st == ST_QUEUED:
+        elif st == ST_QUEUED and s.pos_var >= 0:
             got = state[s.got_var]
             part = f" and {got} of the {s.count} permits it needs" if got else ""
             parts.append(f"a place in {d.res(s.resource)}'s queue{part}")
+    for s in model.slots:
+        if s.kind is SlotKind.NOTIFIED and _inside(model, s.index, slot) and state[s.state_var] == NT_NOTIFIED:
+            parts.append(f"a notification of {d.res(s.resource)} (`{s.label}` has not consumed it)")
     return ", ".join(parts)
 
 
@@ -268,6 +291,10 @@ def _grants(model: CompiledModel, d: Describer, before: State, after: State) -> 
     out = []
     memo: dict[int, int] = {}
     for s in model.slots:
+        if s.kind is SlotKind.NOTIFIED and before[s.state_var] == NT_WAITING and after[s.state_var] == NT_NOTIFIED:
+            dormant = evaluate(model.ts.waits.nodes[s.index].dormant, after, memo)
+            note = ": nobody is polling it (dormant)" if dormant else ""
+            out.append(f"{d.res(s.resource)} notifies {d.slot(s.index)} (task {model.tasks[s.task].name}){note}")
         if s.kind is not SlotKind.ACQUIRE:
             continue
         if before[s.state_var] == ST_QUEUED and after[s.state_var] == ST_GRANTED:
@@ -293,6 +320,9 @@ def link_text(model: CompiledModel, d: Describer, link: Link, state: State) -> s
             return f"{d.slot(link.src)} is awaiting {d.slot(link.dst)}{at}"
         case EdgeKind.RESOURCE:
             r = d.res(link.resource)
+            if dst.kind is SlotKind.NOTIFIED:
+                return f"{d.slot(link.src)} waits on {r}, whose notification went to {d.slot(link.dst)}, which " \
+                    "has not consumed it (dropping it would pass it on)"
             if dst.kind is SlotKind.ACQUIRE:
                 st = state[dst.state_var]
                 if st == ST_GRANTED:
@@ -309,6 +339,8 @@ def link_text(model: CompiledModel, d: Describer, link: Link, state: State) -> s
         case EdgeKind.PRODUCER:
             if src.kind is SlotKind.JOIN:
                 return f"{d.slot(link.src)} waits for task {dst.label} to finish"
+            if src.kind is SlotKind.NOTIFIED:
+                return f"{d.slot(link.src)} waits for {d.slot(link.dst)}, which may still notify {d.res(link.resource)}"
             return f"{d.slot(link.src)} waits for {d.slot(link.dst)}, which may still send on {d.res(link.resource)}"
         case EdgeKind.RETURN:
             task = model.tasks[src.task].name
@@ -359,6 +391,14 @@ def fixes(model: CompiledModel, report: StuckReport) -> list[str]:
                 "or hold one resource at a time: release before awaiting the next"]
     v = d.var_ancestor(report.dormant[0])
     at = f" (declared at {d.where(v.span)})" if v.span else ""
+    if v.kind is SlotKind.SET:
+        return [
+            "do the awaiting inside the futures of the set or stream (e.g. `.map(|x| async { work(x).await; "
+            "more(x).await })`), so the loop body awaits nothing they hold",
+            "run them as tasks (`JoinSet::spawn` or `spawn`): a spawned task is always polled",
+            f"or finish or drop `{v.label}`{at} before the loop body awaits anything that needs what its "
+            "futures hold",
+        ]
     return [
         f"drop `{v.label}` before awaiting anything else in that branch: `drop({v.label});`{at}",
         f"select on it by value (`_ = {v.label} =>` instead of `&mut {v.label}`): "
@@ -390,8 +430,7 @@ def _report_lines(model: CompiledModel, report: StuckReport, state: State) -> li
         out.append(f"  - {_sink_text(model, d, report.cycle[-1].dst, state)}")
     if report.dormant:
         out.append("")
-        for i in report.dormant:
-            v = d.var_ancestor(i)
+        for v in {d.var_ancestor(i).index: d.var_ancestor(i) for i in report.dormant}.values():
             holds = _holdings(model, d, v.index, state)
             held = f"; it holds {holds}" if holds else ""
             out.append(f"Dormant future: `{v.label}` in task {model.tasks[v.task].name} ({d.where(v.span)}){held}.")
