@@ -512,6 +512,19 @@ class _Compiler:
                     if v not in path.vals:
                         path.vals[v] = self.b.const(0)
 
+    def abort(self, path: _Path, handle: Slot, root: Slot, span: Span | None) -> list[_Path]:
+        """JoinSet::drop / abort: a task still in the set is cancelled, dropping what it holds."""
+        b = self.b
+        running = b.and_(b.eq(self.read(path, handle.state_var), 1), b.ne(self.read(path, root.state_var), PC_DONE),
+                         b.ne(self.read(path, root.state_var), PC_DEAD))
+        out = []
+        for q, run in self.split(path, running):
+            if run:
+                self.drop_slot(q, root)
+                self.event(q, EventKind.DROPPED, root, span=span, detail="aborted")
+            out.append(q)
+        return out
+
     def descendants(self, s: Slot) -> Iterator[Slot]:
         yield s
         for c in s.children:
@@ -995,13 +1008,23 @@ class _Compiler:
                             out.append((q, nxt, steps if nxt is not None else 0, seen))
                     return out
                 case IDrop(slot=s, span=span, explicit=explicit):
-                    if s.kind is SlotKind.JOIN:
-                        self.write(path, s.state_var, 0)  # dropping a JoinHandle detaches the task
-                    else:
-                        self.drop_slot(path, s)
-                    if explicit:
-                        self.event(path, EventKind.DROPPED, s, span=span)
-                    ip += 1
+                    paths = [path]
+                    if s.kind is SlotKind.SET:
+                        for h in s.children:  # dropping a JoinSet aborts the tasks still in it
+                            if h.kind is SlotKind.JOIN and h.target is not None and h.target.root is not None:
+                                paths = [q for pth in paths for q in self.abort(pth, h, h.target.root, span)]
+                    for pth in paths:
+                        if s.kind is SlotKind.JOIN:
+                            self.write(pth, s.state_var, 0)  # dropping a JoinHandle detaches the task
+                        else:
+                            self.drop_slot(pth, s)
+                        if explicit:
+                            self.event(pth, EventKind.DROPPED, s, span=span)
+                    if len(paths) == 1:
+                        path = paths[0]
+                        ip += 1
+                        continue
+                    return [(q, ip + 1, steps, seen) for q in paths]
                 case IRelease(slot=s, span=span, explicit=explicit):
                     st = self.read(path, s.state_var)
                     held = b.eq(st, ST_HELD)

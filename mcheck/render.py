@@ -225,6 +225,8 @@ def _event_text(model: CompiledModel, d: Describer, kind: EventKind, slot: int, 
             return f"`{s.label}` was borrowed (&mut): it stays alive but is no longer polled (dormant){suffix}"
         case EventKind.DROPPED:
             assert s is not None
+            if detail == "aborted":
+                return f"task {model.tasks[s.task].name} is aborted (its JoinSet is dropped)"
             if detail != "branch":
                 return f"`{s.label}` is dropped"
             held = _holdings(model, d, slot, before)  # a losing select! branch: worth a line if it held something

@@ -311,3 +311,113 @@ def test_a_losing_owned_branch_is_reported_when_it_gave_something_up() -> None:
     """)
     assert "`op(m)` (a losing owned branch) is dropped, giving up a place in `m`'s queue" in text
     assert "`sleep(10)` (a losing" not in text
+
+
+# ---- the constructs of SEMANTICS.md sections 3-4 beyond mutex and select! ---------------------
+
+
+def test_dropping_a_joinset_aborts_its_tasks() -> None:
+    # The spawned task holds the lock and then waits forever; only the abort can free the lock.
+    body = """
+    let lock = Mutex::new();
+    let never = oneshot();
+    task main {
+        {
+            let set = JoinSet::new();
+            set.spawn(async { let _g = lock.lock().await; never.recv().await; });
+            sleep(5).await;
+        }
+        let _g = lock.lock().await;
+        never.send();
+    }
+    """
+    assert verdict(body, TimeMode.EXACT) is Status.SAFE
+    # Kept alive instead (the set is still in scope), the task keeps the lock forever.
+    kept = body.replace("sleep(5).await;\n        }\n        let _g = lock.lock().await;",
+                        "sleep(5).await;\n            let _g = lock.lock().await;\n        }")
+    assert kept != body
+    assert verdict(kept, TimeMode.EXACT) is Status.DEADLOCK
+
+
+def test_a_push_site_with_no_free_future_is_inconclusive() -> None:
+    body = """
+    let m = Mutex::new();
+    task main {
+        let set = FuturesUnordered::new();
+        loop { set.push(async { let _g = m.lock().await; sleep(1).await; }); yield_now().await; }
+    }
+    """
+    result = check(compile_text(body))
+    assert result.status is Status.INCONCLUSIVE
+    assert "set.push(...) inside a loop" in result.reason
+
+
+def test_select_with_every_branch_disabled_and_no_else_is_inconclusive() -> None:
+    body = "task main { let mut z = 0; select! { _ = sleep(1), if z == 1 => {} } }"
+    result = check(compile_text(body))
+    assert result.status is Status.INCONCLUSIVE and "no else branch" in result.reason
+    with_else = body.replace("if z == 1 => {} }", "if z == 1 => {} else => {} }")
+    assert verdict(with_else) is Status.SAFE
+
+
+def test_a_disabled_borrowed_branch_is_not_polled_even_when_ready() -> None:
+    # Round 1 queues f1 behind the holder; round 2 disables f1's branch (n == 1), so when the lock
+    # is handed to f1 nobody polls it, and the select! waits on a signal only main would send.
+    body = holder(5) + """
+    let sig = oneshot();
+    task main {
+        ready.recv().await;
+        let f1 = op(m);
+        let mut n = 0;
+        loop {
+            select! {
+                _ = &mut f1, if n == 0 => { break; }
+                _ = sig.recv() => { break; }
+                _ = sleep(1), if n == 0 => { n = 1; }
+            }
+        }
+        sig.send();
+    }
+    """
+    assert verdict(body, TimeMode.EXACT) in (Status.DEADLOCK, Status.FUTURELOCK)
+    # With f1's branch enabled in every round, the grant completes f1 and the loop ends.
+    assert verdict(body.replace("_ = &mut f1, if n == 0", "_ = &mut f1"), TimeMode.EXACT) is Status.SAFE
+
+
+def test_rwlock_writer_blocks_later_readers_fifo() -> None:
+    body = """
+    let l = RwLock::new();
+    let ready = oneshot();
+    task reader { let _r = l.read().await; ready.send(); sleep(50).await; }
+    task main {
+        ready.recv().await;
+        let w = async { let _w = l.write().await; };
+        select! { _ = &mut w => {} _ = sleep(10) => { let _r = l.read().await; } }
+    }
+    """
+    assert verdict(body, TimeMode.EXACT) is Status.FUTURELOCK
+    # Two readers at once are fine: read takes one of the lock's permits.
+    assert verdict("""
+    let l = RwLock::new();
+    task a { let _r = l.read().await; sleep(5).await; }
+    task b { let _r = l.read().await; sleep(5).await; }
+    """) is Status.SAFE
+
+
+def test_futures_ordered_yields_in_push_order() -> None:
+    # The second future finishes first but is yielded second: the loop body runs twice either way,
+    # and a third pull ends the loop with None.
+    body = """
+    let done = oneshot();
+    task main {
+        let set = FuturesOrdered::new();
+        set.push_back(sleep(20));
+        set.push_back(sleep(10));
+        let mut n = 0;
+        while let Some(_) = set.next().await { n += 1; }
+        if n == 2 { done.send(); }
+        done.recv().await;
+    }
+    """
+    assert verdict(body, TimeMode.EXACT) is Status.SAFE
+    assert verdict(body.replace("if n == 2", "if n == 3"), TimeMode.EXACT) is Status.DEADLOCK
