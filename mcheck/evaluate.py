@@ -175,9 +175,11 @@ class CompiledSystem:
     source: str
 
 
-LAZY_THRESHOLD = 600
-"""Systems with more transitions than this compile each dispatch group on first use: large
-systems often reach few of their transitions, and Python compiles big sources slowly."""
+LAZY_TRANSITIONS = 600
+LAZY_NODES = 20_000
+"""Systems with more transitions, or more expression nodes in their transitions, than these
+compile each dispatch group on first use: large systems often reach few of their transitions,
+and Python compiles big sources slowly."""
 
 
 def _dispatch_key(e: Expr) -> tuple[int, int] | None:
@@ -238,12 +240,22 @@ def _decision_tree(members: list[Guarded], indent: str, parts: list[str],
         _decision_tree(rest, indent, parts, groups, n)
 
 
+def _size(transitions: tuple[Transition[Any], ...]) -> int:
+    """Expression nodes the transitions' code would evaluate (shared nodes once per transition)."""
+    total = 0
+    for t in transitions:
+        total += len(_count_refs([t.guard, *(u for _, u in t.updates)]))
+        if total > LAZY_NODES:
+            break
+    return total
+
+
 def compile_system(ts: TransitionSystem[Any]) -> CompiledSystem:
     n = len(ts.vars)
     unpack = f"    ({', '.join(f'v{i}' for i in range(n))},) = s" if n else "    pass"
     parts: list[str] = []
     levels = sorted({t.priority for t in ts.transitions}) or [0]
-    lazy = len(ts.transitions) > LAZY_THRESHOLD
+    lazy = len(ts.transitions) > LAZY_TRANSITIONS or _size(ts.transitions) > LAZY_NODES
     group_fns: list[Callable[[State, list[tuple[int, State]]], None]] = []
     for level in levels:
         parts.append(f"def succ{level}(s):")
