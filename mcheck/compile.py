@@ -31,7 +31,6 @@ from mcheck.instantiate import (
     ICreate,
     IDrop,
     IEnable,
-    IFill,
     IJoin,
     IJump,
     INotify,
@@ -43,6 +42,7 @@ from mcheck.instantiate import (
     IPermitSend,
     IPollOnce,
     IPush,
+    ITryAcquire,
     IRelease,
     IReturn,
     ISelect,
@@ -235,7 +235,7 @@ class _Compiler:
                     mapping[ph] = self.new_var(f"{name}.int{len(mapping)}", lo, hi, max(lo, min(0, hi)))
                     self.int_ranges[mapping[ph]] = (lo, hi)
                 for ins in s.code:
-                    if isinstance(ins, ICounterSet | ICounterTest | ICounterInc | ISetInt | IFill):
+                    if isinstance(ins, ICounterSet | ICounterTest | ICounterInc | ISetInt):
                         ins.var = mapping[ins.var]
                     if isinstance(ins, ISetInt | IBranch):
                         ins.vars = {local: mapping[ph] for local, ph in ins.vars.items()}
@@ -247,6 +247,8 @@ class _Compiler:
                 for c in self.descendants(s):
                     if c.first_var is not None and c.first_var in mapping:
                         c.first_var = mapping[c.first_var]
+                    if c.fill_var is not None and c.fill_var in mapping and c.parent is s:
+                        c.fill_var = mapping[c.fill_var]
             elif s.kind is SlotKind.ACQUIRE:
                 s.state_var = self.new_var(f"{name}.st", 0, 3, 0)
                 if not self.unfair(s.res):
@@ -302,7 +304,7 @@ class _Compiler:
 
         def uses(ins: Instr) -> list[Slot]:
             match ins:
-                case IAwait(slot=x) | IPollOnce(slot=x) | IEnable(slot=x) | IPush(set=x) | IFill(set=x):
+                case IAwait(slot=x) | IPollOnce(slot=x) | IEnable(slot=x) | IPush(set=x):
                     return [x]
                 case ISelect(arms=arms):
                     return [a for a, _o, _h in arms]
@@ -710,7 +712,7 @@ class _Compiler:
         b = self.b
         members = st.children
         out: list[tuple[_Path, bool, bool]] = []
-        work: list[tuple[_Path, int]] = [(path, 0)]
+        work: list[tuple[_Path, int]] = [(q, 0) for q in (self.fill(path, st) if st.limit else [path])]
         while work:
             pth, i = work.pop()
             if i == len(members):
@@ -791,20 +793,23 @@ class _Compiler:
             out.append(q)
         return out
 
-    def fill(self, path: _Path, ins: IFill) -> list[_Path]:
-        """A buffered stream pulls items from its iterator while it has fewer than `limit` in flight."""
+    def fill(self, path: _Path, st: Slot) -> list[_Path]:
+        """A buffered stream's pull starts items from its iterator, in order, while fewer than its
+        limit are in flight (`fill_var` counts the items started)."""
         b = self.b
+        assert st.fill_var is not None
+        items = st.children
         out = []
-        for pth in self.concretize_var(path, ins.var):
-            k = self.read(pth, ins.var).value
+        for pth in self.concretize_var(path, st.fill_var):
+            k = self.read(pth, st.fill_var).value
             paths = [pth]
-            while k < len(ins.items) and paths:
+            while k < len(items) and paths:
                 q = paths.pop()
-                inflight = b.sum_([b.ite(self.member_alive(q, m), 1, 0) for m in ins.set.children])
-                for q2, room in self.split(q, b.lt(inflight, ins.limit)):
+                inflight = b.sum_([b.ite(self.member_alive(q, m), 1, 0) for m in items])
+                for q2, room in self.split(q, b.lt(inflight, st.limit)):
                     if room:
-                        self.create(q2, ins.items[k])
-                        self.write(q2, ins.var, k + 1)
+                        self.create(q2, items[k])
+                        self.write(q2, st.fill_var, k + 1)
                         paths.append(q2)
                     else:
                         out.append(q2)
@@ -1065,13 +1070,20 @@ class _Compiler:
                         ip += 1
                         continue
                     return [(q, ip + 1, steps, seen) for q in pushed]
-                case IFill() as fill:
-                    paths = self.fill(path, fill)
-                    if len(paths) == 1:
-                        path = paths[0]
-                        ip += 1
-                        continue
-                    return [(q, ip + 1, steps, seen) for q in paths]
+                case ITryAcquire(slot=s, span=span):
+                    info = self.resources[s.res]
+                    ok = b.and_(b.eq(self.qlen(path, s.res), 0), b.le(1, self.read(path, info.avail_var)))
+                    out = []
+                    for pth, has_room in self.split(path, ok):
+                        if has_room:
+                            self.write(pth, info.avail_var, b.sub(self.read(pth, info.avail_var), 1))
+                            self.write(pth, s.got_var, 1)
+                            self.write(pth, s.state_var, ST_HELD)
+                            self.event(pth, EventKind.ACQUIRED, s, s.res, span)
+                        else:
+                            self.event(pth, EventKind.TRY_SEND_FULL, None, s.res, span, "reserve")
+                        out.append((pth, ip + 1, steps, seen))
+                    return out
                 case IPollOnce(slot=s, owned=owned):
                     out = []
                     for pth, done, _some in self.poll(path, s):

@@ -164,14 +164,11 @@ class IPush:
 
 
 @dataclass(eq=False)
-class IFill:
-    """A buffered stream's pull: push items[var], items[var+1], ... while fewer than `limit` of
-    the set's members are alive (`var` counts the items taken from the underlying iterator)."""
+class ITryAcquire:
+    """`try_reserve()`: take a permit now if one is free and nobody is queued, else nothing."""
 
-    set: Slot
-    items: list[Slot]
-    var: int
-    limit: int
+    slot: Slot
+    span: Span | None = None
 
 
 @dataclass(eq=False)
@@ -211,7 +208,7 @@ class IOnceSet:
 Instr = (
     ICreate | IAwait | ISelect | IJoin | IDrop | IRelease | ITrySend | IOneshotSend | IPermitSend | ISpawn
     | IBranch | ISetInt | IJump | ICounterSet | ICounterTest | ICounterInc | IReturn
-    | IPush | IFill | IPollOnce | INotify | IEnable | IOnceTest | IOnceSet
+    | IPush | ITryAcquire | IPollOnce | INotify | IEnable | IOnceTest | IOnceSet
 )
 SUSPENDS = (IAwait, ISelect, IJoin)
 
@@ -236,6 +233,8 @@ class Slot:
     ms: int = 0
     target: TaskInst | None = None
     ordered: bool = False  # a FuturesOrdered / buffered set: members complete in push order
+    limit: int = 0  # a buffered stream: each next() first starts members while fewer than this run
+    fill_var: int | None = None  # ... and this variable counts the members started so far
     first_var: int | None = None  # interval ticks: the interval's "first tick taken" flag
     # state variables
     state_var: int = -1
@@ -513,8 +512,10 @@ class _CfgBuilder:
             return
         if local.ty in (p.Ty.GUARD, p.Ty.PERMIT):
             self.emit(IRelease(s, span, explicit))
-        elif local.ty in (p.Ty.FUTURE, p.Ty.HANDLE, p.Ty.SET, p.Ty.ORDERED_SET, p.Ty.JOIN_SET):
+        elif local.ty in (p.Ty.FUTURE, p.Ty.HANDLE, p.Ty.SET, p.Ty.ORDERED_SET, p.Ty.JOIN_SET, p.Ty.STREAM):
             self.emit(IDrop(s, span, explicit))
+            if s.fill_var is not None:
+                self.emit(ICounterSet(s.fill_var, 0))
 
     def declare(self, local: p.Local, s: Slot) -> None:
         self.locals[local.index] = s
@@ -575,11 +576,13 @@ class _CfgBuilder:
                 self.emit(IJoin(children, span))
             case p.Drop(local=local, span=span):
                 self.drop_local(local, span, explicit=True)
-            case p.NewSet(local=local, span=span):
-                s = self.inst.new_slot(SlotKind.SET, self.slot.task, self.slot, local.name, span)
-                s.is_var = True
-                s.ordered = local.ty is p.Ty.ORDERED_SET
-                self.emit(ICreate(s))
+            case p.NewSet(local=local, span=span, items=items, limit=limit, ordered=ordered):
+                s = self.new_set(local.name, span, items, limit, ordered or local.ty is p.Ty.ORDERED_SET)
+                self.declare(local, s)
+            case p.TryReserve(local=local, res=ref, text=text, span=span):
+                s = self.inst.new_slot(SlotKind.ACQUIRE, self.slot.task, self.slot, text, span)
+                s.res, s.count, s.purpose = self.inst.res(ref, self.env), 1, p.Purpose.RESERVE
+                self.emit(ITryAcquire(s, span))
                 self.declare(local, s)
             case p.Push(set=local, future=fut, span=span):
                 into = self.locals[local.index]
@@ -710,37 +713,42 @@ class _CfgBuilder:
         self.slot.counters.append((ph, 0, 1))
         return ph
 
+    def new_set(self, name: str, span: Span | None, items: tuple[p.Future, ...], limit: int, ordered: bool) -> Slot:
+        """A set (or a buffered stream's set of in-flight items), created empty."""
+        st = self.inst.new_slot(SlotKind.SET, self.slot.task, self.slot, name, span)
+        st.is_var = True  # its owner comes back to it after every item it yields
+        st.ordered = ordered
+        self.emit(ICreate(st))
+        if items:
+            for item in items:
+                self.member(item, st)
+            st.limit = limit
+            st.fill_var = -1 - len(self.slot.counters)
+            self.slot.counters.append((st.fill_var, 0, len(items)))
+            self.emit(ICounterSet(st.fill_var, 0))
+        return st
+
     def for_each(self, items: tuple[p.Future, ...], limit: int, ordered: bool, body: p.Future | None,
                  span: Span | None) -> None:
         """`stream::iter(items)[.buffered(limit)].for_each(|_| body).await`."""
-        if limit == 0:  # unbuffered: each item is awaited, then the body
-            for item in items:
-                s, owned = self.future(item, self.slot)
-                self.emit(IAwait(s, owned, False, span=s.span))
+        if limit == 0:  # unbuffered: the body gets each item future and drops it unpolled
+            for _item in items:
                 if body is not None:
                     b, bowned = self.future(body, self.slot)
                     self.emit(IAwait(b, bowned, False, span=b.span))
             return
-        st = self.inst.new_slot(SlotKind.SET, self.slot.task, self.slot,
-                                f"{'buffered' if ordered else 'buffer_unordered'}({limit})", span)
-        st.is_var = True  # the loop comes back to it after every item's body
-        st.ordered = ordered
-        members = [self.member(item, st) for item in items]
-        var = -1 - len(self.slot.counters)
-        self.slot.counters.append((var, 0, len(items)))
-        self.emit(ICreate(st))
-        self.emit(ICounterSet(var, 0))
-        top = self.emit(IFill(st, members, var, limit))
+        st = self.new_set(f"{'buffered' if ordered else 'buffer_unordered'}({limit})", span, items, limit, ordered)
         pull = self.emit(IAwait(st, False, False, on_none=-1, span=span))
         if body is not None:
             b, bowned = self.future(body, self.slot)
             self.emit(IAwait(b, bowned, False, span=b.span))
-        self.emit(IJump(top, span))
+        self.emit(IJump(pull, span))
         aw = self.code[pull]
         assert isinstance(aw, IAwait)
         aw.on_none = len(self.code)
         self.emit(IDrop(st))
-        self.emit(ICounterSet(var, 0))
+        assert st.fill_var is not None
+        self.emit(ICounterSet(st.fill_var, 0))
 
     def branch(self, cond: p.Cond, span: Span | None) -> IBranch:
         ins = IBranch(cond, [-1, -1], self.reads(cond), self.env, span)

@@ -45,6 +45,7 @@ class Ty(Enum):
     SET = "FuturesUnordered"
     ORDERED_SET = "FuturesOrdered"
     JOIN_SET = "JoinSet"
+    STREAM = "stream"
     INTERVAL = "Interval"
 
 
@@ -347,9 +348,24 @@ class Select:
 
 @dataclass(frozen=True, slots=True)
 class NewSet:
-    """`let set = FuturesUnordered::new();` (or FuturesOrdered, JoinSet)."""
+    """`let set = FuturesUnordered::new();` (or FuturesOrdered, JoinSet), or a buffered stream
+    `let s = stream::iter(items).buffered(limit);` whose `next()` first pulls items while fewer
+    than `limit` are in flight."""
 
     local: Local
+    span: Span | None = field(default=None, compare=False)
+    items: tuple[Future, ...] = ()
+    limit: int = 0
+    ordered: bool = False  # a stream's: buffered (in order) or buffer_unordered
+
+
+@dataclass(frozen=True, slots=True)
+class TryReserve:
+    """`let p = tx.try_reserve();`: a permit if one is free now (nobody queued), else none."""
+
+    local: Local
+    res: ResRef
+    text: str
     span: Span | None = field(default=None, compare=False)
 
 
@@ -374,7 +390,8 @@ class SetSpawn:
 @dataclass(frozen=True, slots=True)
 class ForEach:
     """`stream::iter(items)[.buffered(n) | .buffer_unordered(n)].for_each(|_| body).await`.
-    `limit` 0: no buffering (each item is awaited in turn, then the body)."""
+    `limit` 0: no buffering: the items are futures handed to the body unpolled (`|_|` drops them),
+    so the body runs once per item."""
 
     items: tuple[Future, ...]
     limit: int
@@ -523,7 +540,7 @@ class Block:
 Stmt = (
     LetFuture | AwaitStmt | Select | Join | Drop | TrySend | OneshotSend | PermitSend | Spawn
     | Loop | For | While | WhileRecv | If | SetInt | Break | Continue | Block
-    | NewSet | Push | SetSpawn | ForEach | NotifyOne | Enable | PollOnce | NewInterval
+    | NewSet | Push | SetSpawn | ForEach | NotifyOne | Enable | PollOnce | NewInterval | TryReserve
 )
 
 

@@ -190,6 +190,8 @@ def _event_text(model: CompiledModel, d: Describer, kind: EventKind, slot: int, 
             return f"{how} {d.res(res)}"
         case EventKind.SENT:
             assert r is not None
+            if s is not None and s.purpose is Purpose.RESERVE and before[s.state_var] != ST_HELD:
+                return f"`{s.label}` holds no permit: nothing is sent"
             if r.kind is ResKind.NOTIFY:
                 return f"{'notify_waiters' if detail == 'all' else 'notify_one'} on {d.res(res)}"
             if r.kind is ResKind.ONESHOT:
@@ -207,7 +209,8 @@ def _event_text(model: CompiledModel, d: Describer, kind: EventKind, slot: int, 
         case EventKind.CLOSED:
             return f"every sender of {d.res(res)} is gone: recv returns None"
         case EventKind.TRY_SEND_FULL:
-            return f"try_send on {d.res(res)}: full, returns Err(Full) without waiting"
+            what = "try_reserve" if detail == "reserve" else "try_send"
+            return f"{what} on {d.res(res)}: full, returns Err(Full) without waiting"
         case EventKind.SELECT_WON:
             if s is None:
                 return "every select! branch is disabled: the else branch runs"

@@ -372,7 +372,8 @@ class _BodyChecker:
     def local_future(self, e: s.MethodCall, b: _Binding, method: str, text: str) -> p.Future | None:
         """A method of a local container: `set.next()`, `set.join_next()`, `interval.tick()`."""
         ty = b.local.ty
-        want = {p.Ty.SET: "next", p.Ty.ORDERED_SET: "next", p.Ty.JOIN_SET: "join_next", p.Ty.INTERVAL: "tick"}.get(ty)
+        want = {p.Ty.SET: "next", p.Ty.ORDERED_SET: "next", p.Ty.STREAM: "next", p.Ty.JOIN_SET: "join_next",
+                p.Ty.INTERVAL: "tick"}.get(ty)
         if want is None or method != want:
             has = f"; it has '{want}'" if want else ""
             self.r.err.add(e.span, f"'{b.local.name}' is {_a(ty)}{has}; '{method}' is not a future of it")
@@ -389,7 +390,7 @@ class _BodyChecker:
         if v is None:
             return None
         ty, ref = v
-        if isinstance(ref, _Binding) and ty in (p.Ty.SET, p.Ty.ORDERED_SET, p.Ty.JOIN_SET, p.Ty.INTERVAL):
+        if isinstance(ref, _Binding) and ty in (p.Ty.SET, p.Ty.ORDERED_SET, p.Ty.STREAM, p.Ty.JOIN_SET, p.Ty.INTERVAL):
             return self.local_future(e, ref, method, text)
         allowed = {
             p.Ty.MUTEX: ("lock",),
@@ -628,6 +629,27 @@ class _BodyChecker:
             if not self.nargs(value, 0, _canonical(value.path)):
                 return []
             return [p.NewSet(self.declare(name, _CONTAINERS[_canonical(value.path)], st.span), st.span)]
+        if self.is_stream(value):
+            found = self.stream(value)
+            if found is None:
+                return []
+            items, limit, ordered = found
+            if limit == 0:
+                self.r.err.add(value.span, "this stream hands out its futures unpolled; to run them, buffer it: "
+                               "`.buffered(n)` or `.buffer_unordered(n)`")
+                return []
+            local = self.declare(name, p.Ty.STREAM, value.span)
+            return [p.NewSet(local, value.span, tuple(items), limit, ordered)]
+        if isinstance(value, s.MethodCall) and value.method == "try_reserve":
+            ch = self.resource(value.receiver, (p.Ty.CHANNEL,), "try_reserve")
+            if ch is None or not self.nargs(value, 0, "try_reserve"):
+                return []
+            if self.r.is_unbounded(ch):
+                self.r.err.add(value.span, "try_reserve() needs a bounded channel")
+                return []
+            if name == "_":
+                return []  # a permit dropped at once
+            return [p.TryReserve(self.declare(name, p.Ty.PERMIT, st.span), ch, self.r.text(value.span), value.span)]
         if isinstance(value, s.Call) and _canonical(value.path) == "interval":
             if not self.nargs(value, 1, "interval"):
                 return []
@@ -858,24 +880,40 @@ class _BodyChecker:
             return []
         return out
 
+    def stream(self, src: s.Expr) -> tuple[list[p.Future], int, bool] | None:
+        """A stream's item futures, how many run at once (0: none, they are handed over unpolled)
+        and whether in order: `stream::iter(items)[.buffered(n) | .buffer_unordered(n)]`,
+        `stream::once(f)` (f's output, so f runs)."""
+        limit, ordered = 0, True
+        if isinstance(src, s.MethodCall) and src.method in ("buffered", "buffer_unordered"):
+            if not self.nargs(src, 1, src.method):
+                return None
+            n = src.args[0]
+            if not isinstance(n, s.IntLit) or n.value < 1:
+                self.r.err.add(n.span, f"{src.method} takes a number of at least 1")
+                return None
+            limit, ordered, src = n.value, src.method == "buffered", src.receiver
+        if isinstance(src, s.Call) and _canonical(src.path) == "once" and len(src.args) == 1 and limit == 0:
+            fut = self.future(src.args[0], "run by the stream")
+            return None if fut is None else ([fut], 1, True)
+        items = self.iter_items(src)
+        return (items, limit, ordered) if items else None
+
     def for_each(self, e: s.MethodCall, span: Span | None) -> list[p.Stmt]:
         """`stream::iter(items)[.buffered(n) | .buffer_unordered(n)].for_each(|_| body).await`."""
         if not self.nargs(e, 1, "for_each"):
             return []
-        src, limit, ordered = e.receiver, 0, True
-        if isinstance(src, s.MethodCall) and src.method in ("buffered", "buffer_unordered"):
-            if not self.nargs(src, 1, src.method):
-                return []
-            n = src.args[0]
-            if not isinstance(n, s.IntLit) or n.value < 1:
-                self.r.err.add(n.span, f"{src.method} takes a number of at least 1")
-                return []
-            limit, ordered, src = n.value, src.method == "buffered", src.receiver
-        items = self.iter_items(src)
+        st = self.stream(e.receiver)
         cf = self.closure_future(e.args[0], "for_each")
-        if not items or cf is None:
+        if st is None or cf is None:
             return []
+        items, limit, ordered = st
         return [p.ForEach(tuple(items), limit, ordered, cf[1], span)]
+
+    def is_stream(self, e: s.Expr) -> bool:
+        while isinstance(e, s.MethodCall) and e.method in ("buffered", "buffer_unordered", "map"):
+            e = e.receiver
+        return isinstance(e, s.Call) and _canonical(e.path) in ("iter", "once")
 
     def branches(self, bodies: list[s.Block]) -> list[p.Block]:
         """Check alternative bodies: a move in one branch does not affect its siblings."""

@@ -421,3 +421,34 @@ def test_futures_ordered_yields_in_push_order() -> None:
     """
     assert verdict(body, TimeMode.EXACT) is Status.SAFE
     assert verdict(body.replace("if n == 2", "if n == 3"), TimeMode.EXACT) is Status.DEADLOCK
+
+
+def test_try_reserve_takes_a_free_permit_or_nothing() -> None:
+    body = """
+    let ch = channel(1);
+    task main {
+        let p = ch.try_reserve();
+        let q = ch.try_reserve();
+        q.send();
+        p.send();
+        ch.recv().await;
+        ch.recv().await;
+    }
+    """
+    # Only p got the permit, so one message is sent and the second recv waits forever.
+    assert verdict(body) is Status.DEADLOCK
+    assert verdict(body.replace("channel(1)", "channel(2)")) is Status.SAFE
+
+
+def test_a_buffered_stream_held_in_a_variable_runs_its_items_only_when_pulled() -> None:
+    body = """
+    let foo_lock = Mutex::new();
+    async fn foo(m: Mutex) { let _g = m.lock().await; sleep(10).await; }
+    task main {
+        let s = stream::iter([foo(foo_lock), foo(foo_lock)]).buffered(2);
+        while let Some(_) = s.next().await { foo(foo_lock).await; }
+    }
+    """
+    assert verdict(body, TimeMode.EXACT) is Status.FUTURELOCK
+    # With room for one item at a time, nothing is left queued while the body runs.
+    assert verdict(body.replace("buffered(2)", "buffered(1)"), TimeMode.EXACT) is Status.SAFE
