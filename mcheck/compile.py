@@ -150,16 +150,19 @@ def _interval(op: Op, a: list[tuple[int, int]]) -> tuple[int, int]:
 class _Path:
     """One symbolic execution path: guard conjuncts over the pre-state, current values, events."""
 
-    __slots__ = ("events", "guard", "vals", "written")
+    __slots__ = ("events", "guard", "polled_sets", "vals", "written")
 
-    def __init__(self, guard: list[Expr], vals: dict[int, Expr], written: set[int], events: list[Event]) -> None:
+    def __init__(self, guard: list[Expr], vals: dict[int, Expr], written: set[int], events: list[Event],
+                 polled_sets: frozenset[int] = frozenset()) -> None:
         self.guard = guard
         self.vals = vals
         self.written = written
         self.events = events
+        # Sets being polled in the pre-state: none of their members is unpolled (see poll_set).
+        self.polled_sets = polled_sets
 
     def copy(self) -> _Path:
-        return _Path(list(self.guard), dict(self.vals), set(self.written), list(self.events))
+        return _Path(list(self.guard), dict(self.vals), set(self.written), list(self.events), self.polled_sets)
 
 
 Outcome = list[tuple[_Path, bool]]
@@ -736,6 +739,12 @@ class _Compiler:
                 for q, waiting in cases:
                     if waiting:
                         done_now.append(q)
+                        continue
+                    # A set that is being polled has polled every member pushed before: the set's
+                    # owner suspends on it only after polling them all (checked by
+                    # tests/test_consistency.py), so only members written since can be unpolled.
+                    if st.index in q.polled_sets and m.state_var not in q.written:
+                        work.append((q, i + 1))
                         continue
                     for q2, fresh in self.split(q, b.eq(self.read(q, m.state_var), PC_ENTRY)):
                         if not fresh:
@@ -1403,11 +1412,13 @@ class _Compiler:
     def leaf_events(self, s: Slot) -> Iterator[tuple[StepKind, _Path, list[_Path]]]:
         """For each context: (kind, pre-path, resulting paths) of every event of leaf s."""
         b = self.b
+        sets = frozenset(x.index for x in self.chain(s) if x.kind is SlotKind.SET)
         for ctx in self.contexts(s):
             base = self.fresh()
             ok = all(self.assume(base, c) for c in ctx)
             if not ok:
                 continue
+            base.polled_sets = sets
             st = b.var(s.state_var)
             # First polls happen inline, when the task's code reaches the future (see poll);
             # these are the events that wake a task later.

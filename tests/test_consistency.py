@@ -67,8 +67,9 @@ def test_generated_code_matches_the_interpreter(path: Path, time: TimeMode) -> N
 @pytest.mark.parametrize("time", list(TimeMode), ids=lambda t: t.value)
 @pytest.mark.parametrize("path", MODEL_FILES, ids=lambda p: p.name)
 def test_unpolled_futures_hold_nothing(path: Path, time: TimeMode) -> None:
-    """The invariant compile.assume_fresh relies on: in every reachable state, whatever is inside a
-    future that is not alive or not yet polled (pc PC_DEAD or PC_ENTRY) is in its initial state."""
+    """The invariants compile.py's first polls rely on, in every reachable state: whatever is inside a
+    future that is not alive or not yet polled (pc PC_DEAD or PC_ENTRY) is in its initial state
+    (assume_fresh), and a set being polled has no unpolled member (poll_set)."""
     model = load(Source(str(path), path.read_text()), time)
     ts = model.ts
     cs = compile_system(ts)
@@ -79,6 +80,9 @@ def test_unpolled_futures_hold_nothing(path: Path, time: TimeMode) -> None:
             inside[p].extend(fresh_vars(s))
             p = model.slots[p].parent
     code = [s for s in model.slots if s.kind in (SlotKind.CODE, SlotKind.ROOT) and inside[s.index]]
+    # ... and the one compile.poll_set relies on: a set that is being polled has no unpolled member.
+    sets = [(s, ts.waits.nodes[s.index], [m for m in model.slots if m.parent == s.index and m.kind is SlotKind.CODE])
+            for s in model.slots if s.kind is SlotKind.SET]
     seen = {ts.initial}
     frontier = [ts.initial]
     while frontier:
@@ -87,6 +91,10 @@ def test_unpolled_futures_hold_nothing(path: Path, time: TimeMode) -> None:
             if st[s.state_var] in (PC_ENTRY, PC_DEAD):
                 bad = [ts.vars[v].name for v in inside[s.index] if st[v] != 0]
                 assert not bad, f"{s.label} has pc {st[s.state_var]} but {bad} are not 0 in {st}"
+        for s, node, members in sets:
+            if evaluate(node.live, st) and not evaluate(node.dormant, st):
+                fresh = [m.label for m in members if st[m.state_var] == PC_ENTRY]
+                assert not fresh, f"{s.label} is being polled but {fresh} were never polled, in {st}"
         if cs.overflow(st):
             continue
         for _, t in next((succ(st) for succ in cs.successors if succ(st)), []):
