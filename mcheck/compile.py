@@ -68,8 +68,10 @@ from mcheck.ir import (
 )
 from mcheck.model import (
     LEAF_KINDS,
+    NT_CREATED,
     NT_IDLE,
     NT_NOTIFIED,
+    NT_NOTIFIED_ALL,
     NT_WAITING,
     PC_DEAD,
     PC_DONE,
@@ -260,7 +262,7 @@ class _Compiler:
             elif s.kind is SlotKind.SET:
                 s.state_var = self.new_var(f"{name}.exists", 0, 1, 0)
             elif s.kind is SlotKind.NOTIFIED:
-                s.state_var = self.new_var(f"{name}.st", 0, 3, 0)
+                s.state_var = self.new_var(f"{name}.st", 0, NT_CREATED, 0)
                 s.pos_var = self.new_var(f"{name}.pos", 0, len(self.notified[s.res]), 0)
             else:
                 s.state_var = self.new_var(f"{name}.st", 0, leaf_done(s.kind), 0)
@@ -499,8 +501,10 @@ class _Compiler:
     def create(self, path: _Path, s: Slot) -> None:
         if s.kind in (SlotKind.CODE, SlotKind.ROOT):
             self.write(path, s.state_var, PC_ENTRY)
-        elif s.kind in (SlotKind.ACQUIRE, SlotKind.NOTIFIED):
+        elif s.kind is SlotKind.ACQUIRE:
             pass  # unpolled, it holds nothing and is in no queue: its state stays idle
+        elif s.kind is SlotKind.NOTIFIED:
+            self.write(path, s.state_var, NT_CREATED)  # in no queue, but notify_waiters reaches it
         else:
             self.write(path, s.state_var, 1)
             if s.rem_var >= 0:
@@ -865,13 +869,18 @@ class _Compiler:
     def poll_notified(self, path: _Path, s: Slot) -> list[tuple[_Path, bool, bool]]:
         b = self.b
         out: list[tuple[_Path, bool, bool]] = []
-        for q, idle in self.split(path, b.eq(self.read(path, s.state_var), NT_IDLE)):
+        for q, idle in self.split(path, self.unregistered(path, s)):
             if idle:
                 out.extend((q2, permit, True) for q2, permit in self.register(q, s))
                 continue
-            ready = b.or_(b.eq(self.read(q, s.state_var), NT_NOTIFIED), b.eq(self.read(q, s.state_var), leaf_done(s.kind)))
+            st = self.read(q, s.state_var)
+            ready = b.or_(b.eq(st, NT_NOTIFIED), b.eq(st, NT_NOTIFIED_ALL), b.eq(st, leaf_done(s.kind)))
             out.extend((q2, done, True) for q2, done in self.split(q, ready))
         return out
+
+    def unregistered(self, path: _Path, s: Slot) -> Expr:
+        st = self.read(path, s.state_var)
+        return self.b.or_(self.b.eq(st, NT_IDLE), self.b.eq(st, NT_CREATED))
 
     def notify(self, path: _Path, r: int, cond: Expr, everyone: bool) -> None:
         """notify_one (when cond): the oldest registered waiter is notified, else a permit is stored;
@@ -882,15 +891,20 @@ class _Compiler:
         exists = b.or_(*(b.lt(0, self.read(path, w.pos_var)) for w in ws))
         for w in ws:
             pw = self.read(path, w.pos_var)
-            hit = b.and_(cond, b.lt(0, pw)) if everyone else b.and_(cond, b.eq(pw, 1))
-            self.write(path, w.state_var, b.ite(hit, NT_NOTIFIED, self.read(path, w.state_var)))
+            if everyone:  # every registered waiter, and every Notified created before the call
+                hit = b.and_(cond, b.or_(b.lt(0, pw), b.eq(self.read(path, w.state_var), NT_CREATED)))
+            else:
+                hit = b.and_(cond, b.eq(pw, 1))
+            self.write(path, w.state_var, b.ite(hit, NT_NOTIFIED_ALL if everyone else NT_NOTIFIED,
+                                                self.read(path, w.state_var)))
             self.write(path, w.pos_var, b.ite(cond, 0 if everyone else b.ite(b.lt(0, pw), b.sub(pw, 1), 0), pw))
         if not everyone:
             cur = self.read(path, info.msgs_var)
             self.write(path, info.msgs_var, b.ite(b.and_(cond, b.not_(exists)), 1, cur))
 
     def drop_notified(self, path: _Path, w: Slot) -> None:
-        """Leave the waiters; a notification received but not consumed goes to the next waiter."""
+        """Leave the waiters; a notify_one notification received but not consumed goes to the next
+        waiter (or is stored). One from notify_waiters is not passed on."""
         b = self.b
         st = self.read(path, w.state_var)
         if b.is_const(st) and st.value == NT_IDLE:
@@ -1106,7 +1120,7 @@ class _Compiler:
                     ip += 1
                 case IEnable(slot=s):
                     out = []
-                    for pth, idle in self.split(path, b.eq(self.read(path, s.state_var), NT_IDLE)):
+                    for pth, idle in self.split(path, self.unregistered(path, s)):
                         if idle:
                             out.extend((q, ip + 1, steps, seen) for q, _permit in self.register(pth, s))
                         else:
@@ -1434,9 +1448,10 @@ class _Compiler:
                 if self.assume(pth, b.eq(st, ST_GRANTED)):
                     yield StepKind.COMPLETE, pth, self.finish_acquire(pth, s, self.binds(s))
             elif s.kind is SlotKind.NOTIFIED:
-                pth = base.copy()
-                if self.assume(pth, b.eq(st, NT_NOTIFIED)):
-                    yield StepKind.COMPLETE, pth, self.complete(pth, s)
+                for notified in (NT_NOTIFIED, NT_NOTIFIED_ALL):
+                    pth = base.copy()
+                    if self.assume(pth, b.eq(st, notified)):
+                        yield StepKind.COMPLETE, pth, self.complete(pth, s)
             elif s.kind is SlotKind.SLEEP:
                 pth = base.copy()
                 if self.assume(pth, b.eq(st, 1)) and (s.rem_var < 0 or self.assume(pth, b.eq(b.var(s.rem_var), 0))):
@@ -1563,7 +1578,10 @@ class _Compiler:
                 for q in results:
                     g, u = self.finish(q)
                     pending.append((s, kind, g, u, tuple(q.events)))
-                    ready_guards.setdefault(s.index, []).append(g)
+                    # Untimed, a pending timer *may* fire at any moment; it is not ready before
+                    # it does, so it does not hold back the later branches of a biased select!.
+                    if not (s.kind is SlotKind.SLEEP and self.time is TimeMode.UNTIMED):
+                        ready_guards.setdefault(s.index, []).append(g)
                 del pre_path
         for s, kind, g, u, events in pending:
             extra = self.biased_constraints(s, ready_guards)
@@ -1612,8 +1630,10 @@ class _Compiler:
             v = b.var(s.state_var)
             if s.kind in (SlotKind.ROOT, SlotKind.CODE):
                 live[s.index] = b.and_(b.ne(v, PC_DEAD), b.ne(v, PC_DONE))
-            elif s.kind in (SlotKind.ACQUIRE, SlotKind.NOTIFIED):
-                live[s.index] = b.or_(b.eq(v, ST_QUEUED), b.eq(v, ST_GRANTED))  # = NT_WAITING, NT_NOTIFIED
+            elif s.kind is SlotKind.ACQUIRE:
+                live[s.index] = b.or_(b.eq(v, ST_QUEUED), b.eq(v, ST_GRANTED))
+            elif s.kind is SlotKind.NOTIFIED:
+                live[s.index] = b.or_(b.eq(v, NT_WAITING), b.eq(v, NT_NOTIFIED), b.eq(v, NT_NOTIFIED_ALL))
             elif s.kind is SlotKind.SET:
                 live[s.index] = b.and_(b.eq(v, 1), b.or_(*(self.member_alive(self.fresh(), m) for m in s.children)))
             else:
@@ -1630,7 +1650,7 @@ class _Compiler:
             elif s.kind is SlotKind.ACQUIRE:
                 ready = b.and_(act, b.eq(v, ST_GRANTED))
             elif s.kind is SlotKind.NOTIFIED:
-                ready = b.and_(act, b.eq(v, NT_NOTIFIED))
+                ready = b.and_(act, b.or_(b.eq(v, NT_NOTIFIED), b.eq(v, NT_NOTIFIED_ALL)))
             elif s.kind in (SlotKind.SLEEP, SlotKind.YIELD):
                 ready = act
             elif s.kind is SlotKind.RECV:

@@ -39,10 +39,12 @@ ST_QUEUED = 1
 ST_GRANTED = 2
 ST_HELD = 3
 # Notified-leaf states (the same numbers: registered = queued, notified = granted).
-NT_IDLE = 0
-NT_WAITING = 1
-NT_NOTIFIED = 2
-NT_DONE = 3
+NT_IDLE = 0  # not created, or dropped
+NT_WAITING = 1  # registered
+NT_NOTIFIED = 2  # by notify_one: passed on if dropped unconsumed
+NT_DONE = 3  # a borrowed Notified that completed
+NT_NOTIFIED_ALL = 4  # by notify_waiters: not passed on
+NT_CREATED = 5  # created, not yet polled: notify_waiters reaches it, notify_one does not
 
 
 @dataclass(frozen=True, slots=True)

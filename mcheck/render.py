@@ -15,7 +15,9 @@ from mcheck.analysis import Link, StuckReport
 from mcheck.evaluate import State, evaluate
 from mcheck.ir import EdgeKind
 from mcheck.model import (
+    NT_CREATED,
     NT_NOTIFIED,
+    NT_NOTIFIED_ALL,
     NT_WAITING,
     PC_DONE,
     ST_GRANTED,
@@ -296,7 +298,8 @@ def _grants(model: CompiledModel, d: Describer, before: State, after: State) -> 
     out = []
     memo: dict[int, int] = {}
     for s in model.slots:
-        if s.kind is SlotKind.NOTIFIED and before[s.state_var] == NT_WAITING and after[s.state_var] == NT_NOTIFIED:
+        if s.kind is SlotKind.NOTIFIED and before[s.state_var] in (NT_WAITING, NT_CREATED) \
+                and after[s.state_var] in (NT_NOTIFIED, NT_NOTIFIED_ALL):
             dormant = evaluate(model.ts.waits.nodes[s.index].dormant, after, memo)
             note = ": nobody is polling it (dormant)" if dormant else ""
             out.append(f"{d.res(s.resource)} notifies {d.slot(s.index)} (task {model.tasks[s.task].name}){note}")

@@ -155,6 +155,8 @@ class _BodyChecker:
 
     def value(self, e: s.Expr) -> tuple[p.Ty, p.Arg | _Binding] | None:
         """Resolve a name or literal used as an argument."""
+        if isinstance(e, s.Call) and _canonical(e.path) in ("ms", "Duration::from_millis") and len(e.args) == 1:
+            e = e.args[0]
         if isinstance(e, s.IntLit):
             return p.Ty.INT, p.IntConst(e.value)
         if isinstance(e, s.Name):
@@ -319,8 +321,10 @@ class _BodyChecker:
                     return None
                 self.r.err.add(e.span, f"unknown async fn '{'::'.join(path)}'", *self.r.suggest(name))
                 return None
+            case s.MethodCall(receiver=recv, method="as_mut", args=()):
+                return self.future(s.Borrow(recv, e.span), context)  # `f.as_mut()` borrows f like `&mut f`
             case s.MethodCall(receiver=recv, method=method, args=args):
-                if method in ("unwrap", "fuse", "boxed", "as_mut") and not args:
+                if method in ("unwrap", "fuse", "boxed") and not args:
                     return self.future(recv, context)
                 return self.method_future(e, recv, method, text)
             case s.MacroCall(path=path, args=args) if _canonical(path) == "pin" and len(args) == 1:
@@ -620,6 +624,12 @@ class _BodyChecker:
             fut = self.future(value.value, "awaited")
             if fut is None:
                 return []
+            if isinstance(fut, p.Race) and name != "_" and isinstance(value.value, s.Call) \
+                    and _canonical(value.value.path) in ("select", "future::select"):
+                self.r.err.add(st.span, f"'{name}' would keep the losing future alive (dormant), which mcheck "
+                               "cannot bind; pass the futures by `&mut` (`select(&mut a, &mut b).await;`) to keep "
+                               "the loser, or write `let _ = ...` to drop it")
+                return []
             ty = _result_type(fut)
             if ty is None or name == "_":
                 return [p.AwaitStmt(fut, None, st.span)]
@@ -724,6 +734,10 @@ class _BodyChecker:
             case s.Await(value=inner):
                 fut = self.future(inner, "awaited")
                 return [] if fut is None else [p.AwaitStmt(fut, None, span)]
+            case s.MacroCall(path=path, args=args) if _canonical(path) == "pin" and all(
+                isinstance(a, s.Name) for a in args
+            ):
+                return []  # `tokio::pin!(f);` pins f in place: nothing to model
             case s.MacroCall(path=path, args=args) if _canonical(path) == "poll":
                 if len(args) != 1:
                     self.r.err.add(value.span, "poll! takes one future")
@@ -1013,7 +1027,8 @@ class Resolver:
         if ctor not in _CONSTRUCTORS or not isinstance(e, s.Call):
             self.err.add(
                 e.span, f"unknown resource '{self.text(e.span)}'; expected Mutex::new(), Semaphore::new(n), "
-                "channel(n), unbounded_channel() or oneshot()",
+                "channel(n), unbounded_channel(), oneshot(), RwLock::new(), Notify::new(), OnceCell::new() or "
+                "futures::lock::Mutex::new()",
             )
             return
         kind, nargs = _CONSTRUCTORS[ctor]

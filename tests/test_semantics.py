@@ -452,3 +452,51 @@ def test_a_buffered_stream_held_in_a_variable_runs_its_items_only_when_pulled() 
     assert verdict(body, TimeMode.EXACT) is Status.FUTURELOCK
     # With room for one item at a time, nothing is left queued while the body runs.
     assert verdict(body.replace("buffered(2)", "buffered(1)"), TimeMode.EXACT) is Status.SAFE
+
+
+def test_notify_waiters_reaches_created_notified_and_is_not_passed_on() -> None:
+    # A Notified created before notify_waiters is reached by it, even unpolled (tokio counts it).
+    assert verdict("let n = Notify::new(); task main { let f = n.notified(); n.notify_waiters(); f.await; }") \
+        is Status.SAFE
+    # One created after it is not.
+    assert verdict("let n = Notify::new(); task main { n.notify_waiters(); let f = n.notified(); f.await; }") \
+        is Status.DEADLOCK
+    # Dropping a Notified that notify_waiters reached passes nothing on (notify_one's would be).
+    body = """
+    let n = Notify::new();
+    task notifier { sleep(20).await; n.notify_waiters(); }
+    task main {
+        let f1 = async { n.notified().await; };
+        select! { _ = &mut f1 => {} _ = sleep(10) => {} }
+        sleep(30).await;
+        drop(f1);
+        n.notified().await;
+    }
+    """
+    assert verdict(body, TimeMode.EXACT) is Status.DEADLOCK
+    assert verdict(body.replace("notify_waiters", "notify_one"), TimeMode.EXACT) is Status.SAFE
+
+
+def test_untimed_timers_do_not_hold_back_later_biased_branches() -> None:
+    # timeout(d, &mut f) polls f first; untimed, its own timer may still fire before f's sleep.
+    body = """
+    let lock = Mutex::new();
+    task main {
+        let f = async { let _g = lock.lock().await; sleep(10).await; };
+        timeout(5, &mut f).await;
+        lock.lock().await;
+    }
+    """
+    assert verdict(body) is Status.FUTURELOCK
+    assert verdict(body, TimeMode.EXACT) is Status.FUTURELOCK
+
+
+def test_as_mut_borrows_like_a_mut_reference() -> None:
+    body = holder(50) + """
+    task main {
+        ready.recv().await;
+        let f = pin!(op(m));
+        select! { _ = f.as_mut() => {} _ = sleep(10) => { op(m).await; } }
+    }
+    """
+    assert verdict(body, TimeMode.EXACT) is Status.FUTURELOCK
