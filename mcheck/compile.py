@@ -1275,16 +1275,26 @@ class _Compiler:
     def preconditions(self, path: _Path, sel: ISelect) -> list[tuple[_Path, list[bool]]]:
         """Evaluate the `, if cond` of every branch (before any is polled); record them in the
         branches' flags, which keep a disabled borrowed branch unpolled until the select! ends."""
+        b = self.b
         out: list[tuple[_Path, list[bool]]] = [(path, [True] * len(sel.arms))]
         for i, g in enumerate(sel.guards):
-            if g is None:
+            s, owned, _h = sel.arms[i]
+            if g is None and not (sel.fused and not owned):
                 continue
             nxt = []
             for pth, enabled in out:
-                for q in self.concretize(pth, g):
-                    for q2, holds in self.condition(q, g):
-                        self.write(q2, sel.enabled_vars[i], 1 if holds else 0)
-                        nxt.append((q2, [*enabled[:i], holds, *enabled[i + 1 :]]))
+                cases: list[tuple[_Path, bool]] = []
+                for q in self.concretize(pth, g) if g is not None else [pth]:
+                    cases.extend(self.condition(q, g) if g is not None else [(q, True)])
+                for q2, holds in cases:
+                    if holds and sel.fused and not owned:  # a terminated (completed) future is skipped
+                        done = PC_DONE if s.kind in (SlotKind.CODE, SlotKind.ROOT) else leaf_done(s.kind)
+                        for q3, finished in self.split(q2, b.eq(self.read(q2, s.state_var), done)):
+                            self.write(q3, sel.enabled_vars[i], 0 if finished else 1)
+                            nxt.append((q3, [*enabled[:i], not finished, *enabled[i + 1 :]]))
+                        continue
+                    self.write(q2, sel.enabled_vars[i], 1 if holds else 0)
+                    nxt.append((q2, [*enabled[:i], holds, *enabled[i + 1 :]]))
             out = nxt
         return out
 

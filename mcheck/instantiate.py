@@ -52,6 +52,7 @@ class ISelect:
     guards: list[IBranch | None] = field(default_factory=list)
     enabled_vars: list[int] = field(default_factory=list)
     else_ip: int = -1  # `else`: every arm disabled; -1 without one (then the task panics)
+    fused: bool = False  # futures::select!: a borrowed arm whose future completed is disabled
 
     def __post_init__(self) -> None:
         if not self.guards:
@@ -547,12 +548,15 @@ class _CfgBuilder:
                 self.emit(IAwait(s, owned, bind is not None, span=span))
                 if bind is not None:
                     self.declare(bind, s)
-            case p.Select(biased=biased, arms=arms, span=span, otherwise=otherwise):
+            case p.Select(biased=biased, arms=arms, span=span, otherwise=otherwise, fused=fused):
                 futs = [self.future(a.future, self.slot) for a in arms]
                 guards = [None if a.precondition is None else
                           IBranch(a.precondition, [-1, -1], self.reads(a.precondition), self.env, a.span) for a in arms]
-                flags = [-1 if g is None else self.new_flag() for g in guards]
+                # futures::select! also disables a borrowed branch whose future has completed.
+                flags = [self.new_flag() if g is not None or (fused and not owned) else -1
+                         for g, (_s, owned) in zip(guards, futs, strict=True)]
                 sel = ISelect([(s, owned, -1) for s, owned in futs], biased, span, guards, flags)
+                sel.fused = fused
                 self.emit(sel)
                 ends: list[int] = []
                 for i, arm in enumerate(arms):

@@ -344,6 +344,7 @@ class Select:
     arms: tuple[SelectArm, ...]
     span: Span | None = field(default=None, compare=False)
     otherwise: Block | None = None  # `else`: every branch disabled (or, futures::select!, complete)
+    fused: bool = False  # futures::select!: a borrowed future that has completed is skipped
 
 
 @dataclass(frozen=True, slots=True)

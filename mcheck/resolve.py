@@ -960,7 +960,7 @@ class _BodyChecker:
         arms = [p.SelectArm(f, b, arm.span, c)
                 for f, b, arm, c in zip(futs, bodies, st.arms, conds, strict=False) if f is not None]
         otherwise = bodies[-1] if st.otherwise is not None else None
-        return [p.Select(st.biased, tuple(arms), st.span, otherwise)]
+        return [p.Select(st.biased, tuple(arms), st.span, otherwise, st.futures)]
 
 
 def _suspends_or_breaks(b: p.Block, breaks: bool) -> bool:

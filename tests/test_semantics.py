@@ -500,3 +500,26 @@ def test_as_mut_borrows_like_a_mut_reference() -> None:
     }
     """
     assert verdict(body, TimeMode.EXACT) is Status.FUTURELOCK
+
+
+def test_futures_select_skips_completed_futures_and_runs_complete() -> None:
+    body = """
+    let lock = Mutex::new();
+    async fn lock_op(m: Mutex) { let _g = m.lock().await; }
+    task main {
+        let f = lock_op(lock).fuse();
+        let t = sleep(10).fuse();
+        let mut rounds = 0;
+        loop {
+            futures::select! {
+                _ = f => { rounds += 1; },
+                _ = t => { rounds += 1; },
+                complete => break,
+            }
+        }
+        if rounds != 2 { let _g = lock.lock().await; lock.lock().await; }
+    }
+    """
+    # Each borrowed future wins once; then both are skipped and `complete` ends the loop.
+    assert verdict(body) is Status.SAFE
+    assert verdict(body.replace("rounds != 2", "rounds == 2")) is Status.DEADLOCK
