@@ -245,7 +245,7 @@ class _Compiler:
                     if isinstance(ins, ISetInt | IBranch):
                         ins.vars = {local: mapping[ph] for local, ph in ins.vars.items()}
                     if isinstance(ins, ISelect):
-                        ins.enabled_vars = [mapping[ph] if ph != -1 else -1 for ph in ins.enabled_vars]
+                        ins.enabled_vars = [None if ph is None else mapping[ph] for ph in ins.enabled_vars]
                         for g in ins.guards:
                             if g is not None:
                                 g.vars = {local: mapping[ph] for local, ph in g.vars.items()}
@@ -277,8 +277,9 @@ class _Compiler:
                     elif isinstance(ins, ISelect):
                         for i, (arm, _owned, _h) in enumerate(ins.arms):
                             arm.polled_at.add(s.pc_of_ip[ip])
-                            if ins.enabled_vars[i] >= 0:
-                                self.enable_at[(arm.index, s.pc_of_ip[ip])] = ins.enabled_vars[i]
+                            flag = ins.enabled_vars[i]
+                            if flag is not None:
+                                self.enable_at[(arm.index, s.pc_of_ip[ip])] = flag
                     elif isinstance(ins, IJoin):
                         for c, _owned in ins.children:
                             c.polled_at.add(s.pc_of_ip[ip])
@@ -348,6 +349,7 @@ class _Compiler:
         return e if e is not None else self.b.var(v)
 
     def write(self, path: _Path, v: int, e: Expr | int) -> None:
+        assert v >= 0, "a write to a variable that was never allocated"
         path.vals[v] = self.b.const(e) if isinstance(e, int) else e
         path.written.add(v)
 
@@ -1281,6 +1283,8 @@ class _Compiler:
             s, owned, _h = sel.arms[i]
             if g is None and not (sel.fused and not owned):
                 continue
+            flag = sel.enabled_vars[i]
+            assert flag is not None
             nxt = []
             for pth, enabled in out:
                 cases: list[tuple[_Path, bool]] = []
@@ -1290,10 +1294,10 @@ class _Compiler:
                     if holds and sel.fused and not owned:  # a terminated (completed) future is skipped
                         done = PC_DONE if s.kind in (SlotKind.CODE, SlotKind.ROOT) else leaf_done(s.kind)
                         for q3, finished in self.split(q2, b.eq(self.read(q2, s.state_var), done)):
-                            self.write(q3, sel.enabled_vars[i], 0 if finished else 1)
+                            self.write(q3, flag, 0 if finished else 1)
                             nxt.append((q3, [*enabled[:i], not finished, *enabled[i + 1 :]]))
                         continue
-                    self.write(q2, sel.enabled_vars[i], 1 if holds else 0)
+                    self.write(q2, flag, 1 if holds else 0)
                     nxt.append((q2, [*enabled[:i], holds, *enabled[i + 1 :]]))
             out = nxt
         return out
@@ -1312,7 +1316,7 @@ class _Compiler:
             elif s is not winner:
                 self.event(path, EventKind.LEFT_DORMANT, s, span=s.span)
         for v in sel.enabled_vars:
-            if v >= 0:
+            if v is not None:
                 self.write(path, v, 0)
         return handler
 

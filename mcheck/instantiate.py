@@ -50,14 +50,14 @@ class ISelect:
     span: Span | None = None
     # `, if cond` per arm (None: always enabled); its 0/1 variable records that the arm is enabled
     guards: list[IBranch | None] = field(default_factory=list)
-    enabled_vars: list[int] = field(default_factory=list)
+    enabled_vars: list[int | None] = field(default_factory=list)  # None: the arm has no flag
     else_ip: int = -1  # `else`: every arm disabled; -1 without one (then the task panics)
     fused: bool = False  # futures::select!: a borrowed arm whose future completed is disabled
 
     def __post_init__(self) -> None:
         if not self.guards:
             self.guards = [None] * len(self.arms)
-            self.enabled_vars = [-1] * len(self.arms)
+            self.enabled_vars = [None] * len(self.arms)
 
 
 @dataclass(eq=False)
@@ -553,8 +553,8 @@ class _CfgBuilder:
                 guards = [None if a.precondition is None else
                           IBranch(a.precondition, [-1, -1], self.reads(a.precondition), self.env, a.span) for a in arms]
                 # futures::select! also disables a borrowed branch whose future has completed.
-                flags = [self.new_flag() if g is not None or (fused and not owned) else -1
-                         for g, (_s, owned) in zip(guards, futs, strict=True)]
+                flags: list[int | None] = [self.new_flag() if g is not None or (fused and not owned) else None
+                                           for g, (_s, owned) in zip(guards, futs, strict=True)]
                 sel = ISelect([(s, owned, -1) for s, owned in futs], biased, span, guards, flags)
                 sel.fused = fused
                 self.emit(sel)
