@@ -833,6 +833,7 @@ class _Compiler:
         return out
 
     def concretize_var(self, path: _Path, var: int) -> list[_Path]:
+        """Split path on the value of var, unless it is known."""
         cur = self.read(path, var)
         if cur.op is Op.CONST:
             return [path]
@@ -841,7 +842,8 @@ class _Compiler:
         for k in range(lo, hi + 1):
             q = path.copy()
             if self.assume(q, self.b.eq(cur, k)):
-                self.write(q, var, k)
+                if var in q.written:
+                    self.write(q, var, k)
                 out.append(q)
         return out
 
@@ -1208,20 +1210,7 @@ class _Compiler:
         their domains are small, and known values keep loops over them finite and exact."""
         paths = [path]
         for var in sorted(set(ins.vars.values())):
-            nxt = []
-            for pth in paths:
-                cur = self.read(pth, var)
-                if cur.op is Op.CONST:
-                    nxt.append(pth)
-                    continue
-                lo, hi = self.interval(cur)
-                for k in range(lo, hi + 1):
-                    q = pth.copy()
-                    if self.assume(q, self.b.eq(cur, k)):
-                        if var in q.written:
-                            self.write(q, var, k)
-                        nxt.append(q)
-            paths = nxt
+            paths = [q for pth in paths for q in self.concretize_var(pth, var)]
         return paths
 
     def int_value(self, path: _Path, e: p.IntExpr, ins: ISetInt | IBranch) -> Expr:
