@@ -249,10 +249,10 @@ class _Compiler:
                         for g in ins.guards:
                             if g is not None:
                                 g.vars = {local: mapping[ph] for local, ph in g.vars.items()}
-                for c in self.descendants(s):
+                for c in self.descendants(s):  # placeholders are unique: only s's own are in mapping
                     if c.first_var is not None and c.first_var in mapping:
                         c.first_var = mapping[c.first_var]
-                    if c.fill_var is not None and c.fill_var in mapping and c.parent is s:
+                    if c.fill_var is not None and c.fill_var in mapping:
                         c.fill_var = mapping[c.fill_var]
             elif s.kind is SlotKind.ACQUIRE:
                 s.state_var = self.new_var(f"{name}.st", 0, 3, 0)

@@ -292,6 +292,13 @@ class Instantiator:
         self.slots: list[Slot] = []
         self.tasks: list[TaskInst] = []
         self.res_by_index = {r.index: r for r in prog.resources}
+        self.placeholders = 0
+
+    def placeholder(self) -> int:
+        """A stand-in for an integer variable of a code slot, unique in the model (negative);
+        compile.py allocates the variable and maps every use."""
+        self.placeholders += 1
+        return -self.placeholders
 
     def new_slot(self, kind: SlotKind, task: TaskInst, parent: Slot | None, label: str, span: Span | None) -> Slot:
         if len(self.slots) >= MAX_SLOTS:
@@ -649,7 +656,7 @@ class _CfgBuilder:
                 self.fix_loop(ctx, top, len(self.code))
             case p.SetInt(local=local, value=value, span=span):
                 if local.index not in self.ints:  # `let`: a new integer variable in this scope
-                    self.ints[local.index] = -1 - len(self.slot.counters)
+                    self.ints[local.index] = self.inst.placeholder()
                     self.slot.counters.append((self.ints[local.index], 0, 0))  # range set in build()
                     self.scopes[-1].append(local)
                 self.emit(ISetInt(self.ints[local.index], value, self.reads(value), self.env, span))
@@ -663,7 +670,7 @@ class _CfgBuilder:
                 aw.on_none = len(self.code)
                 self.fix_loop(ctx, top, len(self.code))
             case p.For(counter=counter, lo=lo, hi=hi, body=body, span=span):
-                var = -1 - len(self.slot.counters)  # placeholder; compile() assigns the variable
+                var = self.inst.placeholder()  # compile() assigns the variable
                 self.slot.counters.append((var, lo, hi))
                 self.ints[counter.index] = var
                 self.emit(ICounterSet(var, lo))
@@ -713,7 +720,7 @@ class _CfgBuilder:
 
     def new_flag(self) -> int:
         """A 0/1 variable of this slot (a placeholder until compile.py allocates it)."""
-        ph = -1 - len(self.slot.counters)
+        ph = self.inst.placeholder()
         self.slot.counters.append((ph, 0, 1))
         return ph
 
@@ -727,7 +734,7 @@ class _CfgBuilder:
             for item in items:
                 self.member(item, st)
             st.limit = limit
-            st.fill_var = -1 - len(self.slot.counters)
+            st.fill_var = self.inst.placeholder()
             self.slot.counters.append((st.fill_var, 0, len(items)))
             self.emit(ICounterSet(st.fill_var, 0))
         return st
