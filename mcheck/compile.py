@@ -23,6 +23,7 @@ from mcheck.errors import ModelError
 from mcheck.instantiate import (
     SET_SITE_COPIES,
     SUSPENDS,
+    IAbort,
     IAwait,
     IBranch,
     ICounterInc,
@@ -523,8 +524,16 @@ class _Compiler:
                     if v not in path.vals:
                         path.vals[v] = self.b.const(0)
 
+    def abort_all(self, path: _Path, s: Slot, span: Span | None) -> list[_Path]:
+        """`h.abort()`, `set.abort_all()`, dropping a JoinSet: cancel the task(s) still attached."""
+        paths = [path]
+        for h in s.children if s.kind is SlotKind.SET else [s]:
+            if h.kind is SlotKind.JOIN and h.target is not None and h.target.root is not None:
+                paths = [q for pth in paths for q in self.abort(pth, h, h.target.root, span)]
+        return paths
+
     def abort(self, path: _Path, handle: Slot, root: Slot, span: Span | None) -> list[_Path]:
-        """JoinSet::drop / abort: a task still in the set is cancelled, dropping what it holds."""
+        """A task whose handle is still attached is cancelled, dropping what it holds."""
         b = self.b
         running = b.and_(b.eq(self.read(path, handle.state_var), 1), b.ne(self.read(path, root.state_var), PC_DONE),
                          b.ne(self.read(path, root.state_var), PC_DEAD))
@@ -532,6 +541,7 @@ class _Compiler:
         for q, run in self.split(path, running):
             if run:
                 self.drop_slot(q, root)
+                self.write(q, root.state_var, PC_DONE)  # finished (cancelled): its JoinHandle is ready
                 self.event(q, EventKind.DROPPED, root, span=span, detail="aborted")
             out.append(q)
         return out
@@ -1039,12 +1049,16 @@ class _Compiler:
                         for q, nxt in self.join_progress(pth, slot, ip):
                             out.append((q, nxt, steps if nxt is not None else 0, seen))
                     return out
+                case IAbort(slot=s, span=span):
+                    paths = self.abort_all(path, s, span)
+                    if len(paths) == 1:
+                        path = paths[0]
+                        ip += 1
+                        continue
+                    return [(q, ip + 1, steps, seen) for q in paths]
                 case IDrop(slot=s, span=span, explicit=explicit):
-                    paths = [path]
-                    if s.kind is SlotKind.SET:
-                        for h in s.children:  # dropping a JoinSet aborts the tasks still in it
-                            if h.kind is SlotKind.JOIN and h.target is not None and h.target.root is not None:
-                                paths = [q for pth in paths for q in self.abort(pth, h, h.target.root, span)]
+                    # Dropping a JoinSet aborts the tasks still in it (a JoinHandle only detaches).
+                    paths = self.abort_all(path, s, span) if s.kind is SlotKind.SET else [path]
                     for pth in paths:
                         if s.kind is SlotKind.JOIN:
                             self.write(pth, s.state_var, 0)  # dropping a JoinHandle detaches the task

@@ -165,6 +165,14 @@ class IPush:
 
 
 @dataclass(eq=False)
+class IAbort:
+    """Cancel the task of a JoinHandle, or every task still in a JoinSet."""
+
+    slot: Slot
+    span: Span | None = None
+
+
+@dataclass(eq=False)
 class ITryAcquire:
     """`try_reserve()`: take a permit now if one is free and nobody is queued, else nothing."""
 
@@ -209,7 +217,7 @@ class IOnceSet:
 Instr = (
     ICreate | IAwait | ISelect | IJoin | IDrop | IRelease | ITrySend | IOneshotSend | IPermitSend | ISpawn
     | IBranch | ISetInt | IJump | ICounterSet | ICounterTest | ICounterInc | IReturn
-    | IPush | ITryAcquire | IPollOnce | INotify | IEnable | IOnceTest | IOnceSet
+    | IPush | ITryAcquire | IPollOnce | INotify | IEnable | IOnceTest | IOnceSet | IAbort
 )
 SUSPENDS = (IAwait, ISelect, IJoin)
 
@@ -609,6 +617,8 @@ class _CfgBuilder:
                 self.for_each(items, limit, ordered, body, span)
             case p.NotifyOne(res=ref, all=all_, span=span):
                 self.emit(INotify(self.inst.res(ref, self.env), all_, span))
+            case p.Abort(local=local, span=span):
+                self.emit(IAbort(self.locals[local.index], span))
             case p.Enable(local=local, span=span):
                 self.emit(IEnable(self.locals[local.index], span))
             case p.PollOnce(future=fut, span=span):

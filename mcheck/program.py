@@ -425,6 +425,14 @@ class PollOnce:
 
 
 @dataclass(frozen=True, slots=True)
+class Abort:
+    """`h.abort();` on a JoinHandle, `set.abort_all();` on a JoinSet: cancel the task(s)."""
+
+    local: Local
+    span: Span | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
 class NewInterval:
     local: Local
     ms: IntRef
@@ -541,7 +549,7 @@ class Block:
 Stmt = (
     LetFuture | AwaitStmt | Select | Join | Drop | TrySend | OneshotSend | PermitSend | Spawn
     | Loop | For | While | WhileRecv | If | SetInt | Break | Continue | Block
-    | NewSet | Push | SetSpawn | ForEach | NotifyOne | Enable | PollOnce | NewInterval | TryReserve
+    | NewSet | Push | SetSpawn | ForEach | NotifyOne | Enable | PollOnce | NewInterval | TryReserve | Abort
 )
 
 

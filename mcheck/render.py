@@ -231,7 +231,7 @@ def _event_text(model: CompiledModel, d: Describer, kind: EventKind, slot: int, 
         case EventKind.DROPPED:
             assert s is not None
             if detail == "aborted":
-                return f"task {model.tasks[s.task].name} is aborted (its JoinSet is dropped)"
+                return f"task {model.tasks[s.task].name} is aborted"
             if detail != "branch":
                 return f"`{s.label}` is dropped"
             held = _holdings(model, d, slot, before)  # a losing select! branch: worth a line if it held something

@@ -745,7 +745,7 @@ class _BodyChecker:
                 fut = self.future(args[0], "polled")
                 return [] if fut is None else [p.PollOnce(fut, span)]
             case s.MethodCall(receiver=recv, method=method, args=args) if method in (
-                "push", "push_back", "spawn", "notify_one", "notify_waiters", "enable"
+                "push", "push_back", "spawn", "notify_one", "notify_waiters", "enable", "abort", "abort_all"
             ):
                 return self.container_call(value, recv, method, args, span)
             case s.MacroCall(path=path, args=args) if _canonical(path) == "join":
@@ -836,6 +836,11 @@ class _BodyChecker:
                 return []
             self.use(ref, e.span, "used", moves=False)
             return [p.Push(ref.local, fut, span)]
+        if isinstance(ref, _Binding) and (ty, method) in ((p.Ty.HANDLE, "abort"), (p.Ty.JOIN_SET, "abort_all")):
+            if not self.nargs(e, 0, method):
+                return []
+            self.use(ref, e.span, "aborted", moves=False)
+            return [p.Abort(ref.local, span)]
         if isinstance(ref, _Binding) and ty is p.Ty.JOIN_SET and method == "spawn":
             fake = s.Call(("spawn",), args, e.span)
             spawned = self.spawn_arg(fake)

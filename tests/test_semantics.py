@@ -523,3 +523,34 @@ def test_futures_select_skips_completed_futures_and_runs_complete() -> None:
     # Each borrowed future wins once; then both are skipped and `complete` ends the loop.
     assert verdict(body) is Status.SAFE
     assert verdict(body.replace("rounds != 2", "rounds == 2")) is Status.DEADLOCK
+
+
+def test_abort_cancels_a_task_and_its_handle_completes() -> None:
+    body = """
+    let lock = Mutex::new();
+    let never = oneshot();
+    task main {
+        let h = spawn(async { let _g = lock.lock().await; never.recv().await; });
+        sleep(5).await;
+        h.abort();
+        (&mut h).await;
+        let _g = lock.lock().await;
+        never.send();
+    }
+    """
+    assert verdict(body, TimeMode.EXACT) is Status.SAFE
+    assert verdict(body.replace("h.abort();", ""), TimeMode.EXACT) is Status.DEADLOCK
+    joinset = """
+    let lock = Mutex::new();
+    let never = oneshot();
+    task main {
+        let set = JoinSet::new();
+        set.spawn(async { let _g = lock.lock().await; never.recv().await; });
+        sleep(5).await;
+        set.abort_all();
+        let _g = lock.lock().await;
+        never.send();
+    }
+    """
+    assert verdict(joinset, TimeMode.EXACT) is Status.SAFE
+    assert verdict(joinset.replace("set.abort_all();", ""), TimeMode.EXACT) is Status.DEADLOCK
