@@ -1,6 +1,7 @@
 """The `mcheck` command: parses arguments, runs verify.check, prints with render, sets the exit code.
 
-Exit codes: 0 safe, 1 futurelock or deadlock, 2 bad input (model or command line), 3 inconclusive.
+Exit codes: 0 safe, 1 futurelock or deadlock, 2 bad input (model or command line), 3 inconclusive,
+4 internal error (the engines disagree, or a counterexample does not replay).
 The only module that writes to stdout/stderr.
 """
 
@@ -11,13 +12,14 @@ import sys
 from pathlib import Path
 
 from mcheck import bfs
-from mcheck.errors import ModelError, UsageError
+from mcheck.errors import InternalError, ModelError, UsageError
 from mcheck.model import TimeMode
 from mcheck.render import render_json, render_text
 from mcheck.source import Source
-from mcheck.verify import check, load
+from mcheck.verify import DEFAULT_TIMEOUT, Engine, check, load
 
 EXIT_BAD_INPUT = 2
+EXIT_INTERNAL_ERROR = 4
 
 
 def _positive(text: str) -> int:
@@ -30,11 +32,21 @@ def _positive(text: str) -> int:
     return value
 
 
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got '{text}'") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got '{text}'")
+    return value
+
+
 def _parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(
         prog="mcheck",
         description="Find futurelock (and deadlock) in models of async Rust code.",
-        epilog="exit codes: 0 safe, 1 futurelock or deadlock, 2 bad input, 3 inconclusive",
+        epilog="exit codes: 0 safe, 1 futurelock or deadlock, 2 bad input, 3 inconclusive, 4 internal error",
     )
     sub = ap.add_subparsers(dest="command", required=True)
     v = sub.add_parser("verify", help="check a model file for reachable stuck states")
@@ -45,6 +57,13 @@ def _parser() -> argparse.ArgumentParser:
                    help="stop (inconclusive) after this many distinct states")
     v.add_argument("--max-depth", type=_positive, default=bfs.Limits().max_depth,
                    help="stop (inconclusive) after this many steps from the initial state")
+    v.add_argument("--engine", choices=[e.value for e in Engine], default=Engine.BFS.value,
+                   help="bfs (default): explicit-state search; z3: inductive-invariant proof and bounded model "
+                        "checking; both: run both and fail (exit 4) if they disagree")
+    v.add_argument("--timeout", type=_seconds, default=DEFAULT_TIMEOUT, metavar="SECONDS",
+                   help=f"time the z3 engine may take (default {DEFAULT_TIMEOUT:g}); then inconclusive")
+    v.add_argument("--show-invariant", action="store_true",
+                   help="with a z3 proof of safety, print the inductive invariant in the model's names")
     v.add_argument("--format", choices=["text", "json"], default="text")
     v.add_argument("--no-symmetry", action="store_true",
                    help="explore every permutation of a task's copies (task NAME[N]); slower, same verdicts")
@@ -71,7 +90,10 @@ def main(argv: list[str] | None = None) -> int:
             rate = p.states / p.seconds if p.seconds else 0.0
             print(f"mcheck: {p.states} states, depth {p.depth}, {rate:,.0f} states/s", file=sys.stderr, flush=True)
 
-        result = check(model, limits, None if args.quiet else progress)
+        result = check(model, limits, None if args.quiet else progress, Engine(args.engine), args.timeout)
+    except InternalError as e:
+        print(f"mcheck: {e}", file=sys.stderr)
+        return EXIT_INTERNAL_ERROR
     except ModelError as e:
         print(e.render(source), file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -79,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"mcheck: error: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT
     render = render_json if args.format == "json" else render_text
-    sys.stdout.write(render(model, result, args.model))
+    sys.stdout.write(render(model, result, args.model, show_invariant=args.show_invariant))
     return result.status.exit_code
 
 

@@ -77,3 +77,8 @@ class ModelError(MCheckError):
 
 class UsageError(MCheckError):
     """The command line is wrong (unreadable file, bad option value)."""
+
+
+class InternalError(MCheckError):
+    """mcheck broke its own contract (the engines disagree, a counterexample does not replay on the
+    concrete semantics). Never a verdict: the CLI reports it on stderr and exits 4."""

@@ -462,13 +462,20 @@ def _report_lines(model: CompiledModel, report: StuckReport, state: State) -> li
     return out
 
 
-def render_text(model: CompiledModel, result: Result, path: str) -> str:
+def render_text(model: CompiledModel, result: Result, path: str, show_invariant: bool = False) -> str:
     lines: list[str] = []
     st = result.stats
     mode = model.time.value
     summary = (f"{st.states} states, {st.transitions} transitions, depth {st.depth}, "
                f"{st.seconds:.2f} s, {st.peak_rss_mib:.0f} MiB peak")
-    if result.status is Status.SAFE:
+    if result.engine == "z3":  # states explored concretely to learn the invariant; BMC only without a proof
+        bmc = "" if result.status is Status.SAFE else f", BMC depth {st.depth}"
+        summary = f"{st.states} states explored{bmc}, {st.seconds:.2f} s, {st.peak_rss_mib:.0f} MiB peak"
+    if result.status is Status.SAFE and result.proof is not None:
+        lines.append(f"{path}: {proof_status(result)} (time: {mode}): no reachable state has a stuck task.")
+        if show_invariant:
+            lines.extend(_invariant_lines(result))
+    elif result.status is Status.SAFE:
         lines.append(f"{path}: safe (time: {mode}): no reachable state has a stuck task.")
     elif result.status is Status.INCONCLUSIVE:
         lines.append(f"{path}: inconclusive (time: {mode}): {result.reason}.")
@@ -494,8 +501,25 @@ def render_text(model: CompiledModel, result: Result, path: str) -> str:
         final = result.trace.steps[-1].state if result.trace.steps else result.trace.initial
         lines.extend(_report_lines(model, result.trace.report, final))
         lines.append("")
+    lines.extend(f"note: {n}" for n in result.notes)
     lines.append(f"summary: {result.status.value}; {summary}; engine {result.engine}")
     return "\n".join(lines) + "\n"
+
+
+def proof_status(result: Result) -> str:
+    """`safe (proved; inductive invariant with N clauses)` for a result the z3 engine proved."""
+    assert result.proof is not None
+    n = len(result.proof.clauses)
+    return f"safe (proved; inductive invariant with {n} clause{'' if n == 1 else 's'})"
+
+
+def _invariant_lines(result: Result) -> list[str]:
+    assert result.proof is not None
+    return ["",
+            "Inductive invariant (it holds initially, every transition preserves it, no stuck state satisfies it;",
+            "every variable stays within its declared range, and):",
+            *(f"  {i:>3}. {c}" for i, c in enumerate(result.proof.clauses, start=1)),
+            ""]
 
 
 def _loc(model: CompiledModel, span: Span | None) -> dict[str, Any] | None:
@@ -505,7 +529,7 @@ def _loc(model: CompiledModel, span: Span | None) -> dict[str, Any] | None:
             "source": model.source.line_text(span.line).strip()}
 
 
-def render_json(model: CompiledModel, result: Result, path: str) -> str:
+def render_json(model: CompiledModel, result: Result, path: str, show_invariant: bool = False) -> str:
     st = result.stats
     doc: dict[str, Any] = {
         "schema": JSON_SCHEMA,
@@ -519,6 +543,12 @@ def render_json(model: CompiledModel, result: Result, path: str) -> str:
     }
     if result.status is Status.INCONCLUSIVE:
         doc["reason"] = result.reason
+    if result.proof is not None:
+        doc["proof"] = {"status": proof_status(result), "clauses": len(result.proof.clauses)}
+        if show_invariant:
+            doc["proof"]["invariant"] = list(result.proof.clauses)
+    if result.notes:
+        doc["notes"] = list(result.notes)
     if result.trace is not None:
         d = Describer(model)
         doc["first_stuck_step"] = result.trace.first_stuck

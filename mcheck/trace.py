@@ -12,6 +12,7 @@ from enum import Enum
 from mcheck.analysis import StuckReport
 from mcheck.bfs import Stats
 from mcheck.evaluate import State
+from mcheck.ir import Expr
 
 
 class Status(Enum):
@@ -40,9 +41,20 @@ class Trace:
 
 
 @dataclass(frozen=True, slots=True)
+class Proof:
+    """Why a model is safe, as the z3 engine proved it: an inductive invariant (it holds initially,
+    every transition preserves it, and no stuck state satisfies it), checked by z3."""
+
+    clauses: tuple[str, ...]  # its clauses, in the model's variable names (VarDecl.name)
+    exprs: tuple[Expr, ...]  # the same invariant as IR expressions over the state variables
+
+
+@dataclass(frozen=True, slots=True)
 class Result:
     status: Status
-    engine: str
+    engine: str  # "bfs", "z3" or "both"
     stats: Stats
     trace: Trace | None = None
     reason: str = ""  # why the run is inconclusive
+    proof: Proof | None = None  # z3 (or both): the invariant that proves a safe verdict
+    notes: tuple[str, ...] = ()  # --engine both: what the other engine found

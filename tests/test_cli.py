@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -12,6 +14,7 @@ from pathlib import Path
 import pytest
 from conftest import MODELS, ROOT
 
+from mcheck import symbolic
 from mcheck.cli import main
 
 
@@ -92,6 +95,71 @@ def test_bad_option_value_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
         main(["verify", str(MODELS / "rfd609.mc"), "--max-states", "0"])
     assert exc.value.code == 2
     assert "expected a positive integer" in capsys.readouterr().err
+
+
+def test_engine_z3_finds_the_same_trace_length_and_proves_safe_models(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "verify", str(MODELS / "rfd609.mc"), "--quiet", "--engine", "z3")
+    assert code == 1 and "futurelock found (time: untimed), shortest trace: 4 steps" in out
+    assert "Dormant future: `f1` in task main" in out
+    assert out.rstrip().splitlines()[-1].endswith("engine z3")
+    code, out, _ = run(capsys, "verify", str(MODELS / "rfd609_fix_owned.mc"), "--quiet", "--engine", "z3")
+    assert code == 0
+    assert re.search(r"rfd609_fix_owned.mc: safe \(proved; inductive invariant with \d+ clauses\) \(time: untimed\)", out)
+    assert "Inductive invariant" not in out
+
+
+def test_show_invariant_prints_it_in_the_models_names(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "verify", str(MODELS / "rfd609_fix_owned.mc"), "--quiet", "--engine", "z3",
+                       "--show-invariant")
+    assert code == 0
+    found = re.search(r"inductive invariant with (\d+) clauses", out)
+    assert found is not None
+    clauses = [line for line in out.splitlines() if re.match(r"\s+\d+\. ", line)]
+    assert len(clauses) == int(found.group(1))
+    assert any("main:main#" in c and " != " in c for c in clauses)  # VarDecl names, not v11
+    code, out, _ = run(capsys, "verify", str(MODELS / "rfd609_fix_owned.mc"), "--quiet", "--engine", "z3",
+                       "--show-invariant", "--format", "json")
+    doc = json.loads(out)
+    assert doc["engine"] == "z3" and doc["verdict"] == "safe"
+    assert doc["proof"]["status"].startswith("safe (proved; inductive invariant with ")
+    assert doc["proof"]["clauses"] == len(doc["proof"]["invariant"]) == int(found.group(1))
+
+
+def test_engine_both_cross_checks(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "verify", str(MODELS / "production.mc"), "--quiet", "--engine", "both")
+    assert code == 1 and "futurelock found (time: untimed), shortest trace: 7 steps" in out
+    assert "note: z3: futurelock, first stuck state after 5 steps" in out
+    assert out.rstrip().splitlines()[-1].endswith("engine both")
+    code, out, _ = run(capsys, "verify", str(MODELS / "rfd609_fix_owned.mc"), "--quiet", "--engine", "both",
+                       "--format", "json")
+    doc = json.loads(out)
+    assert code == 0 and doc["engine"] == "both" and doc["proof"]["clauses"] > 0
+    assert doc["notes"][0].startswith("z3: safe (inductive invariant with ")
+
+
+def test_engines_that_disagree_exit_4(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    real = symbolic.search
+
+    def wrong(*args: object, **kwargs: object) -> symbolic.SymbolicResult:
+        return dataclasses.replace(real(*args, **kwargs), outcome=symbolic.Outcome.PROVED)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(symbolic, "search", wrong)
+    code, out, err = run(capsys, "verify", str(MODELS / "rfd609.mc"), "--quiet", "--engine", "both")
+    assert code == 4 and out == ""
+    assert err.startswith("mcheck: internal error: the engines disagree")
+
+
+def test_z3_timeout_is_inconclusive(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "verify", str(MODELS / "production_fix.mc"), "--quiet", "--engine", "z3",
+                       "--timeout", "0.5")
+    # How deep BMC gets in what is left of half a second depends on the machine; the reason is stated.
+    assert code == 3
+    assert re.search(r"inconclusive \(time: untimed\): (no stuck state up to depth \d+|no depth checked) "
+                     r"\(no proof within --timeout 0\.5; BMC out of time\)", out), out
+    with pytest.raises(SystemExit) as exc:
+        main(["verify", str(MODELS / "rfd609.mc"), "--engine", "z3", "--timeout", "0"])
+    assert exc.value.code == 2
+    assert "expected a positive number of seconds" in capsys.readouterr().err
 
 
 @pytest.mark.skipif(shutil.which("git") is None, reason="needs git to copy the tree")
