@@ -114,14 +114,6 @@ def _canonicalizer(ts: TransitionSystem[Any]) -> Callable[[State], State] | None
     return canon
 
 
-def _successors(cs: CompiledSystem, s: State) -> list[tuple[int, State]]:
-    for level in cs.successors:
-        succs = level(s)
-        if succs:
-            return succs
-    return []
-
-
 def _concretize(cs: CompiledSystem, canon: Callable[[State], State] | None,
                 path: tuple[tuple[int, State], ...]) -> tuple[tuple[int, State], ...]:
     """Turn a path of class representatives into a real run: from the real initial state, take at
@@ -131,7 +123,7 @@ def _concretize(cs: CompiledSystem, canon: Callable[[State], State] | None,
     cur = path[0][1]
     out = [(-1, cur)]
     for _tid, rep in path[1:]:
-        cur_tid, nxt = next((t, s) for t, s in _successors(cs, cur) if canon(s) == rep)
+        cur_tid, nxt = next((t, s) for t, s in cs.step(cur) if canon(s) == rep)
         out.append((cur_tid, nxt))
         cur = nxt
     return tuple(out)
@@ -185,7 +177,7 @@ def search(
             if overflow(s):
                 overflowed = overflowed or s
                 continue
-            succs = _successors(cs, s)
+            succs = cs.step(s)
             if is_stuck(s, {proc[tid] for tid, _ in succs}):
                 path = _path_to(parent, key, decode)
                 return SearchResult(Outcome.STUCK, stats(), _concretize(cs, canon, ((-1, ts.initial), *path[1:])))
@@ -234,7 +226,7 @@ def saturate(
             s = decode(key)
             if cs.overflow(s):
                 continue
-            succs = _successors(cs, s)
+            succs = cs.step(s)
             score = count(s, {proc[tid] for tid, _ in succs})
             if score > best_score:
                 best, best_score = key, score

@@ -174,6 +174,14 @@ class CompiledSystem:
     overflow: Callable[[State], bool]
     source: str
 
+    def step(self, s: State) -> list[tuple[int, State]]:
+        """The successors of s: those of the lowest priority level that has any (ir.Transition)."""
+        for level in self.successors:
+            succs = level(s)
+            if succs:
+                return succs
+        return []
+
 
 LAZY_TRANSITIONS = 600
 LAZY_NODES = 20_000

@@ -24,7 +24,7 @@ from mcheck.ir import Expr, ExprBuilder, Op, TransitionSystem
 from mcheck.trace import Proof
 
 # NOTE(symbolic-semantics): what the encoding mirrors, and why each piece is exact.
-# - Transitions (bfs._successors): the priority levels are tried lowest first and the first level
+# - Transitions (CompiledSystem.step): the priority levels are tried lowest first and the first level
 #   with an enabled transition is the only one that fires, so transition t is *firable* when its
 #   guard holds and no guard of a lower level does. Updates read the pre-state; other variables keep
 #   their value (frame condition).
@@ -275,14 +275,6 @@ class _Encoding:
 # ---- concrete exploration (the learner's examples) -------------------------------------------------
 
 
-def _successors(cs: CompiledSystem, s: State) -> list[tuple[int, State]]:
-    for level in cs.successors:
-        succs = level(s)
-        if succs:
-            return succs
-    return []
-
-
 class _Explored:
     """States known to be reachable, breadth-first from the initial state (and from any state the
     learner proves reachable), each checked for stuckness with the compiled semantics like the BFS.
@@ -320,7 +312,7 @@ class _Explored:
             self.overflow = True
             self.expanded.add(i)
             return []
-        succs = _successors(self.cs, s)
+        succs = self.cs.step(s)
         if i not in self.expanded:
             self.expanded.add(i)
             self.transitions += len(succs)
@@ -651,7 +643,7 @@ def _replay(cs: CompiledSystem, ts: TransitionSystem[Any], sels: list[int], stat
     for k, (tid, want) in enumerate(zip(sels, states[1:], strict=True), start=1):
         if cs.overflow(cur):
             raise InternalError(f"internal error: z3 counterexample step {k} leaves a state beyond the model's bounds")
-        succs = _successors(cs, cur)
+        succs = cs.step(cur)
         got = [s for t, s in succs if t == tid]
         if not got:
             raise InternalError(f"internal error: z3 counterexample step {k} fires transition {tid}, which is not "
@@ -664,7 +656,7 @@ def _replay(cs: CompiledSystem, ts: TransitionSystem[Any], sels: list[int], stat
     if want_overflow:
         if not cs.overflow(cur):
             raise InternalError("internal error: the z3 path to a state beyond the model's bounds does not end in one")
-    elif cs.overflow(cur) or not cs.stuck_tasks(cur, {proc[t] for t, _ in _successors(cs, cur)}):
+    elif cs.overflow(cur) or not cs.stuck_tasks(cur, {proc[t] for t, _ in cs.step(cur)}):
         raise InternalError("internal error: the z3 counterexample's last state is not stuck in the concrete semantics")
     return tuple(path)
 

@@ -62,7 +62,7 @@ def _reachable(ts: TransitionSystem[Any]) -> set[State]:
         s = todo.pop()
         if cs.overflow(s):
             continue
-        succs = next((level(s) for level in cs.successors if level(s)), [])
+        succs = cs.step(s)
         for _, t in succs:
             if t not in seen:
                 seen.add(t)
