@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from mcheck import program as p
 from mcheck.errors import ModelError
-from mcheck.model import LEAF_KINDS, SlotKind
+from mcheck.model import LEAF_KINDS, NT_DONE, SlotKind
 from mcheck.source import Source, Span
 
 MAX_SLOTS = 400
@@ -23,7 +23,7 @@ SET_SITE_COPIES = 2
 
 def leaf_done(kind: SlotKind) -> int:
     """The state of a borrowed timer, receive, yield, notified or JoinHandle future that has completed."""
-    return 3 if kind in (SlotKind.YIELD, SlotKind.NOTIFIED) else 2
+    return NT_DONE if kind is SlotKind.NOTIFIED else 3 if kind is SlotKind.YIELD else 2
 
 
 # ---- control-flow graph of one code slot -------------------------------------------------------
