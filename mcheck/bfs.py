@@ -17,6 +17,7 @@ from enum import Enum
 from typing import Any
 
 from mcheck.budget import Budget, OutOfBudget
+from mcheck.errors import InternalError
 from mcheck.evaluate import CompiledSystem, State, compile_system
 from mcheck.ir import TransitionSystem
 
@@ -54,7 +55,7 @@ CHECK_EVERY = 1024
 class SearchResult:
     outcome: Outcome
     stats: Stats
-    path: tuple[tuple[int, State], ...]  # (transition fired, state after); first entry is (-1, initial)
+    path: Path  # STUCK: a shortest run to a stuck state
     limit_hit: str = ""  # LIMIT: which bound, as the user wrote it ("--max-states 10", "--timeout 5 s"), or OUT_OF_MEMORY
     overflow_state: State | None = None  # OVERFLOW: the first state found beyond a bound
 
@@ -116,23 +117,95 @@ def _canonicalizer(ts: TransitionSystem[Any]) -> Callable[[State], State] | None
     return canon
 
 
-def _concretize(cs: CompiledSystem, canon: Callable[[State], State] | None,
-                path: tuple[tuple[int, State], ...]) -> tuple[tuple[int, State], ...]:
-    """Turn a path of class representatives into a real run: from the real initial state, take at
-    each step a transition whose successor is in the next state's class (one exists by symmetry)."""
-    if canon is None or not path:
-        return path
-    cur = path[0][1]
-    out = [(-1, cur)]
-    for _tid, rep in path[1:]:
-        cur_tid, nxt = next((t, s) for t, s in cs.step(cur) if canon(s) == rep)
-        out.append((cur_tid, nxt))
-        cur = nxt
+PollStep = tuple[tuple[int, ...], tuple[State, ...]]
+"""One step as engines count them: the transitions fired (the micro-steps of one poll, with
+TransitionSystem.atomic; else one) and the state after each; the last is where the step ends."""
+
+Path = tuple[PollStep, ...]
+"""A run: the first entry is ((), (initial,)), each later one a step from the previous end."""
+
+
+def poll_ends(cs: CompiledSystem, s: State) -> list[tuple[int, State]]:
+    """The steps from state s: (first transition, end state). With atomic polls a poll is run
+    through to the quiescent states where it ends, depth first over its intermediate states,
+    which are not kept (NOTE(poll-machine) in compiler/machine.py: polls cannot loop for ever,
+    a busy loop ends in a bound)."""
+    first = cs.step(s)
+    if not cs.atomic:
+        return first
+    out: dict[State, int] = {}
+    for tid, t in first:
+        if cs.quiescent(t):
+            out.setdefault(t, tid)
+            continue
+        stack = [t]
+        seen = {t}
+        while stack:
+            u = stack.pop()
+            nxt = cs.step(u)
+            if not nxt:
+                raise InternalError(f"internal error: a poll stopped in the middle, in state {u}")
+            for _, v in nxt:
+                if cs.quiescent(v):
+                    out.setdefault(v, tid)
+                elif v not in seen:
+                    seen.add(v)
+                    stack.append(v)
+    return [(tid, v) for v, tid in out.items()]
+
+
+def poll_path(cs: CompiledSystem, s: State, first: int, end: State) -> PollStep:
+    """The micro-steps of a step from s that starts with transition `first` and ends in `end`
+    (for traces: found again, not stored during the search)."""
+    start = [(tid, t) for tid, t in cs.step(s) if tid == first]
+    if not cs.atomic or (start and start[0][1] == end):
+        assert start and start[0][1] == end
+        return (first,), (end,)
+    prev: dict[State, tuple[State | None, int]] = {start[0][1]: (None, first)}
+    stack = [start[0][1]]
+    while stack:
+        u = stack.pop()
+        if u == end:
+            break
+        if cs.quiescent(u):
+            continue
+        for tid, v in cs.step(u):
+            if v not in prev:
+                prev[v] = (u, tid)
+                stack.append(v)
+    assert end in prev, "the step to rebuild is not a poll from this state"
+    tids: list[int] = []
+    states: list[State] = []
+    cur: State | None = end
+    while cur is not None:
+        before, tid = prev[cur]
+        tids.append(tid)
+        states.append(cur)
+        cur = before
+    return tuple(reversed(tids)), tuple(reversed(states))
+
+
+def group_polls(cs: CompiledSystem, micro: tuple[tuple[int, State], ...]) -> Path:
+    """A run given transition by transition ((-1, initial) first) as steps: with atomic polls,
+    each step runs to the next quiescent state."""
+    (_, initial), *rest = micro
+    out: list[PollStep] = [((), (initial,))]
+    tids: list[int] = []
+    states: list[State] = []
+    for tid, st in rest:
+        tids.append(tid)
+        states.append(st)
+        if not cs.atomic or cs.quiescent(st):
+            out.append((tuple(tids), tuple(states)))
+            tids, states = [], []
+    if tids:
+        raise InternalError("internal error: a run ends in the middle of a poll")
     return tuple(out)
 
 
 def _path_to(parent: dict[Key, tuple[Key, int] | None], s: Key,
              decode: Callable[[Key], State]) -> tuple[tuple[int, State], ...]:
+    """The stored states from the initial one to s, each with the first transition of its step."""
     out: list[tuple[int, State]] = []
     cur: Key | None = s
     while cur is not None:
@@ -144,6 +217,24 @@ def _path_to(parent: dict[Key, tuple[Key, int] | None], s: Key,
             out.append((link[1], decode(cur)))
             cur = link[0]
     return tuple(reversed(out))
+
+
+def _concretize(cs: CompiledSystem, canon: Callable[[State], State] | None,
+                path: tuple[tuple[int, State], ...]) -> Path:
+    """Turn a path of stored states (the step's first transition, the end state; representatives
+    under symmetry) into a real run with every micro-step: from the real initial state, take at
+    each step a poll that ends in the next state's class (one exists by symmetry)."""
+    cur = path[0][1]
+    out: list[PollStep] = [((), (cur,))]
+    for tid, rep in path[1:]:
+        if canon is None:
+            step = poll_path(cs, cur, tid, rep)
+        else:
+            t2, nxt = next((t, e) for t, e in poll_ends(cs, cur) if canon(e) == rep)
+            step = poll_path(cs, cur, t2, nxt)
+        out.append(step)
+        cur = step[1][-1]
+    return tuple(out)
 
 
 def search(
@@ -181,7 +272,7 @@ def search(
                 if overflow(s):
                     overflowed = overflowed or s
                     continue
-                succs = cs.step(s)
+                succs = poll_ends(cs, s)
                 if is_stuck(s, {proc[tid] for tid, _ in succs}):
                     path = _path_to(parent, key, decode)
                     return SearchResult(Outcome.STUCK, stats(), _concretize(cs, canon, ((-1, ts.initial), *path[1:])))
@@ -215,7 +306,7 @@ def search(
 class Saturation:
     """The victim search after the first stuck state: the continuation found, and its cost."""
 
-    path: tuple[tuple[int, State], ...]  # after the stuck state (possibly empty)
+    path: Path  # the steps after the stuck state (possibly none), without the ((), (start,)) entry
     states: int
     seconds: float
     stopped: str = ""  # the bound that ended it before it had explored everything ("" if none)
@@ -254,7 +345,7 @@ def saturate(
                 s = decode(key)
                 if cs.overflow(s):
                     continue
-                succs = cs.step(s)
+                succs = poll_ends(cs, s)
                 score = count(s, {proc[tid] for tid, _ in succs})
                 if score > best_score:
                     best, best_score = key, score
@@ -277,6 +368,5 @@ def saturate(
     except MemoryError:
         stopped = OUT_OF_MEMORY
     path = _path_to(parent, best, decode)
-    if canon is not None:  # the representatives' run, replayed from the real start state
-        path = _concretize(cs, canon, ((-1, start), *path[1:]))
-    return Saturation(path[1:], len(parent), time.monotonic() - t0, stopped)
+    run = _concretize(cs, canon, ((-1, start), *path[1:]))  # under symmetry: from the real start state
+    return Saturation(run[1:], len(parent), time.monotonic() - t0, stopped)

@@ -173,7 +173,18 @@ class CompiledSystem:
     # with an enabled transition in the state, if known: they cannot be stuck.
     stuck_tasks: Callable[[State, frozenset[int] | set[int]], int]
     overflow: Callable[[State], bool]
+    quiescent: Callable[[State], bool]  # no process is in the middle of a step sequence (ir.TransitionSystem)
+    atomic: bool  # TransitionSystem.atomic: a sequence is one step, its intermediate states are not kept
     source: str
+
+    def blocked(self, s: State) -> bool:
+        """s is beyond a bound of the model and is not explored further (with atomic polls, a
+        bound is looked at where a poll ends: in a quiescent state)."""
+        return self.overflow(s) and (not self.atomic or self.quiescent(s))
+
+    def checked(self, s: State) -> bool:
+        """The stuck predicate is asked of s (with atomic polls, only where no poll is under way)."""
+        return not self.atomic or self.quiescent(s)
 
     def step(self, s: State) -> list[tuple[int, State]]:
         """The successors of s: those of the lowest priority level that has any (ir.Transition)."""
@@ -339,8 +350,19 @@ def compile_system(ts: TransitionSystem[Any], budget: Budget | None = None) -> C
     text = g.expr(ts.overflow)
     parts.extend(g.lines)
     parts.append(f"    return bool({text})")
+    parts.append("")
+    parts.append("def quiescent(s):")
+    parts.append(unpack)
+    if ts.quiescent is not None:
+        g = _Gen(_count_refs([ts.quiescent]), "    ")
+        text = g.expr(ts.quiescent)
+        parts.extend(g.lines)
+        parts.append(f"    return bool({text})")
+    else:
+        parts.append("    return True")
     source = "\n".join(parts) + "\n"
     namespace: dict[str, Any] = {"_groups": group_fns}
     exec(compile(source, "<mcheck-ir>", "exec"), namespace)
     succ = tuple(namespace[f"succ{level}"] for level in levels)
-    return CompiledSystem(succ, namespace["stuck_tasks"], namespace["overflow"], source)
+    return CompiledSystem(succ, namespace["stuck_tasks"], namespace["overflow"], namespace["quiescent"], ts.atomic,
+                          source)

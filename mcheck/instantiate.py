@@ -51,15 +51,14 @@ class ISelect:
     arms: list[tuple[Slot, bool, int]]  # (future, owned, handler ip)
     biased: bool
     span: Span | None = None
-    # `, if cond` per arm (None: always enabled); its 0/1 variable records that the arm is enabled
-    guards: list[IBranch | None] = field(default_factory=list)
-    enabled_vars: list[int | None] = field(default_factory=list)  # None: the arm has no flag
+    # Per arm, the 0/1 variable saying it is enabled (None: always): set by the instructions
+    # before the select! from its `, if cond` (evaluated once, before any branch is polled) and,
+    # in futures::select!, from whether a borrowed future has completed (then it is skipped).
+    enabled_vars: list[int | None] = field(default_factory=list)
     else_ip: int = -1  # `else`: every arm disabled; -1 without one (then the task panics)
-    fused: bool = False  # futures::select!: a borrowed arm whose future completed is disabled
 
     def __post_init__(self) -> None:
-        if not self.guards:
-            self.guards = [None] * len(self.arms)
+        if not self.enabled_vars:
             self.enabled_vars = [None] * len(self.arms)
 
 
@@ -109,15 +108,32 @@ class ISpawn:
 
 
 @dataclass(eq=False)
-class IBranch:
-    """Go to targets[0] when cond holds, else targets[1]. `vars` maps integer locals to their
-    variables (placeholders until compile.py allocates them); `env` gives u64 parameters."""
+class ITest:
+    """Go to targets[0] when the comparison holds, else targets[1]. `vars` maps integer locals to
+    their variables (placeholders until the compiler allocates them); `env` gives u64 parameters.
+    A condition is compiled to these and IChoose, short-circuiting as Rust does."""
 
-    cond: p.Cond
+    cmp: p.Compare
     targets: list[int]
     vars: dict[int, int]
     env: dict[str, int]
     span: Span | None = None
+
+
+@dataclass(eq=False)
+class IChoose:
+    """`choose()`: go to either target (data the model abstracts)."""
+
+    targets: list[int]
+    span: Span | None = None
+
+
+@dataclass(eq=False)
+class IFlagUnfinished:
+    """futures::select!: the branch's flag is 1 while its borrowed future has not completed."""
+
+    var: int
+    slot: Slot
 
 
 @dataclass(eq=False)
@@ -219,7 +235,7 @@ class IOnceSet:
 
 Instr = (
     ICreate | IAwait | ISelect | IJoin | IDrop | IRelease | ITrySend | IOneshotSend | IPermitSend | ISpawn
-    | IBranch | ISetInt | IJump | ICounterSet | ICounterTest | ICounterInc | IReturn
+    | ITest | IChoose | IFlagUnfinished | ISetInt | IJump | ICounterSet | ICounterTest | ICounterInc | IReturn
     | IPush | ITryAcquire | IPollOnce | INotify | IEnable | IOnceTest | IOnceSet | IAbort
 )
 SUSPENDS = (IAwait, ISelect, IJoin)
@@ -404,8 +420,8 @@ class _CfgBuilder:
         consts: list[int] = [0]
         steps: list[int] = [1]
         for ins in self.code:
-            if isinstance(ins, ISetInt | IBranch):
-                _constants(ins.value if isinstance(ins, ISetInt) else ins.cond, ins.env, consts, steps)
+            if isinstance(ins, ISetInt | ITest):
+                _constants(ins.value if isinstance(ins, ISetInt) else ins.cmp, ins.env, consts, steps)
         step = max(abs(x) for x in steps)
         lo = 0 if min(consts) >= 0 else min(consts) - step
         hi = max(consts) + step
@@ -583,13 +599,28 @@ class _CfgBuilder:
                     self.declare(bind, s)
             case p.Select(biased=biased, arms=arms, span=span, otherwise=otherwise, fused=fused):
                 futs = [self.future(a.future, self.slot) for a in arms]
-                guards = [None if a.precondition is None else
-                          IBranch(a.precondition, [-1, -1], self.reads(a.precondition), self.env, a.span) for a in arms]
-                # futures::select! also disables a borrowed branch whose future has completed.
-                flags: list[int | None] = [self.new_flag() if g is not None or (fused and not owned) else None
-                                           for g, (_s, owned) in zip(guards, futs, strict=True)]
-                sel = ISelect([(s, owned, -1) for s, owned in futs], biased, span, guards, flags)
-                sel.fused = fused
+                # Every `, if cond` is evaluated once, in order, before any branch is polled; the
+                # branch's flag records it. futures::select! also disables a borrowed branch whose
+                # future has completed.
+                flags: list[int | None] = []
+                for a, (arm_slot, owned) in zip(arms, futs, strict=True):
+                    fused_arm = fused and not owned
+                    if a.precondition is None and not fused_arm:
+                        flags.append(None)
+                        continue
+                    flag = self.new_flag()
+                    flags.append(flag)
+                    if a.precondition is None:
+                        self.emit(IFlagUnfinished(flag, arm_slot))
+                        continue
+                    yes, no = self.condition(a.precondition, a.span)
+                    self.patch(yes, len(self.code))
+                    self.emit(IFlagUnfinished(flag, arm_slot) if fused_arm else ICounterSet(flag, 1))
+                    end = self.emit(IJump(-1))
+                    self.patch(no, len(self.code))
+                    self.emit(ICounterSet(flag, 0))
+                    self.patch([(end, 0)], len(self.code))
+                sel = ISelect([(s, owned, -1) for s, owned in futs], biased, span, flags)
                 self.emit(sel)
                 ends: list[int] = []
                 for i, arm in enumerate(arms):
@@ -676,11 +707,11 @@ class _CfgBuilder:
                 self.fix_loop(ctx, top, len(self.code))
             case p.While(cond=cond, body=body, span=span):
                 top = len(self.code)
-                branch = self.branch(cond, span)
-                branch.targets[0] = top + 1
+                yes, no = self.condition(cond, span)
+                self.patch(yes, len(self.code))
                 ctx = self.loop_body(body)
                 self.emit(IJump(top, span))
-                branch.targets[1] = len(self.code)
+                self.patch(no, len(self.code))
                 self.fix_loop(ctx, top, len(self.code))
             case p.SetInt(local=local, value=value, span=span):
                 if local.index not in self.ints:  # `let`: a new integer variable in this scope
@@ -713,11 +744,11 @@ class _CfgBuilder:
                 self.emit(ICounterSet(var, lo))  # canonical value outside the loop
                 self.fix_loop(ctx, inc, test.exit)
             case p.If(cond=cond, then=then, otherwise=otherwise, span=span):
-                branch = self.branch(cond, span)
-                branch.targets[0] = len(self.code)
+                yes, no = self.condition(cond, span)
+                self.patch(yes, len(self.code))
                 self.block(then)
                 j = self.emit(IJump(-1))
-                branch.targets[1] = len(self.code)
+                self.patch(no, len(self.code))
                 self.block(otherwise)
                 end = len(self.code)
                 jmp2 = self.code[j]
@@ -790,10 +821,50 @@ class _CfgBuilder:
         assert st.fill_var is not None
         self.emit(ICounterSet(st.fill_var, 0))
 
-    def branch(self, cond: p.Cond, span: Span | None) -> IBranch:
-        ins = IBranch(cond, [-1, -1], self.reads(cond), self.env, span)
-        self.emit(ins)
-        return ins
+    def condition(self, cond: p.Cond, span: Span | None) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+        """Emit cond as jumping code, short-circuit like Rust's && and ||: the (instruction, target
+        slot) places to patch where it holds, and where it does not. Iterative: a condition may
+        chain thousands of operators."""
+        yes: list[tuple[int, int]] = []
+        no: list[tuple[int, int]] = []
+        # Work items: (condition, where "true" goes, where "false" goes); a destination is either a
+        # list to collect patch places into (the final outcome) or a list to patch once the
+        # instruction it names is emitted.
+        work: list[tuple[p.Cond, list[tuple[int, int]], list[tuple[int, int]], list[tuple[int, int]]]] = [
+            (cond, yes, no, [])]
+        while work:
+            c, t_dest, f_dest, here = work.pop()
+            self.patch(here, len(self.code))
+            match c:
+                case p.Choose(span=cspan):
+                    at = self.emit(IChoose([-1, -1], cspan or span))
+                    t_dest.append((at, 0))
+                    f_dest.append((at, 1))
+                case p.Compare():
+                    at = self.emit(ITest(c, [-1, -1], self.reads(c), self.env, span))
+                    t_dest.append((at, 0))
+                    f_dest.append((at, 1))
+                case p.NotCond(value=v):
+                    work.append((v, f_dest, t_dest, []))
+                case p.AndCond(left=x, right=y):
+                    # x first; where x holds, go on to y (emitted next, so its fixups land there).
+                    mid: list[tuple[int, int]] = []
+                    work.append((y, t_dest, f_dest, mid))
+                    work.append((x, mid, f_dest, []))
+                case p.OrCond(left=x, right=y):
+                    mid = []
+                    work.append((y, t_dest, f_dest, mid))
+                    work.append((x, t_dest, mid, []))
+        return yes, no
+
+    def patch(self, places: list[tuple[int, int]], target: int) -> None:
+        for at, k in places:
+            ins = self.code[at]
+            if isinstance(ins, ITest | IChoose):
+                ins.targets[k] = target
+            else:
+                assert isinstance(ins, IJump)
+                ins.target = target
 
     def reads(self, x: p.IntExpr | p.Cond) -> dict[int, int]:
         """The integer locals x reads, with their variable placeholders."""

@@ -199,6 +199,87 @@ class ExprBuilder:
         return acc
 
 
+def _interval_of(op: Op, a: list[tuple[int, int]]) -> tuple[int, int]:
+    """Interval arithmetic for one operator (see Intervals.interval)."""
+    match op:
+        case Op.ADD:
+            return a[0][0] + a[1][0], a[0][1] + a[1][1]
+        case Op.SUB:
+            return a[0][0] - a[1][1], a[0][1] - a[1][0]
+        case Op.MIN:
+            return min(a[0][0], a[1][0]), min(a[0][1], a[1][1])
+        case Op.ITE:
+            c = a[0]
+            if c == (1, 1):
+                return a[1]
+            if c == (0, 0):
+                return a[2]
+            return min(a[1][0], a[2][0]), max(a[1][1], a[2][1])
+        case Op.NOT:
+            return 1 - a[0][1], 1 - a[0][0]
+        case Op.AND:
+            return min(x[0] for x in a), min(x[1] for x in a)
+        case Op.OR:
+            return max(x[0] for x in a), max(x[1] for x in a)
+    (alo, ahi), (blo, bhi) = a
+    true, false = (1, 1), (0, 0)
+    match op:
+        case Op.EQ:
+            if alo == ahi == blo == bhi:
+                return true
+            return false if ahi < blo or bhi < alo else (0, 1)
+        case Op.NE:
+            if alo == ahi == blo == bhi:
+                return false
+            return true if ahi < blo or bhi < alo else (0, 1)
+        case Op.LT:
+            return true if ahi < blo else false if alo >= bhi else (0, 1)
+        case Op.LE:
+            return true if ahi <= blo else false if alo > bhi else (0, 1)
+    raise AssertionError(op)
+
+
+class Intervals:
+    """What the variables' declared ranges decide about an expression (the IR keeps every variable
+    in its range): bounds of its value over every state, and conditions those bounds decide."""
+
+    def __init__(self, b: ExprBuilder, decls: list[VarDecl] | tuple[VarDecl, ...]) -> None:
+        self.b = b
+        self.decls = decls
+        self.cache: dict[int, tuple[int, int]] = {}
+
+    def interval(self, e: Expr) -> tuple[int, int]:
+        hit = self.cache.get(e.uid)
+        if hit is not None:
+            return hit
+        iv = self.cache
+        stack: list[tuple[Expr, bool]] = [(e, False)]
+        while stack:
+            x, expanded = stack.pop()
+            if x.uid in iv:
+                continue
+            if x.op is Op.CONST:
+                iv[x.uid] = (x.value, x.value)
+                continue
+            if x.op is Op.VAR:
+                d = self.decls[x.value]
+                iv[x.uid] = (d.lo, d.hi)
+                continue
+            if not expanded:
+                stack.append((x, True))
+                stack.extend((y, False) for y in x.args)
+                continue
+            iv[x.uid] = _interval_of(x.op, [iv[y.uid] for y in x.args])
+        return iv[e.uid]
+
+    def decide(self, cond: Expr) -> bool | None:
+        bv = self.b.bool_value(cond)
+        if bv is not None:
+            return bv
+        lo, hi = self.interval(cond)
+        return True if lo == 1 else False if hi == 0 else None
+
+
 @dataclass(frozen=True, slots=True)
 class VarDecl:
     name: str
@@ -221,6 +302,7 @@ class Transition(Generic[L]):
     priority: int
     label: L
     process: int = -1  # the WaitRoot (by index) whose progress this is, or -1
+    inner: bool = False  # fires only in the middle of a sequence (never where TransitionSystem.quiescent holds)
 
 
 class EdgeKind(Enum):
@@ -280,6 +362,16 @@ class TransitionSystem(Generic[L]):
     # order); permuting a group's blocks maps every behaviour onto an equivalent one, stuck states
     # included. Engines may keep one representative per permutation class (symmetry reduction).
     symmetry: tuple[tuple[tuple[int, ...], ...], ...] = ()
+    # Where no process is in the middle of a step sequence (a poll). The stuck predicate is only
+    # asked there, and with `atomic`, a process in the middle of one excludes every other (its
+    # transitions are the only ones enabled), so engines may run the sequence through without
+    # storing its intermediate states, and count the sequence as one step (SPIN's d_step).
+    quiescent: Expr | None = None
+    atomic: bool = False
+    # Values every quiescent state has (the bookkeeping of a sequence is reset when it ends): an
+    # invariant the producer guarantees and its tests check; IR passes may assume it where a
+    # sequence starts (compose.py).
+    rest: tuple[tuple[int, int], ...] = ()
 
     @property
     def initial(self) -> tuple[int, ...]:

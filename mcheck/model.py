@@ -6,11 +6,11 @@ rest (which variable is whose program counter, which slot is `f1`, where it was 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 
 from mcheck import program as p
-from mcheck.ir import TransitionSystem
+from mcheck.ir import Expr, TransitionSystem
 from mcheck.source import Source, Span
 
 
@@ -93,10 +93,11 @@ class TimeMode(Enum):
 
 
 class StepKind(Enum):
-    START = "start"
-    COMPLETE = "complete"
-    FIRE = "fire"
-    ADVANCE = "advance"
+    START = "start"  # a task starts (a trigger)
+    COMPLETE = "complete"  # a leaf it polls became ready and wakes it (a trigger)
+    FIRE = "fire"  # a timer fired and wakes its task (a trigger)
+    ADVANCE = "advance"  # exact time: the clock jumps to the next deadline
+    POLL = "poll"  # one operation inside a poll: an instruction, a child polled, an answer
 
 
 class EventKind(Enum):
@@ -125,6 +126,7 @@ class Event:
     resource: int = -1
     span: Span | None = None
     detail: str = ""
+    cond: Expr | None = field(default=None, compare=False)  # shown only where this holds (in the step's pre-state)
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +138,7 @@ class StepLabel:
     slot: int
     span: Span | None
     events: tuple[Event, ...]
+    loop_span: Span | None = None  # the loop this step goes round, if it jumps back
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,3 +160,4 @@ class CompiledModel:
     resources: tuple[ResourceInfo, ...]
     tasks: tuple[TaskInfo, ...]
     bounds: tuple[Bound, ...]  # their disjunction is ts.overflow
+    runtime: str = "current-thread"  # compiler.Runtime: whose polls may overlap

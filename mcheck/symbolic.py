@@ -8,6 +8,7 @@ imports z3; knows nothing about futures; returns data and prints nothing.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections import deque
 from collections.abc import Sequence
@@ -17,10 +18,11 @@ from typing import Any
 
 import z3  # type: ignore[import-untyped]
 
-from mcheck.bfs import Stats, peak_rss_mib
+from mcheck.bfs import Stats, peak_rss_mib, poll_ends
 from mcheck.budget import DEFAULT_Z3_RLIMIT, Budget, OutOfBudget
+from mcheck.compose import Composed, compose
 from mcheck.errors import InternalError
-from mcheck.evaluate import CompiledSystem, State, compile_system
+from mcheck.evaluate import CompiledSystem, State, compile_system, evaluate
 from mcheck.ir import Expr, ExprBuilder, Op, TransitionSystem
 from mcheck.trace import Proof
 
@@ -181,11 +183,15 @@ class _Encoding:
                 self.firable[i] = self.and_(guards[i], z3.Not(enabled_below))
             enabled_below = self.or_(enabled_below, *(guards[i] for i in at))
         self.updates: list[dict[int, Any]] = [{v: self.integer(u) for v, u in t.updates} for t in ts.transitions]
-        self.overflow = self.boolean(ts.overflow)
+        # With atomic polls (TransitionSystem.atomic) bounds and stuckness are looked at only where
+        # a poll ends: in quiescent states (evaluate.CompiledSystem.blocked / checked).
+        self.quiescent = self.boolean(ts.quiescent) if ts.quiescent is not None else self.true
+        checked = self.quiescent if ts.atomic else self.true
+        self.overflow = self.and_(self.boolean(ts.overflow), checked)
         self.not_overflow = z3.Not(self.overflow)
         self.init = self.and_(*(xi == v.init for xi, v in zip(self.x, ts.vars, strict=True)))
         self.stuck = self._stuck()
-        self.bad = self.and_(self.not_overflow, self.stuck)  # what the BFS reports as stuck
+        self.bad = self.and_(self.not_overflow, checked, self.stuck)  # what the BFS reports as stuck
         self.trans = self._trans()
 
     # ---- expressions ----------------------------------------------------------------------------
@@ -331,7 +337,6 @@ class _Explored:
         self.expanded: set[int] = set()
         self.transitions = 0
         self.stuck: int | None = None  # the first stuck state found
-        self.stuck_is_shallowest = True  # found by a breadth-first search from the initial state alone
         self.overflow = False
         self.add(ts.initial, 0)
 
@@ -346,7 +351,7 @@ class _Explored:
     def expand(self, i: int) -> list[tuple[int, State]]:
         """Check state i (stuck? overflow?) and add its successors."""
         s = self.states[i]
-        if self.cs.overflow(s):
+        if self.cs.blocked(s):
             self.overflow = True
             self.expanded.add(i)
             return []
@@ -354,7 +359,7 @@ class _Explored:
         if i not in self.expanded:
             self.expanded.add(i)
             self.transitions += len(succs)
-            if self.stuck is None and self.cs.stuck_tasks(s, {self.proc[t] for t, _ in succs}):
+            if self.stuck is None and self.cs.checked(s) and self.cs.stuck_tasks(s, {self.proc[t] for t, _ in succs}):
                 self.stuck = i
             for _, t in succs:
                 self.add(t, self.depth[i] + 1)
@@ -630,19 +635,59 @@ def _invariant(ts: TransitionSystem[Any], seen: list[list[int]], cubes: list[Cub
 # ---- BMC ------------------------------------------------------------------------------------------
 
 
+def _longest_poll(cs: CompiledSystem, explored: _Explored) -> int:
+    """The most micro-steps any explored poll takes (NOTE(symbolic-polls)): the longest path from
+    an explored quiescent state to the quiescent states where its polls end (the intermediate
+    states of a poll form an acyclic graph: loops count spins, and a busy loop ends in a bound)."""
+    if not cs.atomic:
+        return 1
+    longest: dict[State, int] = {}  # intermediate state -> the longest way from it to a poll's end
+
+    def from_(u: State) -> int:
+        stack: list[tuple[State, bool]] = [(u, False)]
+        while stack:
+            x, done = stack.pop()
+            if x in longest:
+                continue
+            succ = [v for _, v in cs.step(x)]
+            if done:
+                longest[x] = max((1 + (0 if cs.quiescent(v) else longest[v]) for v in succ), default=0)
+                continue
+            stack.append((x, True))
+            stack.extend((v, False) for v in succ if not cs.quiescent(v) and v not in longest)
+        return longest[u]
+
+    best = 1
+    for s in explored.states:
+        if cs.quiescent(s) and not cs.blocked(s):
+            for _, v in cs.step(s):
+                best = max(best, 1 if cs.quiescent(v) else 1 + from_(v))
+    return best
+
+
 class _Unrolling:
-    """x_0 = init, T(x_0, sel_0, x_1), ...: asserted incrementally; targets are checked under an
-    assumption, so depth k is checked only after every shallower depth."""
+    """x_0 = init, then one frame per step: asserted incrementally; targets are checked under an
+    assumption, so depth k is checked only after every shallower depth.
 
-    def __init__(self, enc: _Encoding) -> None:
+    NOTE(symbolic-polls): with atomic polls (TransitionSystem.atomic) a frame is one poll: up to
+    `poll_steps` micro-steps, the first a trigger, each later one a micro-step of the poll or,
+    once the poll has ended in a quiescent state, a stutter; the frame ends quiescent. So depth
+    counts polls, as the BFS does, and the first depth with a stuck state is the BFS's shortest
+    length. `poll_steps` is the longest poll in the explored states (evaluate.longest_poll), which
+    is every poll when the exploration is complete."""
+
+    def __init__(self, enc: _Encoding, poll_steps: int) -> None:
         self.enc = enc
+        self.poll_steps = poll_steps if enc.ts.atomic else 1
         self.solver = z3.Solver(ctx=enc.ctx)
-        self.frames: list[list[Any]] = [self._frame(0)]
-        self.sels: list[Any] = []
+        self.frames: list[list[Any]] = [self._frame(0, 0)]  # the state at the end of each step
+        self.micro: list[list[tuple[Any, list[Any]]]] = []  # per step: (sel, state after) per micro-step
         self.solver.add(z3.substitute(enc.init, *zip(enc.x, self.frames[0], strict=True)) if enc.x else enc.init)
+        if enc.ts.atomic:
+            self.stutter = enc.and_(*(yv == xv for xv, yv in zip(enc.x, enc.y, strict=True)))
 
-    def _frame(self, k: int) -> list[Any]:
-        return [z3.Int(f"x{i}@{k}", self.enc.ctx) for i in range(len(self.enc.x))]
+    def _frame(self, k: int, j: int) -> list[Any]:
+        return [z3.Int(f"x{i}@{k}.{j}", self.enc.ctx) for i in range(len(self.enc.x))]
 
     @property
     def depth(self) -> int:
@@ -650,16 +695,27 @@ class _Unrolling:
 
     def extend(self) -> None:
         enc, k = self.enc, self.depth
-        nxt = self._frame(k + 1)
-        sel = z3.Int(f"sel@{k}", enc.ctx)
-        pairs = [*zip(enc.x, self.frames[k], strict=True), *zip(enc.y, nxt, strict=True), (enc.sel, sel)]
-        self.solver.add(z3.substitute(enc.trans, *pairs))
-        self.frames.append(nxt)
-        self.sels.append(sel)
+        cur = self.frames[k]
+        micro: list[tuple[Any, list[Any]]] = []
+        for j in range(self.poll_steps):
+            nxt = self._frame(k + 1, j + 1) if j + 1 < self.poll_steps else self._frame(k + 1, 0)
+            sel = z3.Int(f"sel@{k}.{j}", enc.ctx)
+            pairs = [*zip(enc.x, cur, strict=True), *zip(enc.y, nxt, strict=True), (enc.sel, sel)]
+            if j == 0 or not enc.ts.atomic:
+                self.solver.add(z3.substitute(enc.trans, *pairs))
+            else:  # after the poll has ended, stutter
+                step = z3.If(enc.quiescent, self.stutter, enc.trans)
+                self.solver.add(z3.substitute(step, *pairs))
+            micro.append((sel, nxt))
+            cur = nxt
+        if enc.ts.atomic:
+            self.solver.add(z3.substitute(enc.quiescent, *zip(enc.x, cur, strict=True)))
+        self.frames.append(cur)
+        self.micro.append(micro)
 
     def check(self, target: Any, budget: _Budget) -> tuple[Any, list[int], list[State]]:
         """Is `target` (over enc.x, enc.s) satisfiable at the last frame? On sat, the transitions
-        fired and the states, decoded from the model."""
+        fired and the states after each, from the initial state (stutters left out)."""
         enc, k = self.enc, self.depth
         nodes = [z3.Bool(f"s{i}@{k}", enc.ctx) for i in range(len(enc.s))]
         pairs = [*zip(enc.x, self.frames[k], strict=True), *zip(enc.s, nodes, strict=True)]
@@ -669,9 +725,20 @@ class _Unrolling:
         if r != z3.sat:
             return r, [], []
         m = self.solver.model()
-        sels = [m.eval(s, model_completion=True).as_long() for s in self.sels]
-        states = [tuple(m.eval(v, model_completion=True).as_long() for v in f) for f in self.frames]
+        sels: list[int] = []
+        states = [enc.values(m, self.frames[0])]
+        for micro in self.micro:
+            for sel, after in micro:
+                state = enc.values(m, after)
+                if state == states[-1] and enc.ts.atomic and len(sels) and self._quiescent(states[-1]):
+                    continue  # a stutter
+                sels.append(m.eval(sel, model_completion=True).as_long())
+                states.append(state)
         return r, sels, states
+
+    def _quiescent(self, state: State) -> bool:
+        q = self.enc.ts.quiescent
+        return q is None or bool(evaluate(q, state))
 
 
 def _replay(cs: CompiledSystem, ts: TransitionSystem[Any], sels: list[int], states: list[State],
@@ -685,7 +752,7 @@ def _replay(cs: CompiledSystem, ts: TransitionSystem[Any], sels: list[int], stat
         raise InternalError(f"internal error: z3 counterexample starts in {states[0]}, not the initial state {cur}")
     path: list[tuple[int, State]] = [(-1, cur)]
     for k, (tid, want) in enumerate(zip(sels, states[1:], strict=True), start=1):
-        if cs.overflow(cur):
+        if cs.blocked(cur):
             raise InternalError(f"internal error: z3 counterexample step {k} leaves a state beyond the model's bounds")
         succs = cs.step(cur)
         got = [s for t, s in succs if t == tid]
@@ -698,9 +765,9 @@ def _replay(cs: CompiledSystem, ts: TransitionSystem[Any], sels: list[int], stat
         path.append((tid, got[0]))
         cur = got[0]
     if want_overflow:
-        if not cs.overflow(cur):
+        if not cs.blocked(cur):
             raise InternalError("internal error: the z3 path to a state beyond the model's bounds does not end in one")
-    elif cs.overflow(cur) or not cs.stuck_tasks(cur, {proc[t] for t, _ in cs.step(cur)}):
+    elif cs.blocked(cur) or not cs.checked(cur) or not cs.stuck_tasks(cur, {proc[t] for t, _ in poll_ends(cs, cur)}):
         raise InternalError("internal error: the z3 counterexample's last state is not stuck in the concrete semantics")
     return tuple(path)
 
@@ -728,32 +795,72 @@ def _bmc(unroll: _Unrolling, target: Any, budget: _Budget, max_depth: int) -> tu
 # ---- the engine ----------------------------------------------------------------------------------
 
 
+COMPOSE_PATHS = 5_000
+"""The most composed transitions (compose.py) the engine takes; beyond, it unrolls micro-steps."""
+
+
 def search(ts: TransitionSystem[Any], options: Options | None = None,
            compiled: CompiledSystem | None = None, run: Budget | None = None) -> SymbolicResult:
     """Prove that no stuck state is reachable (NOTE(symbolic-proof)), or find a shortest path to one
     by BMC and replay it on the concrete semantics. Out of budget (NOTE(symbolic-budget)): BMC runs
-    on with what is left and the result says how deep it got."""
+    on with what is left and the result says how deep it got.
+
+    NOTE(symbolic-polls): with atomic polls the engine works on the system whose transitions are
+    whole polls (compose.py, from the same IR), so depth counts polls as the BFS does, and every
+    state it sees is one the BFS stores. Where composing is too large, it unrolls the micro-steps
+    themselves (_Unrolling) and learns the invariant over every state, intermediate ones too."""
+    cs = compiled or compile_system(ts)
+    if ts.atomic:
+        composed = compose(ts, COMPOSE_PATHS)
+        if composed is not None:
+            found = _search(composed.ts, options, compile_system(composed.ts), run)
+            return dataclasses.replace(found, path=_expand(found.path, composed, cs))
+    return _search(ts, options, cs, run)
+
+
+def _expand(path: tuple[tuple[int, State], ...], composed: Composed, cs: CompiledSystem) -> tuple[tuple[int, State], ...]:
+    """A path over composed transitions as the micro-steps they are made of (replayed on the
+    concrete semantics: a composed step that does not replay is an internal error)."""
+    if not path:
+        return path
+    out = [path[0]]
+    cur = path[0][1]
+    for tid, want in path[1:]:
+        for micro in composed.parts[tid]:
+            nxt = [t for i, t in cs.step(cur) if i == micro]
+            if not nxt:
+                raise InternalError(f"internal error: composed transition {tid} does not replay: step {micro} is not "
+                                    "firable in the concrete semantics")
+            cur = nxt[0]
+            out.append((micro, cur))
+        if cur != want:
+            raise InternalError(f"internal error: composed transition {tid} leads to {want}, its steps to {cur}")
+    return tuple(out)
+
+
+def _search(ts: TransitionSystem[Any], options: Options | None, cs: CompiledSystem, run: Budget | None) -> SymbolicResult:
     options = options or Options()
     run = run or Budget()
     start = time.monotonic()
-    cs = compiled or compile_system(ts)
     enc = _Encoding(ts)
     explored = _Explored(ts, cs)
-    unroll = _Unrolling(enc)
     budget = _Budget(_Work(options.rlimit), options.rlimit, run)
+    unrolling: list[_Unrolling] = []
+
+    def unroll() -> _Unrolling:  # after the exploration, which gives the longest poll
+        if not unrolling:
+            unrolling.append(_Unrolling(enc, _longest_poll(cs, explored)))
+        return unrolling[0]
 
     def stats(depth: int) -> Stats:
         return Stats(len(explored.states), explored.transitions, max(depth, 0), time.monotonic() - start, peak_rss_mib())
 
     def shortest(target: Any, overflow: bool, why: str) -> SymbolicResult:
-        r, sels, states, clear, stopped = _bmc(unroll, target, budget, options.max_depth)
+        r, sels, states, clear, stopped = _bmc(unroll(), target, budget, options.max_depth)
         if r == z3.sat:
             path = _replay(cs, ts, sels, states, overflow)
             if overflow:
                 return SymbolicResult(Outcome.OVERFLOW, stats(len(path) - 1), depth=clear, overflow_state=path[-1][1])
-            if explored.stuck is not None and explored.stuck_is_shallowest and explored.depth[explored.stuck] != len(path) - 1:
-                raise InternalError(f"internal error: BMC finds the first stuck state at depth {len(path) - 1}, the "
-                                    f"compiled semantics at depth {explored.depth[explored.stuck]}")
             return SymbolicResult(Outcome.STUCK, stats(len(path) - 1), path, depth=clear)
         if r == z3.unsat:
             return SymbolicResult(Outcome.LIMIT, stats(clear), depth=clear,
@@ -768,7 +875,6 @@ def search(ts: TransitionSystem[Any], options: Options | None = None,
             complete = not explored.queue and not explored.overflow  # every reachable state is known
             learn_budget = proof_budget.share(int(options.rlimit * LEARN_SHARE)) if complete else proof_budget
             learner = _Learner(enc, explored, learn_budget, options.explore_states)
-            explored.stuck_is_shallowest = False  # from here on, states join out of breadth-first order
             try:
                 learned = learner.run()
             except _OutOfTime:

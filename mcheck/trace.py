@@ -28,8 +28,19 @@ class Status(Enum):
 
 @dataclass(frozen=True, slots=True)
 class Step:
-    transition: int
-    state: State  # the state after the transition
+    """One step of a trace: a poll of one task (its micro-steps, bfs.PollStep) or a clock advance."""
+
+    transitions: tuple[int, ...]  # the transitions fired, the first being the trigger
+    states: tuple[State, ...]  # the state after each
+
+    @property
+    def transition(self) -> int:
+        return self.transitions[0]
+
+    @property
+    def state(self) -> State:
+        """The state after the step."""
+        return self.states[-1]
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from mcheck import bfs
 from mcheck.analysis import explain
 from mcheck.budget import DEFAULT_Z3_RLIMIT, Budget, OutOfBudget, Phase
-from mcheck.compile import compile_program
+from mcheck.compiler import Runtime, compile_program
 from mcheck.errors import InternalError, ModelError, UsageError
 from mcheck.evaluate import CompiledSystem, State, compile_system
 from mcheck.model import CompiledModel, TimeMode
@@ -83,16 +83,18 @@ def _span_at(data: bytes, offset: int) -> Span:
     return Span(line, col, line, col + 1)
 
 
-def load(source: Source, time: TimeMode, symmetry: bool = True, budget: Budget | None = None) -> CompiledModel:
+def load(source: Source, time: TimeMode, symmetry: bool = True, budget: Budget | None = None,
+         runtime: str | None = None) -> CompiledModel:
     """Parse, check and compile. `symmetry=False` keeps copies of a task distinguishable (no
-    symmetry reduction): slower, the same verdicts."""
+    symmetry reduction): slower, the same verdicts. `runtime` (compiler.Runtime) defaults to the
+    current-thread runtime."""
     budget = budget or Budget()
     budget.enter(Phase.PARSE)
     module = parse_module(source)
     budget.enter(Phase.RESOLVE)
     program = resolve(source, module)
     budget.enter(Phase.COMPILE)
-    model = compile_program(program, source, time, budget)
+    model = compile_program(program, source, time, budget, runtime or Runtime.CURRENT_THREAD)
     if not symmetry:
         model = dataclasses.replace(model, ts=dataclasses.replace(model.ts, symmetry=()))
     return model
@@ -138,22 +140,22 @@ def _z3_search(model: CompiledModel, limits: bfs.Limits, budget: Budget, rlimit:
     return symbolic.search(model.ts, symbolic.Options(rlimit=rlimit, max_depth=limits.max_depth), compiled, budget)
 
 
-def _stuck_result(model: CompiledModel, engine: str, stats: bfs.Stats, path: tuple[tuple[int, State], ...],
+def _stuck_result(model: CompiledModel, engine: str, stats: bfs.Stats, path: bfs.Path,
                   compiled: CompiledSystem, limits: bfs.Limits, budget: Budget) -> Result:
-    """A path to a stuck state (first entry (-1, initial)), continued until the victims have blocked,
-    and explained."""
-    (_, initial), *rest = path
-    first = rest[-1][1] if rest else initial
+    """A path to a stuck state (first entry ((), (initial,))), continued until the victims have
+    blocked, and explained."""
+    (_, (initial,)), *rest = path
+    first = rest[-1][1][-1] if rest else initial
     budget.enter(Phase.VICTIMS)
     bound = f"--max-states {limits.max_states}" if limits.max_states < VICTIM_STATES else f"its bound of {VICTIM_STATES:,} states"
     victims = bfs.saturate(model.ts, first, min(VICTIM_STATES, limits.max_states), compiled, budget, bound)
     rest.extend(victims.path)
-    final = rest[-1][1] if rest else initial
+    final = rest[-1][1][-1] if rest else initial
     budget.phase = Phase.EXPLAIN  # no check: a confirmed stuck state is reported whatever the budget
     report = explain(model, final)
     if report is None:
         raise InternalError(f"internal error: the {engine} engine reported a stuck state the analysis does not confirm")
-    trace = Trace(initial, tuple(Step(t, s) for t, s in rest), report, len(path) - 1)
+    trace = Trace(initial, tuple(Step(tids, states) for tids, states in rest), report, len(path) - 1)
     status = Status.FUTURELOCK if report.verdict is Verdict.FUTURELOCK else Status.DEADLOCK
     return Result(status, engine, stats, trace, victims=VictimSearch(victims.states, victims.seconds, victims.stopped))
 
@@ -181,7 +183,7 @@ def _z3_result(model: CompiledModel, found: SymbolicResult, compiled: CompiledSy
     from mcheck.symbolic import Outcome
 
     if found.outcome is Outcome.STUCK:
-        return _stuck_result(model, "z3", found.stats, found.path, compiled, limits, budget)
+        return _stuck_result(model, "z3", found.stats, bfs.group_polls(compiled, found.path), compiled, limits, budget)
     if found.outcome is Outcome.PROVED:
         return Result(Status.SAFE, "z3", found.stats, proof=found.invariant)
     if found.outcome is Outcome.OVERFLOW:

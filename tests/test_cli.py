@@ -232,7 +232,7 @@ def test_timeout_names_the_phase_it_stopped(capsys: pytest.CaptureFixture[str]) 
     assert code == 3
     assert re.search(r"inconclusive \(time: untimed\): --timeout 1 s reached before the search ended\.\n"
                      r"summary: inconclusive; \d+ states", out), out
-    def compiling_forever(program: object, source: object, time_mode: object, budget: Budget) -> None:
+    def compiling_forever(program: object, source: object, time_mode: object, budget: Budget, *rest: object) -> None:
         while True:
             budget.check()
 

@@ -8,10 +8,9 @@ from pathlib import Path
 import pytest
 from conftest import MODELS
 
-from mcheck.compile import fresh_vars
 from mcheck.evaluate import State, compile_system, evaluate, stuck_set
 from mcheck.ir import TransitionSystem
-from mcheck.model import PC_DEAD, PC_ENTRY, SlotKind, StepLabel, TimeMode
+from mcheck.model import PC_DEAD, PC_ENTRY, SlotInfo, SlotKind, StepLabel, TimeMode
 from mcheck.source import Source
 from mcheck.verify import load
 
@@ -64,25 +63,29 @@ def test_generated_code_matches_the_interpreter(path: Path, time: TimeMode) -> N
                 frontier.append(t)
 
 
+def _fresh_vars(s: SlotInfo) -> list[int]:
+    return [v for v in (s.state_var, s.pos_var, s.got_var, s.rem_var) if v >= 0]
+
+
 @pytest.mark.parametrize("time", list(TimeMode), ids=lambda t: t.value)
 @pytest.mark.parametrize("path", MODEL_FILES, ids=lambda p: p.name)
-def test_unpolled_futures_hold_nothing(path: Path, time: TimeMode) -> None:
-    """The invariants compile.py's first polls rely on, in every reachable state: whatever is inside a
-    future that is not alive or not yet polled (pc PC_DEAD or PC_ENTRY) is in its initial state
-    (assume_fresh), and a set being polled has no unpolled member (poll_set)."""
+def test_the_invariants_the_ir_promises(path: Path, time: TimeMode) -> None:
+    """In every reachable state: with atomic polls, a state in the middle of a poll has a next
+    step and only transitions of the task being polled are enabled (TransitionSystem.atomic);
+    every quiescent state has TransitionSystem.rest's values (compose.py assumes them); and
+    whatever is inside a future that is not alive or not yet polled is idle (a future's creation
+    says so explicitly, and nothing may break it before its first poll)."""
     model = load(Source(str(path), path.read_text()), time)
     ts = model.ts
     cs = compile_system(ts)
+    assert ts.atomic and ts.rest
     inside: dict[int, list[int]] = {s.index: [] for s in model.slots}
     for s in model.slots:
         p = s.parent
         while p >= 0:
-            inside[p].extend(fresh_vars(s))
+            inside[p].extend(_fresh_vars(s))
             p = model.slots[p].parent
     code = [s for s in model.slots if s.kind in (SlotKind.CODE, SlotKind.ROOT) and inside[s.index]]
-    # ... and the one compile.poll_set relies on: a set that is being polled has no unpolled member.
-    sets = [(s, ts.waits.nodes[s.index], [m for m in model.slots if m.parent == s.index and m.kind is SlotKind.CODE])
-            for s in model.slots if s.kind is SlotKind.SET]
     seen = {ts.initial}
     frontier = [ts.initial]
     while frontier:
@@ -91,13 +94,17 @@ def test_unpolled_futures_hold_nothing(path: Path, time: TimeMode) -> None:
             if st[s.state_var] in (PC_ENTRY, PC_DEAD):
                 bad = [ts.vars[v].name for v in inside[s.index] if st[v] != 0]
                 assert not bad, f"{s.label} has pc {st[s.state_var]} but {bad} are not 0 in {st}"
-        for s, node, members in sets:
-            if evaluate(node.live, st) and not evaluate(node.dormant, st):
-                fresh = [m.label for m in members if st[m.state_var] == PC_ENTRY]
-                assert not fresh, f"{s.label} is being polled but {fresh} were never polled, in {st}"
-        if cs.overflow(st):
-            continue
-        for _, t in cs.step(st):
+        succs = cs.step(st)
+        if cs.quiescent(st):
+            wrong = [ts.vars[v].name for v, value in ts.rest if st[v] != value]
+            assert not wrong, f"quiescent state {st} breaks TransitionSystem.rest: {wrong}"
+            if cs.blocked(st):
+                continue
+        else:
+            assert succs, f"a poll stops in the middle, in state {st}"
+            assert len({ts.transitions[tid].process for tid, _ in succs}) == 1, f"two tasks run at once in {st}"
+            assert all(ts.transitions[tid].inner for tid, _ in succs), f"a poll starts inside another in {st}"
+        for _, t in succs:
             if t not in seen:
                 seen.add(t)
                 frontier.append(t)

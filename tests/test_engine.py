@@ -67,8 +67,8 @@ def test_mutual_exclusion_state_count_and_stuck_state() -> None:
     ], waits)
     r = bfs.search(ts)
     assert r.outcome is bfs.Outcome.STUCK
-    assert [t for t, _ in r.path] == [-1, 0]  # shortest: p0 takes the lock, p1 waits forever
-    assert r.path[-1][1] == (1, 1, 0)
+    assert [tids for tids, _ in r.path] == [(), (0,)]  # shortest: p0 takes the lock, p1 waits forever
+    assert r.path[-1][1] == ((1, 1, 0),)
     assert stuck_set(waits, (1, 1, 0)) == {0, 1}
 
 
@@ -171,5 +171,8 @@ def test_symmetry_reduction_keeps_verdicts_and_trace_lengths() -> None:
             assert reduced.stats.states < full.stats.states
             # The reported run is a real run: every step is a transition of the system.
             cs = compile_system(ts)
-            for (_, before), (tid, after) in zip(reduced.path, reduced.path[1:], strict=False):
-                assert (tid, after) in cs.step(before)
+            for (_, before), (tids, afters) in zip(reduced.path, reduced.path[1:], strict=False):
+                cur = before[-1]
+                for tid, after in zip(tids, afters, strict=True):  # each micro-step of the poll
+                    assert (tid, after) in cs.step(cur)
+                    cur = after

@@ -93,15 +93,16 @@ def test_random_model_checks_and_its_trace_replays(text: str, time: TimeMode) ->
         trace = result.trace
         assert trace is not None and trace.report.stuck_tasks
         state = trace.initial
-        for step in trace.steps:
-            t = model.ts.transitions[step.transition]
-            memo: dict[int, int] = {}
-            assert evaluate(t.guard, state, memo), "a trace step is not enabled in its state"
-            nxt = list(state)
-            for var, e in t.updates:
-                nxt[var] = evaluate(e, state, memo)
-            assert tuple(nxt) == step.state, "a trace step does not lead to the next state"
-            state = step.state
+        for step in trace.steps:  # each micro-step of each poll, on the reference interpreter
+            for tid, after in zip(step.transitions, step.states, strict=True):
+                t = model.ts.transitions[tid]
+                memo: dict[int, int] = {}
+                assert evaluate(t.guard, state, memo), "a trace step is not enabled in its state"
+                nxt = list(state)
+                for var, e in t.updates:
+                    nxt[var] = evaluate(e, state, memo)
+                assert tuple(nxt) == after, "a trace step does not lead to the next state"
+                state = after
 
 
 # Regression models for the cross-check: generated models worth keeping (add any the test ever
