@@ -112,7 +112,7 @@ def check(
     budget = budget or Budget()
     budget.enter(Phase.CODEGEN)
     try:
-        compiled = compile_system(model.ts)
+        compiled = compile_system(model.ts, budget)
     except OutOfBudget as e:
         return Result(Status.INCONCLUSIVE, engine.value, bfs.Stats(0, 0, 0, 0.0, bfs.peak_rss_mib()), reason=str(e))
     found = None
