@@ -132,11 +132,12 @@ def _common(p: argparse.ArgumentParser, what: str) -> None:
     p.add_argument("--format", choices=["text", "json", "sarif"], default="text",
                    help="text (default); json (docs/json.md); sarif: SARIF 2.1.0 for code scanning (docs/sarif.md)")
     p.add_argument("--html", metavar="PATH",
-                   help="write a self-contained HTML report: to the file PATH for one result; with several, "
-                        "into the directory PATH (one page each, and index.html)")
+                   help="write a self-contained HTML report: the file PATH for one model file named; else (several "
+                        "paths, a directory, mcheck test, or PATH a directory) one page per result inside the "
+                        "directory PATH, and index.html")
     p.add_argument("--dot", metavar="PATH",
-                   help="write the wait-for graph of the stuck state as Graphviz DOT: to the file PATH for one "
-                        "result, into the directory PATH with several")
+                   help="write the wait-for graph of the stuck state as Graphviz DOT, to a file or a directory "
+                        "as --html does")
     p.add_argument("--no-symmetry", action="store_true",
                    help="explore every permutation of a task's copies (task NAME[N]); slower, same verdicts")
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
@@ -268,23 +269,26 @@ def _run(path: str, opts: Options, args: argparse.Namespace, label: str) -> Outc
 
 def _verify(args: argparse.Namespace) -> int:
     paths = model_paths(args.models)
+    # One model file named: its output is what it always was. A directory or several paths: a
+    # summary table, a list document, a directory of reports, even when they hold one model.
+    many = len(args.models) > 1 or any(os.path.isdir(a) for a in args.models)
     opts = _options(args, TimeMode(args.time))
     outcomes: list[Outcome] = []
     for path in paths:
-        o = _run(path, opts, args, path if len(paths) > 1 else "")
+        o = _run(path, opts, args, path if many else "")
         outcomes.append(o)
         if args.format == "text":
             text = outcome_text(o, args.show_invariant)
-            sys.stdout.write(text + ("\n" if text and len(paths) > 1 else ""))
+            sys.stdout.write(text + ("\n" if text and many else ""))
             sys.stdout.flush()
     code = worst([o.exit_code for o in outcomes])
-    if args.format == "text" and len(outcomes) > 1:
+    if args.format == "text" and many:
         sys.stdout.write(summary_text(outcomes, code))
     elif args.format == "json":
-        sys.stdout.write(outcomes_json(outcomes, code, args.show_invariant))
+        sys.stdout.write(outcomes_json(outcomes, code, many, args.show_invariant))
     elif args.format == "sarif":
         sys.stdout.write(render_sarif(outcomes, code))
-    return worst([code, _write_files(outcomes, args)])
+    return worst([code, _write_files(outcomes, args, many)])
 
 
 def _test(args: argparse.Namespace) -> int:
@@ -304,19 +308,19 @@ def _test(args: argparse.Namespace) -> int:
         sys.stdout.write(suite_json(cases, code))
     else:
         sys.stdout.write(render_sarif(outcomes, code, cases))
-    return worst([code, _write_files(outcomes, args, with_mode=True)])
+    return worst([code, _write_files(outcomes, args, many=True)])
 
 
-def _write_files(outcomes: Sequence[Outcome], args: argparse.Namespace, with_mode: bool = False) -> int:
-    """--html and --dot: a file for one outcome, a directory of them for several. 0, or 2 when
-    a file cannot be written (said on stderr)."""
+def _write_files(outcomes: Sequence[Outcome], args: argparse.Namespace, many: bool) -> int:
+    """--html and --dot: a file for one model file named, else (or when PATH is a directory) a
+    directory of them, one per outcome. 0, or 2 when a file cannot be written (said on stderr)."""
     code = 0
     for option, suffix in (("html", ".html"), ("dot", ".dot")):
         target = getattr(args, option)
         if not target:
             continue
         try:
-            if len(outcomes) == 1 and not with_mode:
+            if not many and len(outcomes) == 1 and not os.path.isdir(target):
                 _write(Path(target), _file_text(outcomes[0], suffix))
                 continue
             pages = []

@@ -106,17 +106,18 @@ def summary_text(outcomes: Sequence[Outcome], exit_code: int) -> str:
     """The table after the results of several models: one row each, and the exit code."""
     rows = [[o.path, o.what, _num(_steps(o)), _num(o.result.stats.states if o.result else None), f"{o.seconds:.2f}",
              str(o.exit_code)] for o in outcomes]
-    lines = [f"summary: {len(outcomes)} models", *table(["model", "verdict", "steps", "states", "seconds", "exit"], rows,
-                                                        right=(2, 3, 4, 5))]
+    n = len(outcomes)
+    lines = [f"summary: {n} model{'' if n == 1 else 's'}",
+             *table(["model", "verdict", "steps", "states", "seconds", "exit"], rows, right=(2, 3, 4, 5))]
     lines.append(f"exit {exit_code} (the worst of the models': 4 internal error > 2 bad input > 1 futurelock or "
                  "deadlock > 3 inconclusive > 0 safe)")
     return "\n".join(lines) + "\n"
 
 
-def outcomes_json(outcomes: Sequence[Outcome], exit_code: int, show_invariant: bool = False) -> str:
-    """One model: its `mcheck-result/1` document as always. Several: one `mcheck-results/1`
-    document listing them."""
-    if len(outcomes) == 1:
+def outcomes_json(outcomes: Sequence[Outcome], exit_code: int, many: bool, show_invariant: bool = False) -> str:
+    """One model file named: its `mcheck-result/1` document as always. Several, or a directory:
+    one `mcheck-results/1` document listing them."""
+    if not many and len(outcomes) == 1:
         return json.dumps(outcome_doc(outcomes[0], show_invariant), indent=2) + "\n"
     doc = {"schema": MANY_SCHEMA, "exit_code": exit_code,
            "results": [outcome_doc(o, show_invariant) for o in outcomes]}

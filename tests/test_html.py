@@ -107,6 +107,11 @@ def test_cli_writes_html_and_dot(capsys: pytest.CaptureFixture[str], tmp_path: P
     assert code == 0 and dot.read_text().count("->") == 0 and "safe" in dot.read_text()
     code = main(["verify", str(MODELS / "rfd609.mc"), "--quiet", "--html", str(tmp_path / "no" / "such")])
     assert code == 1  # parent directories are made
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    code = main(["verify", str(MODELS / "rfd609.mc"), "--quiet", "--html", str(reports)])  # an existing directory
+    rel = (MODELS / "rfd609.mc").relative_to(MODELS.anchor).with_name("rfd609.untimed.html")
+    assert code == 1 and (reports / rel).exists() and (reports / "index.html").exists()
     (tmp_path / "file").write_text("")
     code = main(["verify", str(MODELS / "rfd609.mc"), "--quiet", "--html", str(tmp_path / "file" / "x.html")])
     assert code == 2 and "cannot write --html" in capsys.readouterr().err

@@ -96,10 +96,17 @@ def test_json_for_many_models_is_one_document_listing_each(capsys: pytest.Captur
     assert error["source"] == "let _g = n.lock().await;"
 
 
-def test_json_for_one_model_keeps_its_shape(capsys: pytest.CaptureFixture[str]) -> None:
+def test_json_for_one_model_keeps_its_shape(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     code, out, _ = run(capsys, "verify", str(MODELS / "rfd609.mc"), "--format", "json")
     doc = json.loads(out)
     assert code == 1 and doc["schema"] == "mcheck-result/1" and "results" not in doc and doc["trace"]
+    # A directory is always a list, even of one model: its shape does not depend on what is in it.
+    (tmp_path / "only.mc").write_text((MODELS / "rfd609.mc").read_text())
+    code, out, _ = run(capsys, "verify", str(tmp_path), "--format", "json")
+    doc = json.loads(out)
+    assert code == 1 and doc["schema"] == "mcheck-results/1" and len(doc["results"]) == 1
+    code, out, _ = run(capsys, "verify", str(tmp_path))
+    assert "summary: 1 model\n" in out
 
 
 def test_json_for_bad_input_has_the_diagnostic_with_its_notes(capsys: pytest.CaptureFixture[str],
