@@ -180,7 +180,8 @@ def _stuck_result(o: Outcome, case: Case | None) -> dict[str, Any]:
     if case is not None and case.header is not None:
         relate(case.header, f"the header expects {case.expected.value if case.expected else 'nothing'} in "
                             f"{o.time.value} time")
-    text = " ".join([headline(model, rep), *why_lines(model, rep, final), *dormant_lines(model, rep, final)])
+    why = "; ".join(w.rstrip(".") for w in why_lines(model, rep, final))
+    text = " ".join([headline(model, rep), f"Why: {why}.", *dormant_lines(model, rep, final)])
     if case is not None:
         text = f"{case.why} ({o.time.value} time): {text}"
     out: dict[str, Any] = {
