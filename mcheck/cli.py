@@ -26,16 +26,19 @@ from dataclasses import replace
 from pathlib import Path, PurePath
 from typing import TextIO
 
-from mcheck import bfs, html, suite, waitgraph
+from mcheck import bfs, html, suite, version, waitgraph
 from mcheck.budget import DEFAULT_Z3_RLIMIT, Budget, default_max_memory_mib
 from mcheck.errors import UsageError
 from mcheck.model import TimeMode
 from mcheck.report import diagnostics_text, outcome_text, outcomes_json, suite_json, suite_text, summary_text
 from mcheck.runs import EXIT_BAD_INPUT, EXIT_INTERNAL_ERROR, Options, Outcome, model_paths, run_file, worst
-from mcheck.sarif import render_sarif, version
+from mcheck.sarif import render_sarif
 from mcheck.verify import MAX_MODEL_BYTES, Engine
 
 EXIT_INTERRUPTED = 130
+
+DEFAULT_SUITE = "models"
+"""What `mcheck test` checks when given no path: every .mc file below ./models."""
 
 TRACEBACK_ENV = "MCHECK_TRACEBACK"
 """Set to 1 to get the Python traceback of an internal error on stderr (for mcheck's developers)."""
@@ -173,9 +176,6 @@ def _parser() -> argparse.ArgumentParser:
                    help="both (default): each model untimed and in exact time; or only one of them")
     _common(t, "model in each time mode")
     return ap
-
-
-DEFAULT_SUITE = "models"
 
 
 class _ProgressLine:

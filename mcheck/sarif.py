@@ -16,6 +16,7 @@ from pathlib import Path, PurePath
 from typing import Any
 from urllib.parse import quote
 
+from mcheck import version
 from mcheck.model import EventKind, StepKind
 from mcheck.render import (
     Describer,
@@ -89,13 +90,6 @@ NOTIFICATION_INDEX = {n["id"]: i for i, n in enumerate(NOTIFICATIONS)}
 
 _KINDS = {EventKind.ACQUIRED: "acquire", EventKind.RELEASED: "release", EventKind.SELECT_WON: "branch",
           EventKind.LEFT_DORMANT: "danger", EventKind.SPAWNED: "call", EventKind.TASK_DONE: "exit"}
-
-
-def version() -> str:
-    try:
-        return metadata.version("mcheck")
-    except metadata.PackageNotFoundError:
-        return "0+unknown"
 
 
 def _information_uri() -> str | None:
