@@ -1,10 +1,13 @@
-"""The `mcheck` command: parses arguments, runs verify.load and verify.check within the run's
-Budget, prints with render, sets the exit code.
+"""The `mcheck` command: parses arguments, runs each model (runs.run_file) within a Budget of its
+own while a thread reports progress, prints with the renderers, writes the HTML and DOT files
+asked for, sets the exit code.
 
-Exit codes: 0 safe, 1 futurelock or deadlock, 2 bad input (model or command line), 3 inconclusive
-(a limit, --timeout, --max-memory, or memory running out), 4 internal error (the engines disagree,
-a counterexample does not replay, or any exception mcheck did not expect: never a traceback, and
-never 1, which only a confirmed stuck state gives). The only module that writes to stdout/stderr.
+Exit codes: 0 safe, 1 futurelock or deadlock (`mcheck test`: a case did not pass), 2 bad input
+(model or command line), 3 inconclusive (a limit, --timeout, --max-memory, or memory running
+out), 4 internal error (the engines disagree, a counterexample does not replay, or any exception
+mcheck did not expect: never a traceback, and never 1, which only a confirmed stuck state gives).
+With several models, the worst of theirs (NOTE(worst-exit) in runs.py). The only module that
+writes to stdout/stderr.
 """
 
 from __future__ import annotations
@@ -14,31 +17,28 @@ import contextlib
 import math
 import os
 import re
-import signal
 import sys
 import threading
 import time
 import traceback
-from collections.abc import Iterator
-from types import FrameType
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path, PurePath
 from typing import TextIO
 
-from mcheck import bfs
-from mcheck.budget import DEFAULT_Z3_RLIMIT, Budget, OutOfBudget, Phase, default_max_memory_mib
-from mcheck.errors import InternalError, ModelError, UsageError
+from mcheck import bfs, html, suite, version, waitgraph
+from mcheck.budget import DEFAULT_Z3_RLIMIT, Budget, default_max_memory_mib
+from mcheck.errors import UsageError
 from mcheck.model import TimeMode
-from mcheck.render import render_json, render_stopped, render_text
-from mcheck.source import Source
-from mcheck.verify import MAX_MODEL_BYTES, Engine, check, load, read_source
+from mcheck.report import diagnostics_text, outcome_text, outcomes_json, suite_json, suite_text, summary_text
+from mcheck.runs import EXIT_BAD_INPUT, EXIT_INTERNAL_ERROR, Options, Outcome, model_paths, run_file, worst
+from mcheck.sarif import render_sarif
+from mcheck.verify import MAX_MODEL_BYTES, Engine
 
-EXIT_BAD_INPUT = 2
-EXIT_INCONCLUSIVE = 3
-EXIT_INTERNAL_ERROR = 4
 EXIT_INTERRUPTED = 130
 
-ALARM_GRACE = 1.0
-"""Seconds past --timeout after which a phase that does not check the budget itself (the parser)
-is interrupted by a signal."""
+DEFAULT_SUITE = "models"
+"""What `mcheck test` checks when given no path: every .mc file below ./models."""
 
 TRACEBACK_ENV = "MCHECK_TRACEBACK"
 """Set to 1 to get the Python traceback of an internal error on stderr (for mcheck's developers)."""
@@ -78,41 +78,103 @@ def _bytes(text: str) -> int:
     return int(value)
 
 
+VERIFY_EPILOG = """\
+examples:
+  mcheck verify models/rfd609.mc                  the shortest trace to its futurelock (exit 1)
+  mcheck verify models/rfd609.mc --time exact     tokio's paused clock instead of any timing
+  mcheck verify models/ --format sarif > mcheck.sarif
+                                                  every .mc file below models/, one SARIF log
+  mcheck verify models/production.mc --html report.html --dot waits.dot
+
+Each model is checked on its own: --timeout and --max-memory bound each model, not the whole
+command. With several models the exit code is the worst of theirs: 4 internal error > 2 bad
+input > 1 futurelock or deadlock > 3 inconclusive > 0 safe.
+
+The model language (tasks, async fn, select!, Mutex, Semaphore, channels, ...) is described with
+an example per construct in docs/language.md; the JSON output in docs/json.md, SARIF in
+docs/sarif.md.
+"""
+
+TEST_EPILOG = """\
+Every model states its expected verdict in a header comment: `// expect: futurelock` (or
+deadlock, or safe), and `// expect-exact: ...` when exact time differs. Each model is checked in
+both time modes (--time to pick one), each run with its own --timeout and --max-memory; the table
+lists model, mode, expected and actual verdict, trace length, states and seconds.
+
+exit codes: 0 every case passed, 1 a verdict differs from its header (or was inconclusive, or a
+model has no header), 2 a model is bad input, 4 internal error (the worst one counts).
+
+examples:
+  mcheck test                                     every .mc file below models/
+  mcheck test models/patterns --format sarif > mcheck.sarif
+  mcheck test --html reports/                     one HTML page per case, and an index
+"""
+
+
+def _common(p: argparse.ArgumentParser, what: str) -> None:
+    """The options of a check, the same for `verify` and `test`."""
+    p.add_argument("--max-states", type=_positive, default=bfs.Limits().max_states,
+                   help="stop (inconclusive) after this many distinct states; also bounds the victim search")
+    p.add_argument("--max-depth", type=_positive, default=bfs.Limits().max_depth,
+                   help="stop (inconclusive) after this many steps from the initial state")
+    p.add_argument("--engine", choices=[e.value for e in Engine], default=Engine.BFS.value,
+                   help="bfs (default): explicit-state search; z3: inductive-invariant proof and bounded model "
+                        "checking; both: run both and fail (exit 4) if they disagree")
+    p.add_argument("--timeout", type=_seconds, default=None, metavar="SECONDS",
+                   help=f"bound the run of each {what} (parse, compile, search, victims, z3): then inconclusive "
+                        "(default: none)")
+    p.add_argument("--z3-rlimit", type=_positive, default=DEFAULT_Z3_RLIMIT, metavar="UNITS",
+                   help=f"z3's deterministic work budget, in z3 resource units (default {DEFAULT_Z3_RLIMIT:,}): "
+                        "the z3 engine's verdict does not depend on how busy the machine is")
+    mem = default_max_memory_mib()
+    p.add_argument("--max-memory", type=_bytes, default=None, metavar="SIZE",
+                   help="stop (inconclusive) when the process uses more memory than this, e.g. 4G "
+                        f"(default: 80%% of physical memory{f', {mem:,.0f} MiB' if mem else ''})")
+    p.add_argument("--max-size", type=_bytes, default=MAX_MODEL_BYTES, metavar="SIZE",
+                   help=f"the largest model file read (default {MAX_MODEL_BYTES // 1024 // 1024} MiB)")
+    p.add_argument("--format", choices=["text", "json", "sarif"], default="text",
+                   help="text (default); json (docs/json.md); sarif: SARIF 2.1.0 for code scanning (docs/sarif.md)")
+    p.add_argument("--html", metavar="PATH",
+                   help="write a self-contained HTML report: the file PATH for one model file named; else (several "
+                        "paths, a directory, mcheck test, or PATH a directory) one page per result inside the "
+                        "directory PATH, and index.html")
+    p.add_argument("--dot", metavar="PATH",
+                   help="write the wait-for graph of the stuck state as Graphviz DOT, to a file or a directory "
+                        "as --html does")
+    p.add_argument("--no-symmetry", action="store_true",
+                   help="explore every permutation of a task's copies (task NAME[N]); slower, same verdicts")
+    p.add_argument("--quiet", action="store_true", help="no progress on stderr")
+
+
 def _parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(
         prog="mcheck",
         description="Find futurelock (and deadlock) in models of async Rust code.",
-        epilog="exit codes: 0 safe, 1 futurelock or deadlock, 2 bad input, 3 inconclusive, 4 internal error",
+        epilog="exit codes: 0 safe, 1 futurelock or deadlock, 2 bad input, 3 inconclusive, 4 internal error; "
+               "`mcheck verify --help` for an example",
     )
+    ap.add_argument("--version", action="version", version=f"mcheck {version()}")
     sub = ap.add_subparsers(dest="command", required=True)
-    v = sub.add_parser("verify", help="check a model file for reachable stuck states")
-    v.add_argument("model", help="the model file (.mc)")
+    v = sub.add_parser("verify", help="check model files for reachable stuck states",
+                       description="Check each model for a reachable state in which a task can never run again, "
+                                   "and print the shortest trace to it.",
+                       epilog=VERIFY_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    v.add_argument("models", nargs="+", metavar="PATH",
+                   help="a model file (.mc), or a directory: every .mc file below it")
     v.add_argument("--time", choices=[m.value for m in TimeMode], default=TimeMode.UNTIMED.value,
                    help="untimed (default): timers may fire at any moment; exact: tokio's paused clock")
-    v.add_argument("--max-states", type=_positive, default=bfs.Limits().max_states,
-                   help="stop (inconclusive) after this many distinct states; also bounds the victim search")
-    v.add_argument("--max-depth", type=_positive, default=bfs.Limits().max_depth,
-                   help="stop (inconclusive) after this many steps from the initial state")
-    v.add_argument("--engine", choices=[e.value for e in Engine], default=Engine.BFS.value,
-                   help="bfs (default): explicit-state search; z3: inductive-invariant proof and bounded model "
-                        "checking; both: run both and fail (exit 4) if they disagree")
-    v.add_argument("--timeout", type=_seconds, default=None, metavar="SECONDS",
-                   help="bound the whole run (parse, compile, search, victims, z3); then inconclusive (default: none)")
-    v.add_argument("--z3-rlimit", type=_positive, default=DEFAULT_Z3_RLIMIT, metavar="UNITS",
-                   help=f"z3's deterministic work budget, in z3 resource units (default {DEFAULT_Z3_RLIMIT:,}): "
-                        "the z3 engine's verdict does not depend on how busy the machine is")
-    mem = default_max_memory_mib()
-    v.add_argument("--max-memory", type=_bytes, default=None, metavar="SIZE",
-                   help="stop (inconclusive) when the process uses more memory than this, e.g. 4G "
-                        f"(default: 80%% of physical memory{f', {mem:,.0f} MiB' if mem else ''})")
-    v.add_argument("--max-size", type=_bytes, default=MAX_MODEL_BYTES, metavar="SIZE",
-                   help=f"the largest model file read (default {MAX_MODEL_BYTES // 1024 // 1024} MiB)")
+    _common(v, "model")
     v.add_argument("--show-invariant", action="store_true",
                    help="with a z3 proof of safety, print the inductive invariant in the model's names")
-    v.add_argument("--format", choices=["text", "json"], default="text")
-    v.add_argument("--no-symmetry", action="store_true",
-                   help="explore every permutation of a task's copies (task NAME[N]); slower, same verdicts")
-    v.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    t = sub.add_parser("test", help="check models against their `// expect:` headers, in both time modes",
+                       description="Check every model against the verdicts its `// expect:` and `// expect-exact:` "
+                                   "headers state, in both time modes, and print a table of passes and mismatches.",
+                       epilog=TEST_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    t.add_argument("paths", nargs="*", metavar="PATH",
+                   help=f"model files or directories of them (default: {DEFAULT_SUITE}/)")
+    t.add_argument("--time", choices=[*(m.value for m in TimeMode), "both"], default="both",
+                   help="both (default): each model untimed and in exact time; or only one of them")
+    _common(t, "model in each time mode")
     return ap
 
 
@@ -124,9 +186,10 @@ class _ProgressLine:
     EVERY_TTY = 0.25
     EVERY_PLAIN = 5.0
 
-    def __init__(self, budget: Budget, out: TextIO) -> None:
+    def __init__(self, budget: Budget, out: TextIO, label: str = "") -> None:
         self.budget = budget
         self.out = out
+        self.prefix = f"mcheck: {label}: " if label else "mcheck: "
         self.tty = out.isatty()
         self.stop_flag = threading.Event()
         self.shown = False
@@ -144,7 +207,7 @@ class _ProgressLine:
                 continue
             last_phase, last_print = b.phase, now
             status = f": {b.status}" if b.status else ""
-            text = f"mcheck: {b.phase.value}{status} ({in_phase:.0f} s)"
+            text = f"{self.prefix}{b.phase.value}{status} ({in_phase:.0f} s)"
             if self.tty:
                 self.out.write(f"\r{text}\x1b[K")
             else:
@@ -164,27 +227,18 @@ class _ProgressLine:
             self.out.flush()
 
 
-@contextlib.contextmanager
-def _alarm(budget: Budget) -> Iterator[None]:
-    """The backstop for --timeout: interrupts a phase that does not check the budget itself (the
-    parser), a little after the deadline. Only where signals can be used (the main thread)."""
-    left = budget.left()
-    if left is None or left > 1e6 or threading.current_thread() is not threading.main_thread() \
-            or not hasattr(signal, "setitimer"):
-        yield
-        return
-
-    def on_alarm(signum: int, frame: FrameType | None) -> None:
-        if budget.phase is not Phase.EXPLAIN:  # a confirmed stuck state is reported whatever the time
-            raise OutOfBudget(budget.phase, f"--timeout {budget.timeout:g} s")
-
-    previous = signal.signal(signal.SIGALRM, on_alarm)
-    signal.setitimer(signal.ITIMER_REAL, max(left, 0.0) + ALARM_GRACE)
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
     try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+        return _test(args) if args.command == "test" else _verify(args)
+    except UsageError as e:
+        print(f"mcheck: error: {e}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("mcheck: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as e:  # anything unexpected is mcheck's fault: exit 4, never 1, never a traceback
+        return _internal_error(e)
 
 
 def _internal_error(e: BaseException) -> int:
@@ -195,48 +249,115 @@ def _internal_error(e: BaseException) -> int:
     return EXIT_INTERNAL_ERROR
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    try:
-        return _verify(args)
-    except KeyboardInterrupt:
-        print("mcheck: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    except Exception as e:  # anything unexpected is mcheck's fault: exit 4, never 1, never a traceback
-        return _internal_error(e)
+def _options(args: argparse.Namespace, time_mode: TimeMode) -> Options:
+    mem = args.max_memory / (1024 * 1024) if args.max_memory else default_max_memory_mib()
+    return Options(time_mode, Engine(args.engine), bfs.Limits(max_states=args.max_states, max_depth=args.max_depth),
+                   args.z3_rlimit, args.max_size, not args.no_symmetry, args.timeout, mem)
+
+
+def _run(path: str, opts: Options, args: argparse.Namespace, label: str) -> Outcome:
+    """One model within its own Budget, with progress on stderr; what went wrong goes to stderr."""
+    budget = Budget(opts.timeout, opts.max_memory_mib)
+    with _ProgressLine(budget, sys.stderr, label) if not args.quiet else contextlib.nullcontext():
+        outcome = run_file(path, opts, budget)
+    if outcome.exception is not None and os.environ.get(TRACEBACK_ENV) == "1":
+        traceback.print_exception(outcome.exception, file=sys.stderr)
+    if outcome.result is None and not outcome.stopped:
+        print(diagnostics_text(outcome), file=sys.stderr)
+    return outcome
 
 
 def _verify(args: argparse.Namespace) -> int:
-    mem = args.max_memory / (1024 * 1024) if args.max_memory else default_max_memory_mib()
-    budget = Budget(args.timeout, mem)
-    time_mode = TimeMode(args.time)
-    source: Source | None = None
-    render = render_json if args.format == "json" else render_text
-    try:
-        with _ProgressLine(budget, sys.stderr) if not args.quiet else contextlib.nullcontext(), _alarm(budget):
-            source = read_source(args.model, args.max_size)
-            model = load(source, time_mode, symmetry=not args.no_symmetry, budget=budget)
-            limits = bfs.Limits(max_states=args.max_states, max_depth=args.max_depth)
-            result = check(model, limits, Engine(args.engine), budget, args.z3_rlimit)
-            text = render(model, result, args.model, show_invariant=args.show_invariant)
-    except InternalError as e:
-        print(f"mcheck: {e}", file=sys.stderr)
-        return EXIT_INTERNAL_ERROR
-    except ModelError as e:
-        print(e.render(e.source or source), file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except UsageError as e:
-        print(f"mcheck: error: {e}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except OutOfBudget as e:
-        sys.stdout.write(render_stopped(args.model, time_mode, args.engine, str(e), args.format))
-        return EXIT_INCONCLUSIVE
-    except MemoryError:
-        reason = f"out of memory while {budget.phase.value}"
-        sys.stdout.write(render_stopped(args.model, time_mode, args.engine, reason, args.format))
-        return EXIT_INCONCLUSIVE
-    sys.stdout.write(text)
-    return result.status.exit_code
+    paths = model_paths(args.models)
+    # One model file named: its output is what it always was. A directory or several paths: a
+    # summary table, a list document, a directory of reports, even when they hold one model.
+    many = len(args.models) > 1 or any(os.path.isdir(a) for a in args.models)
+    opts = _options(args, TimeMode(args.time))
+    outcomes: list[Outcome] = []
+    for path in paths:
+        o = _run(path, opts, args, path if many else "")
+        outcomes.append(o)
+        if args.format == "text":
+            text = outcome_text(o, args.show_invariant)
+            sys.stdout.write(text + ("\n" if text and many else ""))
+            sys.stdout.flush()
+    code = worst([o.exit_code for o in outcomes])
+    if args.format == "text" and many:
+        sys.stdout.write(summary_text(outcomes, code))
+    elif args.format == "json":
+        sys.stdout.write(outcomes_json(outcomes, code, many, args.show_invariant))
+    elif args.format == "sarif":
+        sys.stdout.write(render_sarif(outcomes, code))
+    return worst([code, _write_files(outcomes, args, many)])
+
+
+def _test(args: argparse.Namespace) -> int:
+    if not args.paths and not os.path.isdir(DEFAULT_SUITE):
+        raise UsageError(f"no '{DEFAULT_SUITE}/' directory here: give the model files or directories to test")
+    paths = model_paths(args.paths or [DEFAULT_SUITE])
+    modes = suite.TIME_MODES if args.time == "both" else (TimeMode(args.time),)
+    opts = _options(args, modes[0])
+    cases = []
+    for path, mode in suite.cases(paths, modes):
+        cases.append(suite.judge(_run(path, replace(opts, time=mode), args, f"{path} ({mode.value})")))
+    code = suite.exit_code(cases)
+    outcomes = [c.outcome for c in cases]
+    if args.format == "text":
+        sys.stdout.write(suite_text(cases, code))
+    elif args.format == "json":
+        sys.stdout.write(suite_json(cases, code))
+    else:
+        sys.stdout.write(render_sarif(outcomes, code, cases))
+    return worst([code, _write_files(outcomes, args, many=True)])
+
+
+def _write_files(outcomes: Sequence[Outcome], args: argparse.Namespace, many: bool) -> int:
+    """--html and --dot: a file for one model file named, else (or when PATH is a directory) a
+    directory of them, one per outcome. 0, or 2 when a file cannot be written (said on stderr)."""
+    code = 0
+    for option, suffix in (("html", ".html"), ("dot", ".dot")):
+        target = getattr(args, option)
+        if not target:
+            continue
+        try:
+            if not many and len(outcomes) == 1 and not os.path.isdir(target):
+                _write(Path(target), _file_text(outcomes[0], suffix))
+                continue
+            pages = []
+            for o in outcomes:
+                rel = _report_name(o, suffix)
+                _write(Path(target) / rel, _file_text(o, suffix))
+                pages.append((rel.as_posix(), o))
+            if suffix == ".html":
+                _write(Path(target) / "index.html", html.index_page(pages))
+        except OSError as e:
+            print(f"mcheck: error: cannot write --{option} {target}: {e.strerror or e}", file=sys.stderr)
+            code = EXIT_BAD_INPUT
+    return code
+
+
+def _file_text(o: Outcome, suffix: str) -> str:
+    if suffix == ".html":
+        return html.page(o)
+    graph = None
+    if o.model is not None and o.result is not None and o.result.trace is not None:
+        trace = o.result.trace
+        graph = waitgraph.build(o.model, trace.report, trace.steps[-1].state if trace.steps else trace.initial)
+    return waitgraph.to_dot(graph, f"wait-for graph: {o.path} ({o.time.value}): {o.what}")
+
+
+def _report_name(o: Outcome, suffix: str) -> PurePath:
+    """models/rfd609.mc in exact time -> models/rfd609.exact.html: the model's path mirrored
+    under the directory (`..` and a leading / kept inside it)."""
+    p = PurePath(o.path)
+    parts = ["_" if part == ".." else part for part in p.parts if part not in (p.anchor, ".")]
+    name = PurePath(*parts) if parts else PurePath("model")
+    return name.with_name(f"{name.stem}.{o.time.value}{suffix}")
+
+
+def _write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
 
 
 def entry() -> None:

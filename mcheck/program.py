@@ -577,8 +577,20 @@ class Verdict(Enum):
 
 @dataclass(frozen=True, slots=True)
 class Expectation:
+    """The verdicts the model's `// expect:` and `// expect-exact:` headers state (None: no such
+    header), and where those headers are, for reports that point at them."""
+
     untimed: Verdict | None
     exact: Verdict | None
+    untimed_span: Span | None = field(default=None, compare=False)
+    exact_span: Span | None = field(default=None, compare=False)
+
+    def verdict(self, exact_time: bool) -> tuple[Verdict | None, Span | None]:
+        """The verdict expected in a time mode and the header that says so: `// expect-exact:` in
+        exact time when the model has one, else `// expect:`."""
+        if exact_time and self.exact is not None:
+            return self.exact, self.exact_span
+        return self.untimed, self.untimed_span
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,6 +34,7 @@ from mcheck.model import (
 )
 from mcheck.program import Purpose, ResKind
 from mcheck.source import Span
+from mcheck.timeline import Claim, Hold, Occupancy, claims, occupancy
 from mcheck.trace import Result, Status, Step
 
 JSON_SCHEMA = "mcheck-result/1"
@@ -267,37 +268,35 @@ def _event_text(model: CompiledModel, d: Describer, kind: EventKind, slot: int, 
 def _owners(model: CompiledModel, d: Describer, res: int, state: State) -> str:
     """Who holds or was handed resource res in state, as text."""
     parts = []
-    for s in model.slots:
-        if s.kind is SlotKind.ACQUIRE and s.resource == res:
-            st = state[s.state_var]
-            if st == ST_HELD:
-                parts.append(f"held by {d.slot(s.index)} in task {model.tasks[s.task].name}")
-            elif st == ST_GRANTED:
-                parts.append(f"handed to {d.slot(s.index)} in task {model.tasks[s.task].name}")
-    r = model.resources[res]
-    if r.kind is ResKind.CHANNEL and r.msgs_var >= 0 and state[r.msgs_var]:
-        parts.append(f"{state[r.msgs_var]} message(s) queued")
+    for c in claims(model, state):
+        if c.resource != res:
+            continue
+        task = model.tasks[model.slots[c.slot].task].name
+        if c.hold is Hold.HELD:
+            parts.append(f"held by {d.slot(c.slot)} in task {task}")
+        elif c.hold is Hold.GRANTED:
+            parts.append(f"handed to {d.slot(c.slot)} in task {task}")
+    occ = occupancy(model, state, res)
+    if model.resources[res].kind is ResKind.CHANNEL and occ.messages:
+        parts.append(f"{occ.messages} message(s) queued")
     return "; ".join(parts)
 
 
 def _holdings(model: CompiledModel, d: Describer, slot: int, state: State) -> str:
     """What the subtree of slot holds or was granted, as text ('' if nothing)."""
+    mine = [c for c in claims(model, state) if _inside(model, c.slot, slot)]
     parts = []
-    for s in model.slots:
-        if s.kind is not SlotKind.ACQUIRE or not _inside(model, s.index, slot):
-            continue
-        st = state[s.state_var]
-        if st == ST_HELD:
-            parts.append(f"{d.res(s.resource)} (guard of `{s.label}`)")
-        elif st == ST_GRANTED:
-            parts.append(f"{d.res(s.resource)} (granted to `{s.label}`, not yet taken)")
-        elif st == ST_QUEUED and s.pos_var >= 0:
-            got = state[s.got_var]
-            part = f" and {got} of the {s.count} permits it needs" if got else ""
-            parts.append(f"a place in {d.res(s.resource)}'s queue{part}")
-    for s in model.slots:
-        if s.kind is SlotKind.NOTIFIED and _inside(model, s.index, slot) and state[s.state_var] == NT_NOTIFIED:
-            parts.append(f"a notification of {d.res(s.resource)} (`{s.label}` has not consumed it)")
+    for c in mine:
+        s = model.slots[c.slot]
+        if c.hold is Hold.HELD:
+            parts.append(f"{d.res(c.resource)} (guard of `{s.label}`)")
+        elif c.hold is Hold.GRANTED:
+            parts.append(f"{d.res(c.resource)} (granted to `{s.label}`, not yet taken)")
+        elif c.hold is Hold.QUEUED and s.kind is SlotKind.ACQUIRE:
+            part = f" and {c.got} of the {s.count} permits it needs" if c.got else ""
+            parts.append(f"a place in {d.res(c.resource)}'s queue{part}")
+    parts.extend(f"a notification of {d.res(c.resource)} (`{model.slots[c.slot].label}` has not consumed it)"
+                 for c in mine if c.hold is Hold.NOTIFIED)
     return ", ".join(parts)
 
 
@@ -372,6 +371,69 @@ def link_text(model: CompiledModel, d: Describer, link: Link, state: State) -> s
     return ""
 
 
+def link_label(model: CompiledModel, d: Describer, link: Link, state: State) -> str:
+    """A few words for the edge of a drawn wait-for graph (link_text is the sentence)."""
+    dst = model.slots[link.dst]
+    match link.kind:
+        case EdgeKind.POLLS:
+            return "awaits"
+        case EdgeKind.RESOURCE:
+            r = d.res(link.resource)
+            if dst.kind is SlotKind.NOTIFIED:
+                return f"{r}: notification went to"
+            now = [c for c in claims(model, state) if c.resource == link.resource]
+            if dst.kind is SlotKind.ACQUIRE:
+                granted = any(c.slot == link.dst and c.hold is Hold.GRANTED for c in now)
+                return f"queued on {r} behind" + (" (handed it, not taken)" if granted else "")
+            held = any(c.hold is Hold.HELD and model.slots[c.slot].parent == link.dst for c in now)
+            if model.resources[link.resource].kind is ResKind.CHANNEL and not held:
+                return f"{r} full: waits for the receiver"
+            return f"{r} held by"
+        case EdgeKind.PRODUCER:
+            src = model.slots[link.src]
+            if src.kind is SlotKind.JOIN:
+                return "waits for the task to finish"
+            return f"waits for {d.res(link.resource)} from"
+        case EdgeKind.RETURN:
+            return "dormant: not polled by"
+    return link.kind.value
+
+
+def compressed(model: CompiledModel, links: tuple[Link, ...]) -> list[Link]:
+    """The links as the text report shows them: a task's chain of awaits merged into one link."""
+    return _compress(model, links)
+
+
+def claim_text(model: CompiledModel, d: Describer, c: Claim) -> str:
+    """The future holding or waiting, and its task: `m.lock()` in `f1` (task main)."""
+    s = model.slots[c.slot]
+    return f"{d.slot(c.slot)} (task {model.tasks[s.task].name})"
+
+
+def occupancy_lines(model: CompiledModel, d: Describer, occ: Occupancy) -> list[str]:
+    """A resource's state in a few lines: holder, grantee, queue, messages, free permits."""
+    r = model.resources[occ.resource]
+    out = [f"held by {claim_text(model, d, c)}" for c in occ.held]
+    for c in occ.granted:
+        if c.hold is Hold.GRANTED:
+            out.append(f"handed to {claim_text(model, d, c)}, not yet taken")
+        else:
+            out.append(f"notification for {claim_text(model, d, c)}, not yet consumed")
+    for c in occ.queue:
+        if c.hold is Hold.WAITING:
+            out.append(f"waiting (no queue): {claim_text(model, d, c)}")
+        else:
+            s = model.slots[c.slot]
+            got = f", {c.got} of {s.count} permits granted" if c.got else ""
+            out.append(f"queue {c.position}: {claim_text(model, d, c)}{got}")
+    if occ.messages:
+        cap = f"/{r.permits}" if r.kind is ResKind.CHANNEL and r.bounded else ""
+        out.append(f"{occ.messages}{cap} message{'s' if occ.messages > 1 else ''} queued")
+    if occ.available is not None and r.kind in (ResKind.SEMAPHORE, ResKind.RWLOCK) and occ.available:
+        out.append(f"{occ.available} of {r.permits} permits free")
+    return out or ["free"]
+
+
 def _compress(model: CompiledModel, links: tuple[Link, ...]) -> list[Link]:
     """Drop intermediate 'X is awaiting Y' links between a task and the leaf it waits on."""
     out: list[Link] = []
@@ -433,30 +495,44 @@ def fixes(model: CompiledModel, report: StuckReport) -> list[str]:
     ]
 
 
-def _report_lines(model: CompiledModel, report: StuckReport, state: State) -> list[str]:
-    d = Describer(model)
+def headline(model: CompiledModel, report: StuckReport) -> str:
+    """`futurelock: task main can never run again.` (or the deadlock sentence)."""
     stuck = ", ".join(model.tasks[t].name for t in report.stuck_tasks)
-    out = []
+    tasks = f"task{'s' if len(report.stuck_tasks) > 1 else ''} {stuck}"
     if report.dormant:
-        out.append(f"futurelock: task{'s' if len(report.stuck_tasks) > 1 else ''} {stuck} can never run again.")
-    else:
-        out.append(f"deadlock: task{'s' if len(report.stuck_tasks) > 1 else ''} {stuck} can never run again; "
-                   "no future involved is left dormant: each is being polled.")
-    out.append("")
-    out.append("Why (what it waits on, in the last state):")
-    for link in _compress(model, report.cycle):
-        out.append(f"  - {link_text(model, d, link, state)}")
+        return f"futurelock: {tasks} can never run again."
+    return f"deadlock: {tasks} can never run again; no future involved is left dormant: each is being polled."
+
+
+def why_lines(model: CompiledModel, report: StuckReport, state: State) -> list[str]:
+    """The wait-for path as sentences, ending with where it closes or why its end never wakes."""
+    d = Describer(model)
+    out = [link_text(model, d, link, state) for link in _compress(model, report.cycle)]
     if report.cycle and report.cycle[-1].dst == report.cycle[0].src:
         first = model.slots[report.cycle[0].src]
-        out.append(f"  - ... which is where we started: {d.slot(first.index)} waits on itself.")
+        out.append(f"... which is where we started: {d.slot(first.index)} waits on itself.")
     elif report.cycle:
-        out.append(f"  - {_sink_text(model, d, report.cycle[-1].dst, state)}")
+        out.append(_sink_text(model, d, report.cycle[-1].dst, state))
+    return out
+
+
+def dormant_lines(model: CompiledModel, report: StuckReport, state: State) -> list[str]:
+    d = Describer(model)
+    out = []
+    for v in {d.var_ancestor(i).index: d.var_ancestor(i) for i in report.dormant}.values():
+        holds = _holdings(model, d, v.index, state)
+        held = f"; it holds {holds}" if holds else ""
+        out.append(f"Dormant future: `{v.label}` in task {model.tasks[v.task].name} ({d.where(v.span)}){held}.")
+    return out
+
+
+def _report_lines(model: CompiledModel, report: StuckReport, state: State) -> list[str]:
+    d = Describer(model)
+    out = [headline(model, report), "", "Why (what it waits on, in the last state):"]
+    out.extend(f"  - {line}" for line in why_lines(model, report, state))
     if report.dormant:
         out.append("")
-        for v in {d.var_ancestor(i).index: d.var_ancestor(i) for i in report.dormant}.values():
-            holds = _holdings(model, d, v.index, state)
-            held = f"; it holds {holds}" if holds else ""
-            out.append(f"Dormant future: `{v.label}` in task {model.tasks[v.task].name} ({d.where(v.span)}){held}.")
+        out.extend(dormant_lines(model, report, state))
     if report.resources:
         out.append("Resource: " + ", ".join(d.res(r) for r in report.resources) + ".")
     if report.victims:
@@ -529,13 +605,16 @@ def render_stopped(path: str, time: TimeMode, engine: str, reason: str, fmt: str
     """A run that ran out of its budget before it had a model to search, or ran out of memory
     (`reason`): inconclusive, in the format asked for (text or JSON)."""
     if fmt == "json":
-        doc: dict[str, Any] = {"schema": JSON_SCHEMA, "model": path, "time": time.value, "engine": engine,
-                               "verdict": Status.INCONCLUSIVE.value, "exit_code": Status.INCONCLUSIVE.exit_code,
-                               "stats": {"states": 0, "transitions": 0, "depth": 0, "seconds": 0.0,
-                                         "peak_rss_mib": round(peak_rss_mib(), 1)},
-                               "reason": reason}
-        return json.dumps(doc, indent=2) + "\n"
+        return json.dumps(stopped_doc(path, time, engine, reason), indent=2) + "\n"
     return f"{path}: inconclusive (time: {time.value}): {reason}.\nsummary: inconclusive; engine {engine}\n"
+
+
+def stopped_doc(path: str, time: TimeMode, engine: str, reason: str) -> dict[str, Any]:
+    return {"schema": JSON_SCHEMA, "model": path, "time": time.value, "engine": engine,
+            "verdict": Status.INCONCLUSIVE.value, "exit_code": Status.INCONCLUSIVE.exit_code,
+            "stats": {"states": 0, "transitions": 0, "depth": 0, "seconds": 0.0,
+                      "peak_rss_mib": round(peak_rss_mib(), 1)},
+            "reason": reason}
 
 
 def proof_status(result: Result) -> str:
@@ -562,6 +641,11 @@ def _loc(model: CompiledModel, span: Span | None) -> dict[str, Any] | None:
 
 
 def render_json(model: CompiledModel, result: Result, path: str, show_invariant: bool = False) -> str:
+    return json.dumps(json_doc(model, result, path, show_invariant), indent=2) + "\n"
+
+
+def json_doc(model: CompiledModel, result: Result, path: str, show_invariant: bool = False) -> dict[str, Any]:
+    """The `mcheck-result/1` document of one result (docs/json.md)."""
     st = result.stats
     doc: dict[str, Any] = {
         "schema": JSON_SCHEMA,
@@ -609,4 +693,4 @@ def render_json(model: CompiledModel, result: Result, path: str, show_invariant:
                        "text": link_text(model, d, link, final)} for link in _compress(model, rep.cycle)],
             "fixes": fixes(model, rep),
         }
-    return json.dumps(doc, indent=2) + "\n"
+    return doc

@@ -1151,6 +1151,8 @@ class Resolver:
     def expectation(self) -> p.Expectation:
         untimed: p.Verdict | None = None
         exact: p.Verdict | None = None
+        untimed_at: Span | None = None
+        exact_at: Span | None = None
         for i, line in enumerate(self.source.text.splitlines(), start=1):
             m = _EXPECT_RE.match(line)
             if not m:
@@ -1167,11 +1169,12 @@ class Resolver:
                 self.err.add(Span(i, col, i, col + len(m.group(2))),
                              f"unknown verdict '{m.group(2)}'; expected futurelock, deadlock or safe")
                 continue
+            at = Span(i, m.start(2) + 1, i, m.end(2) + 1)
             if m.group(1) == "-exact":
-                exact = v
+                exact, exact_at = v, at
             else:
-                untimed = v
-        return p.Expectation(untimed, exact)
+                untimed, untimed_at = v, at
+        return p.Expectation(untimed, exact, untimed_at, exact_at)
 
 
 def resolve(source: Source, module: s.Module) -> p.Program:

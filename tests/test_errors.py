@@ -292,7 +292,9 @@ def test_unreadable_file(tmp_path: Path, capsys: pytest.CaptureFixture[str], nam
     rc, out, err = _verify(path, capsys)
     assert rc == EXIT_BAD_INPUT
     assert out == ""
-    want = f"mcheck: error: '{path}' is a directory" if name == "." else f"mcheck: error: cannot read model '{path}': "
+    # A directory is read as the models below it (issue 14): one without any is a usage error.
+    want = f"mcheck: error: no .mc model files under '{path}'" if name == "." else \
+        f"mcheck: error: cannot read model '{path}': "
     assert err.startswith(want), err
     assert "Traceback" not in err
 

@@ -7,8 +7,10 @@ from pathlib import Path
 import pytest
 from conftest import MODELS
 
+from mcheck import suite
 from mcheck.model import TimeMode
 from mcheck.program import Verdict
+from mcheck.runs import Options
 from mcheck.source import Source
 from mcheck.trace import Status
 from mcheck.verify import check, load
@@ -23,13 +25,13 @@ def test_models_exist() -> None:
 @pytest.mark.parametrize("time", list(TimeMode), ids=lambda t: t.value)
 @pytest.mark.parametrize("path", MODEL_FILES, ids=lambda p: str(p.relative_to(MODELS)))
 def test_model_verdict_matches_header(path: Path, time: TimeMode) -> None:
-    model = load(Source(str(path), path.read_text()), time)
-    expect = model.program.expect
-    assert expect.untimed is not None, f"{path} has no '// expect:' header"
-    want = expect.exact if time is TimeMode.EXACT and expect.exact is not None else expect.untimed
-    result = check(model)
-    assert result.status.value == want.value, f"{path.name} ({time.value}): got {result.status.value}"
-    if want is not Verdict.SAFE:
+    """The same check `mcheck test models/` makes (suite.py), one case per model and mode."""
+    case = suite.run_case(str(path), time, Options())
+    assert case.expected is not None, f"{path} has no '// expect:' header"
+    assert case.status is suite.CaseStatus.PASS, f"{path.name} ({time.value}): {case.why}"
+    result = case.outcome.result
+    assert result is not None
+    if case.expected is not Verdict.SAFE:
         assert result.trace is not None and result.trace.steps
         assert result.trace.report.stuck_tasks
 
