@@ -1,0 +1,293 @@
+"""Differential check of mcheck against the real tokio runtime (`make runtime-check`).
+
+Every bundled model and N generated ones go through `emit-rust` into one crate (one module per
+case, so it builds once), built offline against Debian's tokio; each case runs in its own process
+under several seeds and, where mcheck found a stuck state, with the trace's schedule. The tokio
+outcome is set beside mcheck's exact-time verdict:
+
+- soundness: tokio hangs and mcheck says safe. Must be 0; each such case is written to
+  tests/runtime_regressions/ as a model and its Rust.
+- completeness: mcheck reports a stuck state and tokio completes; explained when the trace's
+  schedule (replayed) hangs, i.e. tokio's own schedule did not take it.
+
+Needs cargo and `apt-get install -y librust-tokio-dev librust-futures-dev` (installed here when
+run as root); without them it says what to install and exits 0, skipped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from mcheck import bfs  # noqa: E402
+from mcheck import program as p  # noqa: E402
+from mcheck.emit_rust import FUTURES_VERSION, TOKIO_VERSION, emit_module, project_files, schedule_from_trace  # noqa: E402
+from mcheck.errors import MCheckError  # noqa: E402
+from mcheck.model import TimeMode  # noqa: E402
+from mcheck.source import Source  # noqa: E402
+from mcheck.trace import Status  # noqa: E402
+from mcheck.verify import check, load  # noqa: E402
+
+REGISTRY = Path("/usr/share/cargo/registry")
+PACKAGES = "librust-tokio-dev librust-futures-dev"
+MAX_STATES = 200_000
+RUN_TIMEOUT = 30  # seconds per process; the program's own watchdog ends it after 10
+REGRESSIONS = ROOT / "tests" / "runtime_regressions"
+
+Generator = Callable[[int], str]
+
+
+@dataclass
+class Case:
+    name: str  # its module in the crate
+    origin: str  # the model file, or "generated, seed N"
+    text: str
+    verdict: Status  # mcheck's, in exact time
+    stuck_tasks: tuple[str, ...] = ()
+    schedule: str = ""  # the trace's decisions, for the replay
+    module: str = ""
+    randomized: bool = False  # has choose(), an unbiased select!, or more than one task
+    expect: p.Verdict | None = None  # a bundled model's header (exact, else untimed)
+    runs: dict[str, list[str]] = field(default_factory=dict)  # "seed N" / "trace" → output lines
+
+    def outcome(self, run: str) -> str:
+        out = self.runs.get(run)
+        return out[0] if out else "ERROR"
+
+    @property
+    def seed_outcomes(self) -> list[str]:
+        return [self.outcome(r) for r in self.runs if r.startswith("seed")]
+
+
+def generator() -> tuple[Generator, str]:
+    """tests/modelgen.py's random_model when it exists, else tools/runtime_modelgen.py's."""
+    for path in (ROOT / "tests" / "modelgen.py", ROOT / "tools" / "runtime_modelgen.py"):
+        if path.exists():
+            spec = importlib.util.spec_from_file_location(f"_gen_{path.stem}", path)
+            assert spec is not None and spec.loader is not None
+            mod = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(mod)
+            fn: Generator = mod.random_model
+            return fn, str(path.relative_to(ROOT))
+    raise SystemExit("runtime-check: no model generator found")
+
+
+def prerequisites() -> str | None:
+    """None when cargo and the crates are there (installing the crates when root); else what is missing."""
+    have_crates = any(REGISTRY.glob("tokio-1.*")) and any(REGISTRY.glob("futures-util-0.3.*"))
+    if not have_crates and shutil.which("apt-get") and os.geteuid() == 0:
+        print(f"runtime-check: installing {PACKAGES}", flush=True)
+        cmd = ["apt-get", "install", "-y", "-q", *PACKAGES.split()]
+        if subprocess.run(cmd, stdout=subprocess.DEVNULL).returncode != 0:
+            subprocess.run(["apt-get", "update", "-q"], stdout=subprocess.DEVNULL)
+            subprocess.run(cmd, stdout=subprocess.DEVNULL)
+        have_crates = any(REGISTRY.glob("tokio-1.*")) and any(REGISTRY.glob("futures-util-0.3.*"))
+    missing = []
+    if shutil.which("cargo") is None:
+        missing.append("cargo (a Rust toolchain)")
+    if not have_crates:
+        missing.append(f"the crate sources: apt-get install -y {PACKAGES}")
+    return "; ".join(missing) if missing else None
+
+
+def bundled() -> list[Path]:
+    return sorted((ROOT / "models").rglob("*.mc"))
+
+
+def prepare(name: str, origin: str, source: Source) -> Case | None:
+    """mcheck's exact-time verdict and the emitted module; None for a model mcheck refuses or
+    cannot decide."""
+    try:
+        model = load(source, TimeMode.EXACT)
+        result = check(model, bfs.Limits(max_states=MAX_STATES))
+    except MCheckError:
+        return None
+    if result.status is Status.INCONCLUSIVE:
+        return None
+    prog = model.program
+    case = Case(name, origin, source.text, result.status)
+    case.expect = prog.expect.exact or prog.expect.untimed
+    if result.trace is not None:
+        schedule = schedule_from_trace(model, result.trace)
+        case.schedule = schedule.text()
+        case.stuck_tasks = tuple(model.tasks[t].name for t in result.trace.report.stuck_tasks)
+        case.module = emit_module(prog, source, schedule)
+    else:
+        case.module = emit_module(prog, source)
+    case.randomized = _randomized(prog)
+    return case
+
+
+def _randomized(prog: p.Program) -> bool:
+    if sum(t.copies for t in prog.tasks) > 1:
+        return True
+    text = repr(prog)
+    return "Choose(" in text or re.search(r"Select\(biased=False, arms=\(SelectArm\(.*SelectArm\(", text) is not None
+
+
+def build(cases: list[Case], crate_dir: Path) -> Path:
+    files = project_files("mcheck-runtime-check", {c.name: c.module for c in cases})
+    src = crate_dir / "src"
+    if src.exists():
+        shutil.rmtree(src)
+    for rel, text in files.items():
+        target = crate_dir / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if not target.exists() or target.read_text() != text:
+            target.write_text(text)
+    for c in cases:
+        if c.schedule:
+            (crate_dir / "schedules").mkdir(exist_ok=True)
+            (crate_dir / "schedules" / f"{c.name}.txt").write_text(c.schedule)
+    env = dict(os.environ, CARGO_TARGET_DIR=str(crate_dir / "target"), RUSTFLAGS="-A warnings")
+    proc = subprocess.run(["cargo", "build", "--offline", "-q"], cwd=crate_dir, env=env, capture_output=True, text=True)
+    if proc.returncode != 0:
+        sys.stderr.write(proc.stderr[-20000:])
+        raise SystemExit("runtime-check: the emitted crate does not build (see above)")
+    return crate_dir / "target" / "debug" / "mcheck-runtime-check"
+
+
+def run_one(binary: Path, case: Case, run: str, args: list[str]) -> None:
+    try:
+        proc = subprocess.run([str(binary), case.name, *args], capture_output=True, text=True, timeout=RUN_TIMEOUT)
+        lines = proc.stdout.splitlines() or [f"ERROR exit {proc.returncode}: {proc.stderr.strip()[-300:]}"]
+    except subprocess.TimeoutExpired:
+        lines = ["ERROR the process outlived its watchdog"]
+    case.runs[run] = lines
+
+
+def run_all(binary: Path, cases: list[Case], seeds: list[int], crate_dir: Path, jobs: int) -> None:
+    work: list[tuple[Case, str, list[str]]] = []
+    for c in cases:
+        for s in seeds if c.randomized else seeds[:1]:
+            work.append((c, f"seed {s}", ["--seed", str(s)]))
+    with ThreadPoolExecutor(jobs) as pool:
+        list(pool.map(lambda w: run_one(binary, *w), work))
+    # A stuck verdict that no seed reproduced: replay mcheck's trace.
+    replays = [c for c in cases if c.verdict is not Status.SAFE and "HANG" not in c.seed_outcomes]
+    with ThreadPoolExecutor(jobs) as pool:
+        list(pool.map(lambda c: run_one(binary, c, "trace", ["--schedule", str(crate_dir / "schedules" /
+                                                                            f"{c.name}.txt")]), replays))
+
+
+def tokio_hangs(c: Case) -> bool:
+    return any(o == "HANG" for o in c.seed_outcomes) or c.outcome("trace") == "HANG"
+
+
+def waiting_at_shutdown(c: Case) -> bool:
+    """Every task mcheck finds stuck was still waiting when `main` completed (and ended the run)."""
+    lines = [line for run in c.runs.values() for line in run if line.startswith("waiting\t")]
+    names = {line.split("\t")[1] for line in lines}
+    return bool(c.stuck_tasks) and "main" not in c.stuck_tasks and set(c.stuck_tasks) <= names
+
+
+def write_regression(c: Case) -> Path:
+    REGRESSIONS.mkdir(parents=True, exist_ok=True)
+    outcome = "; ".join(f"{run}: {' | '.join(out)}" for run, out in c.runs.items())
+    head = (f"// Found by tools/runtime_check.py ({c.origin}): tokio hangs, mcheck (exact) says safe.\n"
+            f"// tokio {TOKIO_VERSION}: {outcome}\n")
+    (REGRESSIONS / f"{c.name}.mc").write_text(head + c.text)
+    (REGRESSIONS / f"{c.name}.rs").write_text(c.module)
+    return REGRESSIONS / f"{c.name}.mc"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("-n", type=int, default=200, help="generated models (default 200)")
+    ap.add_argument("--seed", type=int, default=None, help="the generator's first seed (default: from the clock)")
+    ap.add_argument("--runs", type=int, default=3, help="seeded runs of a case with random choices (default 3)")
+    ap.add_argument("--no-bundled", action="store_true", help="only generated models")
+    ap.add_argument("--dir", default=str(ROOT / ".runtime-check"), help="build directory (outside git)")
+    ap.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
+    args = ap.parse_args(argv)
+    seed = args.seed if args.seed is not None else int(time.time()) % 1_000_000
+    missing = prerequisites()
+    if missing:
+        print(f"runtime-check: skipped: needs {missing}")
+        return 0
+    gen, gen_name = generator()
+    print(f"runtime-check: seed {seed} (reproduce: make runtime-check N={args.n} SEED={seed}); generator {gen_name}; "
+          f"tokio {TOKIO_VERSION}, futures {FUTURES_VERSION}", flush=True)
+    t0 = time.time()
+    cases: list[Case] = []
+    refused = 0
+    if not args.no_bundled:
+        for path in bundled():
+            rel = str(path.relative_to(ROOT))
+            name = "b_" + re.sub(r"\W", "_", rel.removeprefix("models/").removesuffix(".mc"))
+            c = prepare(name, rel, Source(rel, path.read_text()))
+            if c is None:
+                print(f"runtime-check: {rel} is inconclusive or refused: not compared")
+            else:
+                cases.append(c)
+    for i in range(args.n):
+        s = seed + i
+        c = prepare(f"g_{s}", f"generated, seed {s}", Source(f"generated-{s}.mc", gen(s)))
+        if c is None:
+            refused += 1
+        else:
+            cases.append(c)
+    t1 = time.time()
+    crate_dir = Path(args.dir) / "crate"
+    binary = build(cases, crate_dir)
+    t2 = time.time()
+    run_all(binary, cases, [seed + k for k in range(args.runs)], crate_dir, args.jobs)
+    t3 = time.time()
+    return report(cases, args.n, refused, Path(args.dir), (t1 - t0, t2 - t1, t3 - t2))
+
+
+def report(cases: list[Case], n: int, refused: int, out_dir: Path, times: tuple[float, float, float]) -> int:
+    generated = [c for c in cases if c.name.startswith("g_")]
+    lines: list[str] = []
+    unsound = [c for c in cases if c.verdict is Status.SAFE and tokio_hangs(c)]
+    misses = [c for c in cases if c.verdict is not Status.SAFE and not tokio_hangs(c)]
+    errors = [c for c in cases if any(out and out[0].startswith("ERROR") for out in c.runs.values())]
+    explained = [c for c in cases if c.verdict is not Status.SAFE and "HANG" not in c.seed_outcomes
+                 and c.outcome("trace") == "HANG"]
+    at_shutdown = [c for c in misses if waiting_at_shutdown(c)]
+    stuck = [c for c in cases if c.verdict is not Status.SAFE]
+    for c in cases:
+        runs = "  ".join(f"{run}={c.runs[run][0] if c.runs[run] else '?'}" for run in sorted(c.runs))
+        lines.append(f"{c.name:<60} mcheck={c.verdict.value:<10} {runs}")
+    (out_dir / "report.txt").write_text("\n".join(lines) + "\n")
+    bundled_cases = [c for c in cases if c.name.startswith("b_")]
+    disagree = [c for c in bundled_cases if (c.expect is p.Verdict.SAFE) == tokio_hangs(c)]
+    print(f"runtime-check: {len(generated)} generated models compared ({refused} of {n} refused or inconclusive), "
+          f"{len(bundled_cases)} bundled; prepare {times[0]:.0f} s, build {times[1]:.0f} s, run {times[2]:.0f} s")
+    print(f"soundness: {len(unsound)} (tokio hangs, mcheck says safe)")
+    print(f"completeness: {len(misses)} of {len(stuck)} stuck verdicts not seen on tokio's own schedules; "
+          f"{len(explained)} of all {len(stuck)} hang only on the trace's schedule (explained: a schedule tokio did "
+          f"not take); {len(at_shutdown)} misses had the stuck task still waiting when main ended the run; "
+          f"{len(misses) - len([c for c in misses if waiting_at_shutdown(c)])} unexplained")
+    for c in unsound:
+        print(f"  UNSOUND {c.name} ({c.origin}): written to {write_regression(c).relative_to(ROOT)}")
+    for c in misses:
+        why = "still waiting at shutdown" if waiting_at_shutdown(c) else "unexplained"
+        print(f"  miss {c.name} ({c.origin}): mcheck {c.verdict.value} ({', '.join(c.stuck_tasks)}), tokio "
+              f"{' '.join(c.seed_outcomes)}, trace replay {c.outcome('trace')}: {why}")
+    for c in disagree:
+        print(f"  bundled {c.origin}: header {c.expect.value if c.expect else '?'}, tokio "
+              f"{' '.join(c.seed_outcomes)} / trace {c.outcome('trace')}")
+    for c in errors:
+        print(f"  error {c.name}: {[out[0] for out in c.runs.values() if out and out[0].startswith('ERROR')]}")
+    print(f"runtime-check: per-case outcomes in {out_dir / 'report.txt'}")
+    ok = not unsound and not disagree and not errors
+    print(f"{len(cases) - len(unsound) - len(disagree)} passed, {len(unsound) + len(disagree)} failed")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
