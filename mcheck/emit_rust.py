@@ -181,6 +181,7 @@ class _Analysis:
         self.prog = prog
         self._sends: dict[str, frozenset[Key]] = {}
         self._uses: dict[str, frozenset[Key]] = {}
+        self._recvs: dict[str, frozenset[Key]] = {}
 
     def _map(self, call: p.CallFn, keys: frozenset[Key]) -> set[Key]:
         fdef = self.prog.fns[call.fn]
@@ -200,6 +201,11 @@ class _Analysis:
             self._sends[name] = frozenset(self.sends(self.prog.fns[name].body))
         return self._sends[name]
 
+    def fn_recvs(self, name: str) -> frozenset[Key]:
+        if name not in self._recvs:
+            self._recvs[name] = frozenset(self.recvs(self.prog.fns[name].body))
+        return self._recvs[name]
+
     def fn_uses(self, name: str) -> frozenset[Key]:
         if name not in self._uses:
             self._uses[name] = frozenset(self.uses(self.prog.fns[name].body))
@@ -218,6 +224,20 @@ class _Analysis:
             if ref is not None and (k := _key(ref)) is not None:
                 out.add(k)
         return out
+
+    def recvs(self, node: object, into_spawns: bool = True) -> set[Key]:
+        """Resources the code receives on (the tasks that hold a channel's receiver)."""
+        out: set[Key] = set()
+        for n in _walk(node, into_spawns):
+            if isinstance(n, p.Recv) and (k := _key(n.res)) is not None:
+                out.add(k)
+            elif isinstance(n, p.CallFn):
+                out |= self._map(n, self.fn_recvs(n.fn))
+        return out
+
+    def parts(self, node: object, k: Key, into_spawns: bool = True) -> tuple[bool, bool]:
+        """Whether the code needs k's sender and k's receiver."""
+        return k in self.sends(node, into_spawns), k in self.recvs(node, into_spawns)
 
     def uses(self, node: object) -> set[Key]:
         """Every resource the code names (directly or through the fns it calls)."""
@@ -306,10 +326,10 @@ class RustEmitter:
         assert k is not None
         return self.key_name(k)
 
-    def handle_for(self, k: Key, sends: bool) -> str:
-        """A clone of channel handle k for a new future: with its sender only if the future sends."""
-        name = self.key_name(k)
-        return f"{name}.clone()" if sends else f"{name}.rx_only()"
+    def handle_for(self, k: Key, parts: tuple[bool, bool]) -> str:
+        """A copy of channel handle k for a new future: with its sender only if the future sends,
+        with its receiver token only if it receives."""
+        return f"{self.key_name(k)}.part({str(parts[0]).lower()}, {str(parts[1]).lower()})"
 
     # -- the module --
 
@@ -382,13 +402,14 @@ class RustEmitter:
         for r in self.prog.resources:
             name = _rn(r.name)
             if r.kind is p.ResKind.CHANNEL:
-                lines.append(f"        let {name} = rt::Chan::new(&res_().{name}, {name}_tx);")
+                keep = not any(("g", r.index) in self.an.recvs(td.body) for td in self.prog.tasks)
+                lines.append(f"        let {name} = rt::Chan::new(&res_().{name}, {name}_tx, {str(keep).lower()});")
             elif r.kind is p.ResKind.ONESHOT:
                 lines.append(f"        let {name} = rt::One::new(&res_().{name});")
         lines.append("        rt::start(vec![")
         self.scope = _Scope({})
         for td in self.prog.tasks:
-            args = ", ".join(self.handle_for(k, k in self.an.sends(td.body)) for k in self.task_handles(td))
+            args = ", ".join(self.handle_for(k, self.an.parts(td.body, k)) for k in self.task_handles(td))
             for i in range(td.copies):
                 name = td.name if td.copies == 1 else f"{td.name}[{i}]"
                 lines.append(f"            ({_rust_str(name)}.to_string(), {str(td.name == 'main').lower()}, "
@@ -438,22 +459,24 @@ class RustEmitter:
         for k in sorted((k for k in used if k[0] == "g" and not self.is_handle(k)), key=lambda k: k[1]):
             name = self.key_name(k)
             lines.append(f"let {name} = &res_().{name};")
-        own = self.an.sends(block, into_spawns=False)
         saved = dict(self.scope.spawn_tokens)
         for site in _direct_spawns(block):
             tokens: dict[Key, str] = {}
-            for k in sorted(self.an.sends(site.future) & used, key=lambda k: str(k[1])):
-                if not self.is_handle(k):
+            for k in sorted(used, key=lambda k: str(k[1])):
+                parts = self.an.parts(site.future, k)
+                if not self.is_handle(k) or parts == (False, False):
                     continue
                 self.token_count += 1
                 var = f"__spawn{self.token_count}_{str(k[1]) if k[0] == 'p' else self.res[int(k[1])].name}"
-                lines.append(f"let mut {var} = Some({self.key_name(k)}.clone());")
+                lines.append(f"let mut {var} = Some({self.handle_for(k, parts)});")
                 tokens[k] = var
             self.scope.spawn_tokens[id(site)] = tokens
-        for k in sorted((k for k in used if self.is_handle(k) and k not in own and k in self.an.sends(block)),
-                        key=lambda k: str(k[1])):
-            name = self.key_name(k)
-            lines.append(f"let {name} = {name}.into_rx_only();  // sends only through its spawned tasks")
+        for k in sorted((k for k in used if self.is_handle(k)), key=lambda k: str(k[1])):
+            own = self.an.parts(block, k, into_spawns=False)
+            if own != self.an.parts(block, k):
+                name = self.key_name(k)
+                lines.append(f"let {name} = {name}.into_part({str(own[0]).lower()}, {str(own[1]).lower()});"
+                             "  // the rest was only for its spawned tasks")
         lines.extend(self.stmts(block.stmts))
         self.scope.spawn_tokens = saved
         return _indent("\n".join(lines), level) if lines else ""
@@ -719,7 +742,7 @@ class RustEmitter:
 
     def call(self, call: p.CallFn, tokens: dict[Key, str]) -> str:
         fdef = self.prog.fns[call.fn]
-        sends = self.an.fn_sends(call.fn)
+        sends, recvs = self.an.fn_sends(call.fn), self.an.fn_recvs(call.fn)
         args = []
         for (pname, ty), a in zip(fdef.params, call.args, strict=True):
             if isinstance(a, p.IntConst):
@@ -728,22 +751,21 @@ class RustEmitter:
             k = _key(a)
             assert k is not None
             if ty in _CHANNEL_TYS:
-                args.append(self.take_handle(k, ("p", pname) in sends, tokens))
+                args.append(self.take_handle(k, (("p", pname) in sends, ("p", pname) in recvs), tokens))
             else:
                 args.append(self.key_name(k))
-        args.extend(self.take_handle(k, k in sends, tokens) for k in self.fn_hidden(call.fn))
+        args.extend(self.take_handle(k, (k in sends, k in recvs), tokens) for k in self.fn_hidden(call.fn))
         return f"{self.fn_name(call.fn)}({', '.join(args)})"
 
-    def take_handle(self, k: Key, sends: bool, tokens: dict[Key, str]) -> str:
-        if sends and k in tokens:
-            return f"rt::take_or({tokens[k]}.take(), &{self.key_name(k)})"
-        return self.handle_for(k, sends)
+    def take_handle(self, k: Key, parts: tuple[bool, bool], tokens: dict[Key, str]) -> str:
+        if parts != (False, False) and k in tokens:
+            return f"rt::take_or({tokens[k]}.take(), {self.handle_for(k, parts)})"
+        return self.handle_for(k, parts)
 
     def async_block(self, body: p.Block, tokens: dict[Key, str]) -> str:
-        sends = self.an.sends(body)
         clones = []
         for k in sorted((k for k in self.an.uses(body) if self.is_handle(k)), key=lambda k: str(k[1])):
-            clones.append(f"let {self.key_name(k)} = {self.take_handle(k, k in sends, tokens)};")
+            clones.append(f"let {self.key_name(k)} = {self.take_handle(k, self.an.parts(body, k), tokens)};")
         declared = self.declared
         self.declared = set(declared)
         inner = self.body(body, 1)

@@ -253,12 +253,12 @@ def report(cases: list[Case], n: int, refused: int, out_dir: Path, times: tuple[
     generated = [c for c in cases if c.name.startswith("g_")]
     lines: list[str] = []
     unsound = [c for c in cases if c.verdict is Status.SAFE and tokio_hangs(c)]
-    misses = [c for c in cases if c.verdict is not Status.SAFE and not tokio_hangs(c)]
-    errors = [c for c in cases if any(out and out[0].startswith("ERROR") for out in c.runs.values())]
-    explained = [c for c in cases if c.verdict is not Status.SAFE and "HANG" not in c.seed_outcomes
-                 and c.outcome("trace") == "HANG"]
-    at_shutdown = [c for c in misses if waiting_at_shutdown(c)]
     stuck = [c for c in cases if c.verdict is not Status.SAFE]
+    misses = [c for c in stuck if "HANG" not in c.seed_outcomes]  # tokio's own schedules completed
+    explained = [c for c in misses if c.outcome("trace") == "HANG"]
+    at_shutdown = [c for c in misses if c not in explained and waiting_at_shutdown(c)]
+    unexplained = [c for c in misses if c not in explained and c not in at_shutdown]
+    errors = [c for c in cases if any(out and out[0].startswith("ERROR") for out in c.runs.values())]
     for c in cases:
         runs = "  ".join(f"{run}={c.runs[run][0] if c.runs[run] else '?'}" for run in sorted(c.runs))
         lines.append(f"{c.name:<60} mcheck={c.verdict.value:<10} {runs}")
@@ -268,14 +268,16 @@ def report(cases: list[Case], n: int, refused: int, out_dir: Path, times: tuple[
     print(f"runtime-check: {len(generated)} generated models compared ({refused} of {n} refused or inconclusive), "
           f"{len(bundled_cases)} bundled; prepare {times[0]:.0f} s, build {times[1]:.0f} s, run {times[2]:.0f} s")
     print(f"soundness: {len(unsound)} (tokio hangs, mcheck says safe)")
-    print(f"completeness: {len(misses)} of {len(stuck)} stuck verdicts not seen on tokio's own schedules; "
-          f"{len(explained)} of all {len(stuck)} hang only on the trace's schedule (explained: a schedule tokio did "
-          f"not take); {len(at_shutdown)} misses had the stuck task still waiting when main ended the run; "
-          f"{len(misses) - len([c for c in misses if waiting_at_shutdown(c)])} unexplained")
+    share = f" ({100 * len(explained) / len(misses):.0f}%)" if misses else ""
+    print(f"completeness: {len(misses)} of {len(stuck)} stuck verdicts completed on tokio's own schedules; "
+          f"{len(explained)}{share} explained by a schedule tokio did not take (the trace's, replayed, hangs), "
+          f"{len(at_shutdown)} with mcheck's stuck task still waiting when main ended the run, "
+          f"{len(unexplained)} unexplained")
     for c in unsound:
         print(f"  UNSOUND {c.name} ({c.origin}): written to {write_regression(c).relative_to(ROOT)}")
     for c in misses:
-        why = "still waiting at shutdown" if waiting_at_shutdown(c) else "unexplained"
+        why = ("explained" if c in explained else "still waiting at shutdown" if c in at_shutdown
+               else "unexplained")
         print(f"  miss {c.name} ({c.origin}): mcheck {c.verdict.value} ({', '.join(c.stuck_tasks)}), tokio "
               f"{' '.join(c.seed_outcomes)}, trace replay {c.outcome('trace')}: {why}")
     for c in disagree:

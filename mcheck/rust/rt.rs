@@ -336,10 +336,21 @@ enum RxKind {
     Unbounded(mpsc::UnboundedReceiver<()>),
 }
 
-/// The receiving end of a model channel, shared by every task that receives on it.
+/// The receiving end of a model channel, shared by every task that receives on it. The tasks that
+/// receive (and the spawn sites of such tasks, until they spawn) hold an `RxTok`; when the last is
+/// dropped the tokio Receiver is dropped, and senders then fail at once instead of waiting.
 pub struct ChanRx {
-    rx: StdMutex<RxKind>,
+    rx: StdMutex<Option<RxKind>>,
     wakers: Arc<Wakers>,
+}
+
+pub struct RxTok(&'static ChanRx);
+
+impl Drop for RxTok {
+    fn drop(&mut self) {
+        let rx = self.0.rx.lock().unwrap().take();
+        drop(rx);
+    }
 }
 
 #[derive(Clone)]
@@ -354,27 +365,44 @@ pub fn channel(cap: usize) -> (ChanRx, Tx) {
     let wakers = Arc::new(Wakers(StdMutex::new(Vec::new())));
     if cap > 0 {
         let (tx, rx) = mpsc::channel(cap);
-        (ChanRx { rx: StdMutex::new(RxKind::Bounded(rx)), wakers }, Tx::Bounded(tx))
+        (ChanRx { rx: StdMutex::new(Some(RxKind::Bounded(rx))), wakers }, Tx::Bounded(tx))
     } else {
         let (tx, rx) = mpsc::unbounded_channel();
-        (ChanRx { rx: StdMutex::new(RxKind::Unbounded(rx)), wakers }, Tx::Unbounded(tx))
+        (ChanRx { rx: StdMutex::new(Some(RxKind::Unbounded(rx))), wakers }, Tx::Unbounded(tx))
     }
 }
 
-/// One model channel name as a task or future holds it: the shared receiver, and a sender when
-/// the code that holds it sends (a channel closes when no task that sends on it is alive).
+/// One model channel name as a task or future holds it: the shared receiver, a sender when the
+/// code that holds it sends (a channel closes when no task that sends on it is alive), and a
+/// receiver token when it receives.
 #[derive(Clone)]
 pub struct Chan {
     rx: &'static ChanRx,
     tx: Tx,
+    rtok: Option<Arc<RxTok>>,
 }
 
 impl Chan {
-    pub fn new(rx: &'static ChanRx, tx: Tx) -> Chan {
-        Chan { rx, tx }
+    /// The first handle. `keep`: no task of the model receives on the channel, so its receiver
+    /// is kept for the whole run (as a program that holds it somewhere and never uses it).
+    pub fn new(rx: &'static ChanRx, tx: Tx, keep: bool) -> Chan {
+        let tok = Arc::new(RxTok(rx));
+        if keep {
+            std::mem::forget(tok.clone());
+        }
+        Chan { rx, tx, rtok: Some(tok) }
     }
-    pub fn rx_only(&self) -> Chan {
-        Chan { rx: self.rx, tx: Tx::None }
+    /// A copy with the sender only if `tx`, the receiver token only if `rx`.
+    pub fn part(&self, tx: bool, rx: bool) -> Chan {
+        Chan {
+            rx: self.rx,
+            tx: if tx { self.tx.clone() } else { Tx::None },
+            rtok: if rx { self.rtok.clone() } else { None },
+        }
+    }
+    /// This handle without the parts its code no longer needs (they are dropped now).
+    pub fn into_part(self, tx: bool, rx: bool) -> Chan {
+        self.part(tx, rx)
     }
     fn bounded(&self) -> &mpsc::Sender<()> {
         match &self.tx {
@@ -428,8 +456,9 @@ impl Future for Recv {
         let waker = Waker::from(self.rx.wakers.clone());
         let mut bcx = Context::from_waker(&waker);
         let got = match &mut *self.rx.rx.lock().unwrap() {
-            RxKind::Bounded(r) => r.poll_recv(&mut bcx),
-            RxKind::Unbounded(r) => r.poll_recv(&mut bcx),
+            Some(RxKind::Bounded(r)) => r.poll_recv(&mut bcx),
+            Some(RxKind::Unbounded(r)) => r.poll_recv(&mut bcx),
+            None => Poll::Ready(None),
         };
         if got.is_pending() {
             self.rx.wakers.add(cx.waker());
@@ -482,8 +511,11 @@ impl One {
     pub fn new(sh: &'static OneShared) -> One {
         One { sh, tok: Some(Arc::new(OneTok(sh))) }
     }
-    pub fn rx_only(&self) -> One {
-        One { sh: self.sh, tok: None }
+    pub fn part(&self, tx: bool, _rx: bool) -> One {
+        One { sh: self.sh, tok: if tx { self.tok.clone() } else { None } }
+    }
+    pub fn into_part(self, tx: bool, rx: bool) -> One {
+        self.part(tx, rx)
     }
     pub fn send(&self) {
         if let Some(tx) = self.sh.inner.lock().unwrap().tx.take() {
@@ -637,37 +669,7 @@ pub fn main(case: &'static Case) {
 
 // ---- handing handles to spawned tasks ------------------------------------------------------------
 
-/// A channel or oneshot handle: a copy for a new future, with or without the sender.
-pub trait Hold: Clone {
-    fn rx_only(&self) -> Self;
-}
-
-impl Hold for Chan {
-    fn rx_only(&self) -> Self {
-        Chan::rx_only(self)
-    }
-}
-
-impl Hold for One {
-    fn rx_only(&self) -> Self {
-        One::rx_only(self)
-    }
-}
-
-impl Chan {
-    /// The same handle without its sender (the sender is dropped now).
-    pub fn into_rx_only(self) -> Chan {
-        self.rx_only()
-    }
-}
-
-impl One {
-    pub fn into_rx_only(self) -> One {
-        self.rx_only()
-    }
-}
-
-/// The sender a spawn site set aside for its task, or (if the site runs again) a copy of `h`.
-pub fn take_or<H: Hold>(token: Option<H>, h: &H) -> H {
-    token.unwrap_or_else(|| h.clone())
+/// The handle a spawn site set aside for its task, or (if the site runs again) `fallback`.
+pub fn take_or<H>(token: Option<H>, fallback: H) -> H {
+    token.unwrap_or(fallback)
 }
