@@ -102,7 +102,6 @@ class Schedule:
 def schedule_from_trace(model: CompiledModel, trace: Trace) -> Schedule:
     """The decisions a trace took, for the emitted program to replay: which task started when,
     every `choose()` outcome, and every `select!` branch that won."""
-    top = {td.name if td.copies == 1 else f"{td.name}[{i}]" for td in model.program.tasks for i in range(td.copies)}
     order: list[str] = []
     seen: dict[tuple[str, str, str], list[int]] = {}
     for step in trace.steps:
@@ -110,7 +109,7 @@ def schedule_from_trace(model: CompiledModel, trace: Trace) -> Schedule:
         if label.kind is StepKind.ADVANCE:
             continue
         task = model.tasks[label.task].name
-        if label.kind is StepKind.START and task not in order and task in top:
+        if label.kind is StepKind.START and task not in order:
             order.append(task)
         for ev in label.events:
             if ev.span is None:

@@ -188,8 +188,9 @@ def tokio_hangs(c: Case) -> bool:
 
 
 def waiting_at_shutdown(c: Case) -> bool:
-    """Every task mcheck finds stuck was still waiting when `main` completed (and ended the run)."""
-    lines = [line for run in c.runs.values() for line in run if line.startswith("waiting\t")]
+    """Every task mcheck finds stuck was still waiting when `main` completed (and ended the run),
+    and made no progress when it was let run on for a monitor period."""
+    lines = [line for run in c.runs.values() for line in run if line.startswith("blocked\t")]
     names = {line.split("\t")[1] for line in lines}
     return bool(c.stuck_tasks) and "main" not in c.stuck_tasks and set(c.stuck_tasks) <= names
 
@@ -271,12 +272,12 @@ def report(cases: list[Case], n: int, refused: int, out_dir: Path, times: tuple[
     share = f" ({100 * len(explained) / len(misses):.0f}%)" if misses else ""
     print(f"completeness: {len(misses)} of {len(stuck)} stuck verdicts completed on tokio's own schedules; "
           f"{len(explained)}{share} explained by a schedule tokio did not take (the trace's, replayed, hangs), "
-          f"{len(at_shutdown)} with mcheck's stuck task still waiting when main ended the run, "
+          f"{len(at_shutdown)} with mcheck's stuck tasks blocked when main ended the run, "
           f"{len(unexplained)} unexplained")
     for c in unsound:
         print(f"  UNSOUND {c.name} ({c.origin}): written to {write_regression(c).relative_to(ROOT)}")
     for c in misses:
-        why = ("explained" if c in explained else "still waiting at shutdown" if c in at_shutdown
+        why = ("explained" if c in explained else "blocked when main ended the run" if c in at_shutdown
                else "unexplained")
         print(f"  miss {c.name} ({c.origin}): mcheck {c.verdict.value} ({', '.join(c.stuck_tasks)}), tokio "
               f"{' '.join(c.seed_outcomes)}, trace replay {c.outcome('trace')}: {why}")

@@ -12,7 +12,9 @@
 //! - `Kept`: a let-bound future that is ready at once after it completed (as mcheck treats a
 //!   completed borrowed future; most Rust futures would panic).
 //!
-//! Verdicts: DONE (exit 0) when `task main` completed, or with no `main` every task did; HANG
+//! Verdicts: DONE (exit 0) when `task main` completed (the tasks still waiting then run on for one
+//! monitor period, and those without progress are listed as blocked), or with no `main` every
+//! task did; HANG
 //! (exit 1) when a task made no progress for a whole monitor period of virtual time (longer than
 //! any wait the model can make) or for the last second before the wall-clock watchdog; LIVE
 //! (exit 2) when the run neither completed nor had a stuck task within its budget.
@@ -74,6 +76,7 @@ pub struct TaskRec {
     pub line: AtomicU32,
     pub progress: AtomicU64,
     pub done: AtomicBool,
+    pub started: AtomicBool,
     pub is_main: bool,
 }
 
@@ -123,6 +126,7 @@ fn register(name: &str, is_main: bool) -> Arc<TaskRec> {
         line: AtomicU32::new(0),
         progress: AtomicU64::new(0),
         done: AtomicBool::new(false),
+        started: AtomicBool::new(false),
         is_main,
     });
     g().tasks.lock().unwrap().push(rec.clone());
@@ -137,11 +141,39 @@ pub fn task<F: Future<Output = ()> + Send + 'static>(name: &str, f: F) -> impl F
 fn task_as<F: Future<Output = ()> + Send + 'static>(name: &str, is_main: bool, f: F) -> impl Future<Output = ()> + Send + 'static {
     let rec = register(name, is_main);
     let guard = DoneGuard(rec.clone());
+    let me = rec.clone();
     CUR.scope(rec, async move {
         let _done = guard;
+        gate(&me).await;
+        me.started.store(true, SeqCst);
         f.await;
     })
 }
+
+/// Yields (at most `GATE_YIELDS` times, before running any model code) until every task that
+/// the schedule's `order` lists before this one has started: so a replayed trace can start a
+/// task that another one spawns before a task that was spawned at the beginning.
+async fn gate(me: &TaskRec) {
+    let before: Vec<String> = {
+        let s = g().sched.lock().unwrap();
+        match s.order.iter().position(|n| *n == me.name) {
+            Some(i) => s.order[..i].to_vec(),
+            None => return,
+        }
+    };
+    for _ in 0..GATE_YIELDS {
+        let started = {
+            let tasks = g().tasks.lock().unwrap();
+            before.iter().all(|n| tasks.iter().any(|t| t.name == *n && t.started.load(SeqCst)))
+        };
+        if started {
+            return;
+        }
+        tokio::task::yield_now().await;
+    }
+}
+
+const GATE_YIELDS: u32 = 64;
 
 /// `spawn(f)`: a new task; the handle is ready at once after the task finished or was aborted.
 pub fn spawn<F: Future<Output = ()> + Send + 'static>(name: &str, f: F) -> Handle {
@@ -565,7 +597,11 @@ fn report(verdict: &str, why: &str, stuck: &[Arc<TaskRec>]) -> ! {
     }
     let tasks = gl.tasks.lock().unwrap().clone();
     for t in tasks.iter().filter(|t| !t.done.load(SeqCst)) {
-        let kind = if stuck.iter().any(|s| Arc::ptr_eq(s, t)) { "stuck" } else { "waiting" };
+        let kind = match (stuck.iter().any(|s| Arc::ptr_eq(s, t)), verdict) {
+            (true, "DONE") => "blocked",
+            (true, _) => "stuck",
+            _ => "waiting",
+        };
         let line = t.line.load(SeqCst);
         let _ = writeln!(out, "{kind}\t{}\t{}:{line}", t.name, gl.model);
     }
@@ -595,6 +631,9 @@ async fn monitor(period_ms: u64) {
     let mut before = progress();
     for _ in 0..LIVE_ROUNDS {
         tokio::time::sleep(Duration::from_millis(period_ms)).await;
+        if g().main_done.load(SeqCst) {
+            std::future::pending::<()>().await; // main has ended the run: rt::main reports
+        }
         let stuck = no_progress(&before);
         if !stuck.is_empty() {
             report("HANG", &format!("no progress in {period_ms} ms of virtual time"), &stuck);
@@ -662,6 +701,14 @@ pub fn main(case: &'static Case) {
         (case.run)().await;
         while !finished(case.has_main) {
             g().changed.notified().await;
+        }
+        if case.has_main && g().tasks.lock().unwrap().iter().any(|t| !t.done.load(SeqCst)) {
+            // The run is over. To tell which of the tasks still waiting were blocked for good,
+            // let them run on for one monitor period: those without progress are reported.
+            let at_end = progress();
+            tokio::time::sleep(Duration::from_millis(case.period_ms)).await;
+            let blocked = no_progress(&at_end);
+            report("DONE", "main completed; tasks still waiting then were run for one more period", &blocked);
         }
     });
     report("DONE", "", &[]);
