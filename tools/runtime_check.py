@@ -213,6 +213,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-bundled", action="store_true", help="only generated models")
     ap.add_argument("--dir", default=str(ROOT / ".runtime-check"), help="build directory (outside git)")
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
+    ap.add_argument("--soundness", choices=["fail", "warn"], default="fail",
+                    help="fail (default): exit 1 when tokio hangs where mcheck says safe; warn: report it only")
     args = ap.parse_args(argv)
     seed = args.seed if args.seed is not None else int(time.time()) % 1_000_000
     missing = prerequisites()
@@ -247,10 +249,11 @@ def main(argv: list[str] | None = None) -> int:
     t2 = time.time()
     run_all(binary, cases, [seed + k for k in range(args.runs)], crate_dir, args.jobs)
     t3 = time.time()
-    return report(cases, args.n, refused, Path(args.dir), (t1 - t0, t2 - t1, t3 - t2))
+    return report(cases, args.n, refused, Path(args.dir), (t1 - t0, t2 - t1, t3 - t2), args.soundness == "fail")
 
 
-def report(cases: list[Case], n: int, refused: int, out_dir: Path, times: tuple[float, float, float]) -> int:
+def report(cases: list[Case], n: int, refused: int, out_dir: Path, times: tuple[float, float, float],
+           strict: bool) -> int:
     generated = [c for c in cases if c.name.startswith("g_")]
     lines: list[str] = []
     unsound = [c for c in cases if c.verdict is Status.SAFE and tokio_hangs(c)]
@@ -287,9 +290,11 @@ def report(cases: list[Case], n: int, refused: int, out_dir: Path, times: tuple[
     for c in errors:
         print(f"  error {c.name}: {[out[0] for out in c.runs.values() if out and out[0].startswith('ERROR')]}")
     print(f"runtime-check: per-case outcomes in {out_dir / 'report.txt'}")
-    ok = not unsound and not disagree and not errors
-    print(f"{len(cases) - len(unsound) - len(disagree)} passed, {len(unsound) + len(disagree)} failed")
-    return 0 if ok else 1
+    failed = len(disagree) + len(errors) + (len(unsound) if strict else 0)
+    if unsound and not strict:
+        print(f"runtime-check: --soundness warn: {len(unsound)} soundness failures reported, not failed")
+    print(f"{len(cases) - failed} passed, {failed} failed")
+    return 0 if failed == 0 else 1
 
 
 if __name__ == "__main__":
