@@ -20,12 +20,15 @@ import argparse
 import importlib.util
 import os
 import re
+import resource
 import shutil
+import signal
 import subprocess
 import sys
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -44,6 +47,8 @@ from mcheck.verify import check, load  # noqa: E402
 REGISTRY = Path("/usr/share/cargo/registry")
 PACKAGES = "librust-tokio-dev librust-futures-dev"
 MAX_STATES = 200_000
+PREPARE_SECONDS = 20  # mcheck's time for one model; a model that needs more is not compared
+PREPARE_BYTES = 3 << 30  # and its memory
 RUN_TIMEOUT = 30  # seconds per process; the program's own watchdog ends it after 10
 REGRESSIONS = ROOT / "tests" / "runtime_regressions"
 
@@ -107,16 +112,15 @@ def bundled() -> list[Path]:
     return sorted((ROOT / "models").rglob("*.mc"))
 
 
-def prepare(name: str, origin: str, source: Source) -> Case | None:
-    """mcheck's exact-time verdict and the emitted module; None for a model mcheck refuses or
-    cannot decide."""
+def prepare(name: str, origin: str, source: Source) -> Case | str:
+    """mcheck's exact-time verdict and the emitted module; or why the model is not compared."""
     try:
         model = load(source, TimeMode.EXACT)
         result = check(model, bfs.Limits(max_states=MAX_STATES))
     except MCheckError:
-        return None
+        return "refused"
     if result.status is Status.INCONCLUSIVE:
-        return None
+        return "inconclusive"
     prog = model.program
     case = Case(name, origin, source.text, result.status)
     case.expect = prog.expect.exact or prog.expect.untimed
@@ -131,6 +135,52 @@ def prepare(name: str, origin: str, source: Source) -> Case | None:
     return case
 
 
+class _TooLong(Exception):
+    pass
+
+
+def _alarm(signum: int, frame: object) -> None:
+    raise _TooLong
+
+
+def _worker_init() -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (PREPARE_BYTES, PREPARE_BYTES))
+    signal.signal(signal.SIGALRM, _alarm)
+
+
+def _prepare_limited(job: tuple[str, str, str, str]) -> Case | str:
+    name, origin, source_name, text = job
+    signal.alarm(PREPARE_SECONDS)
+    try:
+        return prepare(name, origin, Source(source_name, text))
+    except _TooLong:
+        return "too big"
+    except MemoryError:
+        return "too big"
+    finally:
+        signal.alarm(0)
+
+
+def prepare_all(jobs: list[tuple[str, str, str, str]], workers: int) -> list[Case | str]:
+    """prepare() for every job in worker processes, each model within PREPARE_SECONDS and
+    PREPARE_BYTES (a model beyond them is "too big"); results in the jobs' order."""
+    results: dict[int, Case | str] = {}
+    crashes: dict[int, int] = {}
+    todo = list(range(len(jobs)))
+    while todo:
+        with ProcessPoolExecutor(workers, initializer=_worker_init) as pool:
+            futs: dict[int, Future[Case | str]] = {i: pool.submit(_prepare_limited, jobs[i]) for i in todo}
+            for i, fut in futs.items():
+                try:
+                    results[i] = fut.result()
+                except BrokenProcessPool:
+                    crashes[i] = crashes.get(i, 0) + 1
+                    if crashes[i] >= 2:
+                        results[i] = "too big"
+        todo = [i for i in todo if i not in results]
+    return [results[i] for i in range(len(jobs))]
+
+
 def _randomized(prog: p.Program) -> bool:
     if sum(t.copies for t in prog.tasks) > 1:
         return True
@@ -139,6 +189,7 @@ def _randomized(prog: p.Program) -> bool:
 
 
 def build(cases: list[Case], crate_dir: Path) -> Path:
+    crate_dir = crate_dir.resolve()
     files = project_files("mcheck-runtime-check", {c.name: c.module for c in cases})
     src = crate_dir / "src"
     if src.exists():
@@ -169,10 +220,13 @@ def run_one(binary: Path, case: Case, run: str, args: list[str]) -> None:
     case.runs[run] = lines
 
 
-def run_all(binary: Path, cases: list[Case], seeds: list[int], crate_dir: Path, jobs: int) -> None:
+def run_all(binary: Path, cases: list[Case], seeds: list[int], crate_dir: Path, jobs: int,
+            randomized_only: bool = True) -> None:
+    """Runs every case under the seeds (only the first, for a case that takes no random decision,
+    when `randomized_only`), then replays the trace of each stuck verdict no seed reproduced."""
     work: list[tuple[Case, str, list[str]]] = []
     for c in cases:
-        for s in seeds if c.randomized else seeds[:1]:
+        for s in seeds if c.randomized or not randomized_only else seeds[:1]:
             work.append((c, f"seed {s}", ["--seed", str(s)]))
     with ThreadPoolExecutor(jobs) as pool:
         list(pool.map(lambda w: run_one(binary, *w), work))
@@ -225,34 +279,34 @@ def main(argv: list[str] | None = None) -> int:
     print(f"runtime-check: seed {seed} (reproduce: make runtime-check N={args.n} SEED={seed}); generator {gen_name}; "
           f"tokio {TOKIO_VERSION}, futures {FUTURES_VERSION}", flush=True)
     t0 = time.time()
-    cases: list[Case] = []
-    refused = 0
+    jobs: list[tuple[str, str, str, str]] = []
     if not args.no_bundled:
         for path in bundled():
             rel = str(path.relative_to(ROOT))
             name = "b_" + re.sub(r"\W", "_", rel.removeprefix("models/").removesuffix(".mc"))
-            c = prepare(name, rel, Source(rel, path.read_text()))
-            if c is None:
-                print(f"runtime-check: {rel} is inconclusive or refused: not compared")
-            else:
-                cases.append(c)
+            jobs.append((name, rel, rel, path.read_text()))
     for i in range(args.n):
         s = seed + i
-        c = prepare(f"g_{s}", f"generated, seed {s}", Source(f"generated-{s}.mc", gen(s)))
-        if c is None:
-            refused += 1
+        jobs.append((f"g_{s}", f"generated, seed {s}", f"generated-{s}.mc", gen(s)))
+    cases: list[Case] = []
+    skipped: dict[str, int] = {}
+    for job, got in zip(jobs, prepare_all(jobs, args.jobs), strict=True):
+        if isinstance(got, Case):
+            cases.append(got)
+        elif job[0].startswith("b_"):
+            print(f"runtime-check: {job[1]} is {got}: not compared")
         else:
-            cases.append(c)
+            skipped[got] = skipped.get(got, 0) + 1
     t1 = time.time()
     crate_dir = Path(args.dir) / "crate"
     binary = build(cases, crate_dir)
     t2 = time.time()
     run_all(binary, cases, [seed + k for k in range(args.runs)], crate_dir, args.jobs)
     t3 = time.time()
-    return report(cases, args.n, refused, Path(args.dir), (t1 - t0, t2 - t1, t3 - t2), args.soundness == "fail")
+    return report(cases, args.n, skipped, Path(args.dir), (t1 - t0, t2 - t1, t3 - t2), args.soundness == "fail")
 
 
-def report(cases: list[Case], n: int, refused: int, out_dir: Path, times: tuple[float, float, float],
+def report(cases: list[Case], n: int, skipped: dict[str, int], out_dir: Path, times: tuple[float, float, float],
            strict: bool) -> int:
     generated = [c for c in cases if c.name.startswith("g_")]
     lines: list[str] = []
@@ -269,7 +323,8 @@ def report(cases: list[Case], n: int, refused: int, out_dir: Path, times: tuple[
     (out_dir / "report.txt").write_text("\n".join(lines) + "\n")
     bundled_cases = [c for c in cases if c.name.startswith("b_")]
     disagree = [c for c in bundled_cases if (c.expect is p.Verdict.SAFE) == tokio_hangs(c)]
-    print(f"runtime-check: {len(generated)} generated models compared ({refused} of {n} refused or inconclusive), "
+    why = ", ".join(f"{v} {k}" for k, v in sorted(skipped.items())) or "none skipped"
+    print(f"runtime-check: {len(generated)} of {n} generated models compared ({why}), "
           f"{len(bundled_cases)} bundled; prepare {times[0]:.0f} s, build {times[1]:.0f} s, run {times[2]:.0f} s")
     print(f"soundness: {len(unsound)} (tokio hangs, mcheck says safe)")
     share = f" ({100 * len(explained) / len(misses):.0f}%)" if misses else ""
