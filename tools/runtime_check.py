@@ -90,6 +90,14 @@ def generator() -> tuple[Generator, str]:
     raise SystemExit("runtime-check: no model generator found")
 
 
+def cargo() -> str | None:
+    """cargo on PATH, else rustup's default place for it."""
+    found = shutil.which("cargo")
+    if found is None and (Path.home() / ".cargo" / "bin" / "cargo").is_file():
+        found = str(Path.home() / ".cargo" / "bin" / "cargo")
+    return found
+
+
 def prerequisites() -> str | None:
     """None when cargo and the crates are there (installing the crates when root); else what is missing."""
     have_crates = any(REGISTRY.glob("tokio-1.*")) and any(REGISTRY.glob("futures-util-0.3.*"))
@@ -101,7 +109,7 @@ def prerequisites() -> str | None:
             subprocess.run(cmd, stdout=subprocess.DEVNULL)
         have_crates = any(REGISTRY.glob("tokio-1.*")) and any(REGISTRY.glob("futures-util-0.3.*"))
     missing = []
-    if shutil.which("cargo") is None:
+    if cargo() is None:
         missing.append("cargo (a Rust toolchain)")
     if not have_crates:
         missing.append(f"the crate sources: apt-get install -y {PACKAGES}")
@@ -204,7 +212,10 @@ def build(cases: list[Case], crate_dir: Path) -> Path:
             (crate_dir / "schedules").mkdir(exist_ok=True)
             (crate_dir / "schedules" / f"{c.name}.txt").write_text(c.schedule)
     env = dict(os.environ, CARGO_TARGET_DIR=str(crate_dir / "target"), RUSTFLAGS="-A warnings")
-    proc = subprocess.run(["cargo", "build", "--offline", "-q"], cwd=crate_dir, env=env, capture_output=True, text=True)
+    tool = cargo()
+    assert tool is not None
+    env["PATH"] = f"{Path(tool).parent}{os.pathsep}{env.get('PATH', '')}"  # rustc beside it
+    proc = subprocess.run([tool, "build", "--offline", "-q"], cwd=crate_dir, env=env, capture_output=True, text=True)
     if proc.returncode != 0:
         sys.stderr.write(proc.stderr[-20000:])
         raise SystemExit("runtime-check: the emitted crate does not build (see above)")

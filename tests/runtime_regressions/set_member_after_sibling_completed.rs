@@ -14,27 +14,27 @@ fn res_() -> &'static Res {
     RES.get().expect("resources not created")
 }
 
-/// async fn lk (line 8)
+/// async fn lk (line 11)
 async fn lk(x: &'static tokio::sync::Mutex<()>) {
-    rt::at(8);
+    rt::at(11);
     x.lock().await;
 }
 
-/// async fn nap (line 9)
+/// async fn nap (line 12)
 async fn nap(ms: i64) {
-    rt::at(9);
+    rt::at(12);
     tokio::time::sleep(rt::ms(ms)).await;
 }
 
-/// task t0 (line 10)
+/// task t0 (line 13)
 async fn task_t0() {
     let m = &res_().m;
-    rt::at(11);
+    rt::at(14);
     let mut _g = m.lock().await;
     let mut s1: futures_util::stream::FuturesUnordered<rt::BoxFut<'static>> = futures_util::stream::FuturesUnordered::new();
     s1.push(rt::boxed(lk(m)));
     s1.push(rt::boxed(nap(1)));
-    while let Some(_) = { rt::at(15); s1.next() }.await {}
+    while let Some(_) = { rt::at(18); s1.next() }.await {}
 }
 
 /// Creates the resources, then spawns every task of the model.
