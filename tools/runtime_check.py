@@ -17,8 +17,10 @@ run as root); without them it says what to install and exits 0, skipped.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import importlib.util
 import os
+import pickle
 import re
 import resource
 import shutil
@@ -158,23 +160,42 @@ def _worker_init() -> None:
 
 def _prepare_limited(job: tuple[str, str, str, str]) -> Case | str:
     name, origin, source_name, text = job
-    signal.alarm(PREPARE_SECONDS)
     try:
-        return prepare(name, origin, Source(source_name, text))
-    except _TooLong:
+        signal.alarm(PREPARE_SECONDS)
+        try:
+            return prepare(name, origin, Source(source_name, text))
+        finally:
+            signal.alarm(0)
+    except (_TooLong, MemoryError):  # the alarm may also strike just after prepare returned
         return "too big"
-    except MemoryError:
-        return "too big"
-    finally:
-        signal.alarm(0)
 
 
-def prepare_all(jobs: list[tuple[str, str, str, str]], workers: int) -> list[Case | str]:
+def _mcheck_digest() -> str:
+    """Changes whenever mcheck (its semantics or its emitter) or this script does."""
+    h = hashlib.sha256()
+    for f in sorted([*(ROOT / "mcheck").rglob("*.py"), *(ROOT / "mcheck").rglob("*.rs"), Path(__file__)]):
+        h.update(f.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def prepare_all(jobs: list[tuple[str, str, str, str]], workers: int, cache: Path | None = None) -> list[Case | str]:
     """prepare() for every job in worker processes, each model within PREPARE_SECONDS and
-    PREPARE_BYTES (a model beyond them is "too big"); results in the jobs' order."""
+    PREPARE_BYTES (a model beyond them is "too big"); results in the jobs' order. With `cache`, a
+    result is kept there per model text and mcheck version, and reused."""
     results: dict[int, Case | str] = {}
+    keys: dict[int, Path] = {}
+    if cache is not None:
+        cache.mkdir(parents=True, exist_ok=True)
+        digest = _mcheck_digest()
+        for i, job in enumerate(jobs):
+            keys[i] = cache / (hashlib.sha256(("\0".join(job) + digest).encode()).hexdigest()[:32] + ".pickle")
+            if keys[i].exists():
+                try:
+                    results[i] = pickle.loads(keys[i].read_bytes())
+                except Exception:  # written by another version of this script: prepare again
+                    keys[i].unlink()
     crashes: dict[int, int] = {}
-    todo = list(range(len(jobs)))
+    todo = [i for i in range(len(jobs)) if i not in results]
     while todo:
         with ProcessPoolExecutor(workers, initializer=_worker_init) as pool:
             futs: dict[int, Future[Case | str]] = {i: pool.submit(_prepare_limited, jobs[i]) for i in todo}
@@ -185,6 +206,10 @@ def prepare_all(jobs: list[tuple[str, str, str, str]], workers: int) -> list[Cas
                     crashes[i] = crashes.get(i, 0) + 1
                     if crashes[i] >= 2:
                         results[i] = "too big"
+                except Exception as e:  # a bug in mcheck or the emitter: report it, go on
+                    results[i] = f"not prepared ({type(e).__name__}: {e})"
+                if i in results and i in keys:
+                    keys[i].write_bytes(pickle.dumps(results[i]))
         todo = [i for i in todo if i not in results]
     return [results[i] for i in range(len(jobs))]
 
@@ -301,12 +326,15 @@ def main(argv: list[str] | None = None) -> int:
         jobs.append((f"g_{s}", f"generated, seed {s}", f"generated-{s}.mc", gen(s)))
     cases: list[Case] = []
     skipped: dict[str, int] = {}
-    for job, got in zip(jobs, prepare_all(jobs, args.jobs), strict=True):
+    for job, got in zip(jobs, prepare_all(jobs, args.jobs, Path(args.dir) / "cache"), strict=True):
         if isinstance(got, Case):
             cases.append(got)
         elif job[0].startswith("b_"):
             print(f"runtime-check: {job[1]} is {got}: not compared")
         else:
+            if got.startswith("not prepared"):
+                print(f"runtime-check: {job[1]}: {got}")
+                got = "not prepared (an error, above)"
             skipped[got] = skipped.get(got, 0) + 1
     t1 = time.time()
     crate_dir = Path(args.dir) / "crate"
