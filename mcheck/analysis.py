@@ -65,6 +65,9 @@ def explain(model: CompiledModel, state: State) -> StuckReport | None:
         reach.add(n)
         todo.extend(link.dst for link in adj.get(n, []))
     dormant = tuple(sorted(n for n in reach if evaluate(waits.nodes[n].dormant, state, memo)))
+    # Among equally short explanations, show the one through a dormant future: it is the cause.
+    for links in adj.values():
+        links.sort(key=lambda link: link.dst not in dormant)
     stuck_tasks = tuple(sorted({_task_of_node(model, r.node) for r in stuck_roots}))
     cycle = _find_cycle(model, adj, reach, dormant)
     culprits = tuple(sorted({model.slots[link.src].task for link in cycle}))

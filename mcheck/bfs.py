@@ -2,7 +2,8 @@
 
 Consumes only the IR (through evaluate.compile_system); knows nothing about futures. States are
 tuples of small ints; `parent` maps each state to (predecessor, transition), so the path to the
-first stuck state found is a shortest one. Returns data; progress goes to a callback.
+first stuck state found is a shortest one. Returns data; progress goes to the run's Budget, and
+running out of it (time, memory, or a MemoryError) ends the search as a limit, with its statistics.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
+from mcheck.budget import Budget, OutOfBudget
 from mcheck.evaluate import CompiledSystem, State, compile_system
 from mcheck.ir import TransitionSystem
 
@@ -41,11 +43,11 @@ class Stats:
     peak_rss_mib: float
 
 
-@dataclass(frozen=True, slots=True)
-class Progress:
-    states: int
-    depth: int
-    seconds: float
+OUT_OF_MEMORY = "out of memory (MemoryError)"
+"""SearchResult.limit_hit and Saturation.stopped when Python could not allocate any more."""
+
+CHECK_EVERY = 1024
+"""States between two looks at the run's budget (time, memory) and progress updates."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +55,7 @@ class SearchResult:
     outcome: Outcome
     stats: Stats
     path: tuple[tuple[int, State], ...]  # (transition fired, state after); first entry is (-1, initial)
-    limit_hit: str = ""
+    limit_hit: str = ""  # LIMIT: which bound, as the user wrote it ("--max-states 10", "--timeout 5 s"), or OUT_OF_MEMORY
     overflow_state: State | None = None  # OVERFLOW: the first state found beyond a bound
 
 
@@ -147,14 +149,14 @@ def _path_to(parent: dict[Key, tuple[Key, int] | None], s: Key,
 def search(
     ts: TransitionSystem[Any],
     limits: Limits | None = None,
-    progress: Callable[[Progress], None] | None = None,
+    budget: Budget | None = None,
     compiled: CompiledSystem | None = None,
 ) -> SearchResult:
     limits = limits or Limits()
+    budget = budget or Budget()
     cs = compiled or compile_system(ts)
     is_stuck, overflow = cs.stuck_tasks, cs.overflow
     start = time.monotonic()
-    next_report = start + 1.0
     encode, decode = _codec(ts)
     canon = _canonicalizer(ts)
     init = encode(canon(ts.initial) if canon else ts.initial)
@@ -168,49 +170,69 @@ def search(
 
     proc = [t.process for t in ts.transitions]
     frontier = [init]
-    while frontier:
-        if depth >= limits.max_depth:
-            return SearchResult(Outcome.LIMIT, stats(), (), f"--max-depth {limits.max_depth}")
-        nxt: list[Key] = []
-        for key in frontier:
-            s = decode(key)
-            if overflow(s):
-                overflowed = overflowed or s
-                continue
-            succs = cs.step(s)
-            if is_stuck(s, {proc[tid] for tid, _ in succs}):
-                path = _path_to(parent, key, decode)
-                return SearchResult(Outcome.STUCK, stats(), _concretize(cs, canon, ((-1, ts.initial), *path[1:])))
-            for tid, t in succs:
-                transitions += 1
-                k = encode(canon(t) if canon else t)
-                if k in parent:
+    countdown = CHECK_EVERY
+    try:
+        while frontier:
+            if depth >= limits.max_depth:
+                return SearchResult(Outcome.LIMIT, stats(), (), f"--max-depth {limits.max_depth}")
+            nxt: list[Key] = []
+            for key in frontier:
+                s = decode(key)
+                if overflow(s):
+                    overflowed = overflowed or s
                     continue
-                parent[k] = (key, tid)
-                nxt.append(k)
-            if len(parent) >= limits.max_states:
-                return SearchResult(Outcome.LIMIT, stats(), (), f"--max-states {limits.max_states}")
-            if progress is not None and transitions & 0x3FF == 0:
-                now = time.monotonic()
-                if now >= next_report:
-                    next_report = now + 1.0
-                    progress(Progress(len(parent), depth, now - start))
-        frontier = nxt
-        depth += 1
+                succs = cs.step(s)
+                if is_stuck(s, {proc[tid] for tid, _ in succs}):
+                    path = _path_to(parent, key, decode)
+                    return SearchResult(Outcome.STUCK, stats(), _concretize(cs, canon, ((-1, ts.initial), *path[1:])))
+                for tid, t in succs:
+                    transitions += 1
+                    k = encode(canon(t) if canon else t)
+                    if k in parent:
+                        continue
+                    parent[k] = (key, tid)
+                    nxt.append(k)
+                if len(parent) >= limits.max_states:
+                    return SearchResult(Outcome.LIMIT, stats(), (), f"--max-states {limits.max_states}")
+                countdown -= 1
+                if not countdown:
+                    countdown = CHECK_EVERY
+                    budget.status = f"{len(parent):,} states, depth {depth}"
+                    budget.check()
+            frontier = nxt
+            depth += 1
+    except OutOfBudget as e:
+        return SearchResult(Outcome.LIMIT, stats(), (), e.limit)
+    except MemoryError:
+        return SearchResult(Outcome.LIMIT, stats(), (), OUT_OF_MEMORY)
     depth = max(depth - 1, 0)
     if overflowed is not None:
         return SearchResult(Outcome.OVERFLOW, stats(), (), overflow_state=overflowed)
     return SearchResult(Outcome.EXHAUSTED, stats(), ())
 
 
+@dataclass(frozen=True, slots=True)
+class Saturation:
+    """The victim search after the first stuck state: the continuation found, and its cost."""
+
+    path: tuple[tuple[int, State], ...]  # after the stuck state (possibly empty)
+    states: int
+    seconds: float
+    stopped: str = ""  # the bound that ended it before it had explored everything ("" if none)
+
+
 def saturate(
-    ts: TransitionSystem[Any], start: State, budget: int, compiled: CompiledSystem | None = None
-) -> tuple[tuple[int, State], ...]:
+    ts: TransitionSystem[Any], start: State, max_states: int, compiled: CompiledSystem | None = None,
+    budget: Budget | None = None, bound: str = "",
+) -> Saturation:
     """From a stuck state, the shortest continuation reaching the most stuck tasks.
 
     Stuck tasks stay stuck, so while the others keep running, more may block behind them (the
-    victims). Explores at most `budget` states; returns the path after `start` (possibly empty).
+    victims). Explores at most `max_states` states (`bound` names that limit for the report) and
+    stops early, keeping the best continuation found so far, when the run's budget runs out.
     """
+    budget = budget or Budget()
+    t0 = time.monotonic()
     cs = compiled or compile_system(ts)
     count = cs.stuck_tasks
     proc = [t.process for t in ts.transitions]
@@ -220,24 +242,41 @@ def saturate(
     parent: dict[Key, tuple[Key, int] | None] = {first: None}
     best, best_score = first, count(start, set())
     frontier = [first]
-    while frontier and len(parent) < budget:
-        nxt: list[Key] = []
-        for key in frontier:
-            s = decode(key)
-            if cs.overflow(s):
-                continue
-            succs = cs.step(s)
-            score = count(s, {proc[tid] for tid, _ in succs})
-            if score > best_score:
-                best, best_score = key, score
-            for tid, t in succs:
-                k = encode(canon(t) if canon else t)
-                if k in parent:
+    stopped = ""
+    countdown = CHECK_EVERY
+    try:
+        while frontier:
+            nxt: list[Key] = []
+            for key in frontier:
+                if len(parent) >= max_states:
+                    stopped = bound or f"{max_states:,} states"
+                    break
+                s = decode(key)
+                if cs.overflow(s):
                     continue
-                parent[k] = (key, tid)
-                nxt.append(k)
-        frontier = nxt
+                succs = cs.step(s)
+                score = count(s, {proc[tid] for tid, _ in succs})
+                if score > best_score:
+                    best, best_score = key, score
+                for tid, t in succs:
+                    k = encode(canon(t) if canon else t)
+                    if k in parent:
+                        continue
+                    parent[k] = (key, tid)
+                    nxt.append(k)
+                countdown -= 1
+                if not countdown:
+                    countdown = CHECK_EVERY
+                    budget.status = f"{len(parent):,} states"
+                    budget.check()
+            if stopped:
+                break
+            frontier = nxt
+    except OutOfBudget as e:
+        stopped = e.limit
+    except MemoryError:
+        stopped = OUT_OF_MEMORY
     path = _path_to(parent, best, decode)
     if canon is not None:  # the representatives' run, replayed from the real start state
         path = _concretize(cs, canon, ((-1, start), *path[1:]))
-    return path[1:]
+    return Saturation(path[1:], len(parent), time.monotonic() - t0, stopped)

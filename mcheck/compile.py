@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from itertools import product
 
 from mcheck import program as p
+from mcheck.budget import Budget
 from mcheck.errors import ModelError
 from mcheck.instantiate import (
     SET_SITE_COPIES,
@@ -172,7 +173,8 @@ Outcome = list[tuple[_Path, bool]]
 
 
 class _Compiler:
-    def __init__(self, inst: Instantiator, prog: p.Program, time: TimeMode) -> None:
+    def __init__(self, inst: Instantiator, prog: p.Program, time: TimeMode, budget: Budget) -> None:
+        self.budget = budget
         self.prog = prog
         self.time = time
         self.b = ExprBuilder()
@@ -977,6 +979,8 @@ class _Compiler:
                     out.append((q, n < 0))  # n < 0 marks a return
                 else:
                     forks += 1
+                    if forks & 0xFF == 0:
+                        self.budget.check()
                     if forks > MAX_BRANCHES:
                         raise ModelError.at(slot.span, f"'{slot.label}' branches more than {MAX_BRANCHES} ways "
                                             "between two suspension points; make the model smaller")
@@ -1575,6 +1579,8 @@ class _Compiler:
         for t in self.tasks:
             root = t.root
             assert root is not None
+            self.budget.status = f"task {t.name}"
+            self.budget.check()
             pth = self.fresh()
             self.assume(pth, b.eq(b.var(root.state_var), PC_ENTRY))
             self.assume_fresh(pth, root)
@@ -1591,6 +1597,8 @@ class _Compiler:
         for s in self.slots:
             if s.kind not in LEAF_KINDS:
                 continue
+            self.budget.status = f"events of '{s.label}' in task {s.task.name}"
+            self.budget.check()
             for kind, pre_path, results in self.leaf_events(s):
                 for q in results:
                     g, u = self.finish(q)
@@ -1804,11 +1812,11 @@ class _Compiler:
         return tuple(out)
 
 
-def compile_program(prog: p.Program, source: Source, time: TimeMode) -> CompiledModel:
+def compile_program(prog: p.Program, source: Source, time: TimeMode, budget: Budget | None = None) -> CompiledModel:
     inst = Instantiator(prog, source)
     inst.run()
     prog = inst.prog  # with the RwLocks sized
-    comp = _Compiler(inst, prog, time)
+    comp = _Compiler(inst, prog, time, budget or Budget())
     comp.allocate()
     transitions = comp.transitions()
     waits = comp.wait_graph()

@@ -56,7 +56,13 @@ class ModelError(MCheckError):
     def __init__(self, diagnostics: list[Diagnostic]) -> None:
         assert diagnostics
         self.diagnostics = tuple(diagnostics)
+        self.source: Source | None = None  # the text to show, when it is not the model's (see with_source)
         super().__init__(diagnostics[0].message)
+
+    def with_source(self, source: Source) -> ModelError:
+        """Render against `source`: for errors found while reading, before the model's text exists."""
+        self.source = source
+        return self
 
     @staticmethod
     def at(span: Span | None, message: str, *notes: tuple[Span | None, str]) -> ModelError:
@@ -81,4 +87,5 @@ class UsageError(MCheckError):
 
 class InternalError(MCheckError):
     """mcheck broke its own contract (the engines disagree, a counterexample does not replay on the
-    concrete semantics). Never a verdict: the CLI reports it on stderr and exits 4."""
+    concrete semantics). Never a verdict: the CLI reports it on stderr and exits 4, as it does for
+    any exception it did not expect."""

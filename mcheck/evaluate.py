@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from mcheck.budget import Budget
 from mcheck.ir import Expr, Op, Transition, TransitionSystem, WaitGraph
 
 State = tuple[int, ...]
@@ -200,10 +201,11 @@ Guarded = tuple[Transition[Any], list[Expr]]  # a transition and the conjuncts i
 
 
 def _lazy_group(groups: list[Callable[[State, list[tuple[int, State]]], None]], gi: int,
-                members: list[Guarded], n: int) -> Callable[[State, list[tuple[int, State]]], None]:
+                members: list[Guarded], n: int, budget: Budget) -> Callable[[State, list[tuple[int, State]]], None]:
     def stub(s: State, out: list[tuple[int, State]]) -> None:
         body = ["def group(s, out):", f"    ({', '.join(f'v{i}' for i in range(n))},) = s" if n else "    pass"]
         for t, conjuncts in members:
+            budget.check()  # a group can take minutes to generate: it must not outlive --timeout
             body.extend(_transition_code(t, conjuncts, n, "    "))
         namespace: dict[str, Any] = {}
         exec(compile("\n".join(body) + "\n", f"<mcheck-ir group {gi}>", "exec"), namespace)
@@ -217,7 +219,7 @@ LEAF_GROUP = 8
 
 
 def _decision_tree(members: list[Guarded], indent: str, parts: list[str],
-                   groups: list[Callable[[State, list[tuple[int, State]]], None]], n: int) -> None:
+                   groups: list[Callable[[State, list[tuple[int, State]]], None]], n: int, budget: Budget) -> None:
     """Dispatch on `var == const` conjuncts: test the variable most transitions constrain, then
     recurse on each value; small groups become lazily compiled functions."""
     votes: dict[int, set[int]] = {}
@@ -230,7 +232,7 @@ def _decision_tree(members: list[Guarded], indent: str, parts: list[str],
                 counts[k[0]] = counts.get(k[0], 0) + 1
     best = max(counts, key=lambda v: (counts[v], len(votes[v])), default=None)
     if len(members) <= LEAF_GROUP or best is None or counts[best] * 2 < len(members):
-        groups.append(_lazy_group(groups, len(groups), members, n))
+        groups.append(_lazy_group(groups, len(groups), members, n, budget))
         parts.append(f"{indent}_groups[{len(groups) - 1}](s, out)")
         return
     by_value: dict[int, list[Guarded]] = {}
@@ -243,9 +245,9 @@ def _decision_tree(members: list[Guarded], indent: str, parts: list[str],
             by_value.setdefault(hit.args[1].value, []).append((t, [c for c in cs if c is not hit]))
     for i, value in enumerate(sorted(by_value)):
         parts.append(f"{indent}{'if' if i == 0 else 'elif'} v{best} == {value}:")
-        _decision_tree(by_value[value], indent + "    ", parts, groups, n)
+        _decision_tree(by_value[value], indent + "    ", parts, groups, n, budget)
     if rest:
-        _decision_tree(rest, indent, parts, groups, n)
+        _decision_tree(rest, indent, parts, groups, n, budget)
 
 
 def _size(transitions: tuple[Transition[Any], ...]) -> int:
@@ -258,7 +260,10 @@ def _size(transitions: tuple[Transition[Any], ...]) -> int:
     return total
 
 
-def compile_system(ts: TransitionSystem[Any]) -> CompiledSystem:
+def compile_system(ts: TransitionSystem[Any], budget: Budget | None = None) -> CompiledSystem:
+    """The system as Python functions; `budget` bounds the code generation, also where it happens
+    lazily during the search (it raises OutOfBudget from `step`)."""
+    budget = budget or Budget()
     n = len(ts.vars)
     unpack = f"    ({', '.join(f'v{i}' for i in range(n))},) = s" if n else "    pass"
     parts: list[str] = []
@@ -271,7 +276,7 @@ def compile_system(ts: TransitionSystem[Any]) -> CompiledSystem:
         parts.append("    out = []")
         if lazy:
             _decision_tree([(t, _conjuncts(t.guard)) for t in ts.transitions if t.priority == level], "    ",
-                           parts, group_fns, n)
+                           parts, group_fns, n, budget)
         else:
             # Dispatch on the first conjunct when it is `var == const` (typically a program counter).
             groups: dict[tuple[int, int] | None, list[Transition[Any]]] = {}
@@ -284,6 +289,7 @@ def compile_system(ts: TransitionSystem[Any]) -> CompiledSystem:
                     parts.append(f"    if v{key[0]} == {key[1]}:")
                     indent = "        "
                 for t in group:
+                    budget.check()
                     parts.extend(_transition_code(t, _conjuncts(t.guard)[1 if key is not None else 0 :], n, indent))
         parts.append("    return out")
         parts.append("")

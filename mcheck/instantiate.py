@@ -9,6 +9,7 @@ program-counter values. Allocates no state variables and builds no expressions.
 from __future__ import annotations
 
 import dataclasses
+from collections import deque
 from dataclasses import dataclass, field
 
 from mcheck import program as p
@@ -17,6 +18,8 @@ from mcheck.model import LEAF_KINDS, NT_DONE, SlotKind
 from mcheck.source import Source, Span
 
 MAX_SLOTS = 400
+MAX_INT_VALUES = 65_536
+"""Values an integer variable's range may span (each is a state the variable can be in)."""
 SET_SITE_COPIES = 2
 """Futures one `set.push(...)` inside a loop may have in its set at once; one more is a bound."""
 
@@ -301,6 +304,9 @@ class Instantiator:
         self.tasks: list[TaskInst] = []
         self.res_by_index = {r.index: r for r in prog.resources}
         self.placeholders = 0
+        # Bodies still to flatten, in the order their slots were made: a call chain is flattened
+        # link by link from this queue, never by recursion (chains may be a thousand calls deep).
+        self.pending: deque[tuple[_CfgBuilder, p.Block]] = deque()
 
     def placeholder(self) -> int:
         """A stand-in for an integer variable of a code slot, unique in the model (negative);
@@ -329,7 +335,7 @@ class Instantiator:
         self.tasks.append(t)
         root = self.new_slot(SlotKind.ROOT, t, None, name, span)
         t.root = root
-        _CfgBuilder(self, root, env).build(body)
+        self.pending.append((_CfgBuilder(self, root, env), body))
         return t
 
     def run(self) -> None:
@@ -337,7 +343,13 @@ class Instantiator:
             for i in range(td.copies):
                 name = td.name if td.copies == 1 else f"{td.name}[{i}]"
                 self.task(name, td.body, {}, td.span, None)
+                self.flatten_pending()
         self.size_rwlocks()
+
+    def flatten_pending(self) -> None:
+        while self.pending:
+            builder, body = self.pending.popleft()
+            builder.build(body)
 
     def size_rwlocks(self) -> None:
         """tokio's RwLock is a semaphore of MAX_READS permits: `read` takes one, `write` all. Every
@@ -375,6 +387,7 @@ class _CfgBuilder:
         self.loops: list[_LoopCtx] = []
         self.ints: dict[int, int] = {}  # integer local / loop counter index -> variable placeholder
         self.intervals: dict[int, tuple[int, int]] = {}  # interval local -> (first-tick placeholder, period)
+        self.int_vars: dict[int, tuple[str, Span | None]] = {}  # integer variable placeholder -> its name, its `let`
 
     def emit(self, ins: Instr) -> int:
         self.code.append(ins)
@@ -396,6 +409,11 @@ class _CfgBuilder:
         step = max(abs(x) for x in steps)
         lo = 0 if min(consts) >= 0 else min(consts) - step
         hi = max(consts) + step
+        if self.int_vars and hi - lo + 1 > MAX_INT_VALUES:  # checked before any state has this range
+            name, span = next(iter(self.int_vars.values()))
+            raise ModelError.at(span, f"the integer variable '{name}' would range over {lo}..{hi} ({hi - lo + 1:,} "
+                                f"values: the numbers its body uses, widened by its largest step); mcheck takes at "
+                                f"most {MAX_INT_VALUES:,} values")
         self.slot.counters = [(ph, lo, hi) if (a, b) == (0, 0) else (ph, a, b) for ph, a, b in self.slot.counters]
 
     # -- futures --
@@ -437,11 +455,11 @@ class _CfgBuilder:
                 for (pname, _ty), a in zip(fdef.params, args, strict=True):
                     env[pname] = a.value if isinstance(a, p.IntConst) else (
                         a.index if isinstance(a, p.GlobalRes) else self.env[a.name])
-                _CfgBuilder(inst, s, env).build(fdef.body)
+                inst.pending.append((_CfgBuilder(inst, s, env), fdef.body))
                 return s, True
             case p.AsyncBlock(body=body, text=text, span=span):
                 s = inst.new_slot(SlotKind.CODE, task, owner, text, span)
-                _CfgBuilder(inst, s, self.env).build(body)
+                inst.pending.append((_CfgBuilder(inst, s, self.env), body))
                 return s, True
             case p.WithParam(future=inner, name=name, value=value):
                 saved = self.env
@@ -668,6 +686,7 @@ class _CfgBuilder:
                 if local.index not in self.ints:  # `let`: a new integer variable in this scope
                     self.ints[local.index] = self.inst.placeholder()
                     self.slot.counters.append((self.ints[local.index], 0, 0))  # range set in build()
+                    self.int_vars[self.ints[local.index]] = (local.name, span)
                     self.scopes[-1].append(local)
                 self.emit(ISetInt(self.ints[local.index], value, self.reads(value), self.env, span))
             case p.WhileRecv(future=fut, body=body, span=span):

@@ -12,8 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import lark
-from lark import Token, Transformer, v_args
+from lark import Token, v_args
 from lark.tree import Meta
+from lark.visitors import Transformer_NonRecursive
 
 from mcheck import syntax as s
 from mcheck.errors import ModelError
@@ -21,7 +22,12 @@ from mcheck.source import Source, Span
 
 GRAMMAR_FILE = "mcheck.lark"
 MAX_NESTING = 100
-"""Deepest syntax tree accepted (the bundled models reach 14); deeper input would exhaust Python's stack."""
+"""Deepest syntax tree accepted (the bundled models reach 14): blocks, statements and expressions
+inside each other. Chains of `&&`, `||`, `+` and `-` and runs of `!` do not nest."""
+
+MAX_NUMBER = 1_000_000_000
+"""The largest number a model may write (durations, permits, bounds): larger ones are refused
+before anything is built from them."""
 
 
 def grammar_text() -> str:
@@ -57,7 +63,7 @@ def _block(stmt: s.Stmt) -> s.Block:
 
 
 @v_args(meta=True)
-class _ToSyntax(Transformer[Token, Any]):
+class _ToSyntax(Transformer_NonRecursive[Token, Any]):
     def start(self, meta: Meta, items: list[s.Item]) -> s.Module:
         return s.Module(tuple(items))
 
@@ -76,7 +82,7 @@ class _ToSyntax(Transformer[Token, Any]):
         return s.TaskDef(str(c[0]), copies, c[2], _span(c[0]))
 
     def copies(self, meta: Meta, c: list[Token]) -> int:
-        return int(c[0])
+        return _number(c[0])
 
     def block(self, meta: Meta, c: list[s.Stmt]) -> s.Block:
         return s.Block(tuple(c), _span(meta))
@@ -93,20 +99,29 @@ class _ToSyntax(Transformer[Token, Any]):
     def sub_assign(self, meta: Meta, c: list[Any]) -> s.Assign:
         return s.Assign(str(c[0]), s.AssignOp.SUB, c[1], _span(meta))
 
-    def or_expr(self, meta: Meta, c: list[Any]) -> s.Binary:
-        return s.Binary(s.BinOp.OR, c[0], c[1], _span(meta))
+    def or_expr(self, meta: Meta, c: list[Any]) -> s.Expr:
+        return _balanced(s.BinOp.OR, c)
 
-    def and_expr(self, meta: Meta, c: list[Any]) -> s.Binary:
-        return s.Binary(s.BinOp.AND, c[0], c[1], _span(meta))
+    def and_expr(self, meta: Meta, c: list[Any]) -> s.Expr:
+        return _balanced(s.BinOp.AND, c)
 
     def compare(self, meta: Meta, c: list[Any]) -> s.Binary:
         return s.Binary(s.BinOp(str(c[1])), c[0], c[2], _span(meta))
 
-    def arith(self, meta: Meta, c: list[Any]) -> s.Binary:
-        return s.Binary(s.BinOp(str(c[1])), c[0], c[2], _span(meta))
+    def arith(self, meta: Meta, c: list[Any]) -> s.Expr:
+        """`t0 ± t1 ± ...` as (the sum of the added terms) - (the sum of the subtracted ones): the
+        same integer, as a tree of logarithmic depth (integers are unbounded until assigned)."""
+        added = [c[0]] + [t for op, t in zip(c[1::2], c[2::2], strict=True) if str(op) == "+"]
+        subtracted = [t for op, t in zip(c[1::2], c[2::2], strict=True) if str(op) == "-"]
+        total = _balanced(s.BinOp.ADD, added)
+        if not subtracted:
+            return total
+        less = _balanced(s.BinOp.ADD, subtracted)
+        return s.Binary(s.BinOp.SUB, total, less, _join(total.span, less.span))
 
-    def not_expr(self, meta: Meta, c: list[Any]) -> s.Not:
-        return s.Not(c[0], _span(meta))
+    def not_expr(self, meta: Meta, c: list[Any]) -> s.Expr:
+        nots, value = c[:-1], c[-1]  # `!!x` is x: an even number of `!` cancels out
+        return s.Not(value, _span(meta)) if len(nots) % 2 else value
 
     def expr_stmt(self, meta: Meta, c: list[Any]) -> s.ExprStmt:
         return s.ExprStmt(c[0], _span(meta))
@@ -133,7 +148,7 @@ class _ToSyntax(Transformer[Token, Any]):
         return s.WhileLet(str(c[1]), c[2], c[3], _span(meta))
 
     def for_stmt(self, meta: Meta, c: list[Any]) -> s.For:
-        return s.For(str(c[0]), int(c[1]), int(c[2]), c[3], _span(meta))
+        return s.For(str(c[0]), _number(c[1]), _number(c[2]), c[3], _span(meta))
 
     def if_stmt(self, meta: Meta, c: list[Any]) -> s.If:
         otherwise = None if c[2] is None else _block(c[2])
@@ -206,7 +221,7 @@ class _ToSyntax(Transformer[Token, Any]):
         return s.Name(c[0], _span(meta))
 
     def int_lit(self, meta: Meta, c: list[Token]) -> s.IntLit:
-        return s.IntLit(int(c[0]), _span(meta))
+        return s.IntLit(_number(c[0]), _span(meta))
 
     def args(self, meta: Meta, c: list[Any]) -> tuple[s.Expr, ...]:
         return tuple(a for a in c if a is not None)
@@ -216,6 +231,31 @@ class _ToSyntax(Transformer[Token, Any]):
 
     def macro_path(self, meta: Meta, c: list[Token]) -> tuple[str, ...]:
         return tuple(str(t) for t in c)
+
+
+def _number(tok: Token) -> int:
+    text = str(tok).lstrip("0") or "0"
+    if len(text) > len(str(MAX_NUMBER)) or int(text) > MAX_NUMBER:
+        raise _SyntaxProblem(_span(tok), f"number too large: mcheck takes numbers up to {MAX_NUMBER:,}")
+    return int(text)
+
+
+def _join(a: Span | None, b: Span | None) -> Span | None:
+    if a is None or b is None:
+        return a or b
+    return Span(a.line, a.col, b.end_line, b.end_col)
+
+
+def _balanced(op: s.BinOp, items: list[s.Expr]) -> s.Expr:
+    """items joined by an associative op as a balanced tree (depth log2 n, not n)."""
+    level = list(items)
+    while len(level) > 1:
+        nxt: list[s.Expr] = [s.Binary(op, a, b, _join(a.span, b.span))
+                             for a, b in zip(level[::2], level[1::2], strict=False)]
+        if len(level) % 2:
+            nxt.append(level[-1])
+        level = nxt
+    return level[0]
 
 
 def _arm_block(body: Any) -> s.Block:
@@ -271,13 +311,15 @@ def _expected(names: set[str]) -> str:
 
 
 def _too_deep(tree: lark.Tree[Token]) -> Span | None:
-    """Where the tree nests deeper than MAX_NESTING (checked without recursion), or None."""
-    stack = [(tree, 1)]
+    """Where the tree first nests deeper than MAX_NESTING (checked without recursion), or None.
+    A node without a position of its own (an empty rule) is placed at its nearest ancestor's."""
+    stack: list[tuple[lark.Tree[Token], int, Span | None]] = [(tree, 1, _span(tree.meta))]
     while stack:
-        t, depth = stack.pop()
+        t, depth, where = stack.pop()
+        where = _span(t.meta) or where
         if depth > MAX_NESTING:
-            return _span(t.meta)
-        stack.extend((c, depth + 1) for c in t.children if isinstance(c, lark.Tree))
+            return where or Span(1, 1, 1, 1)
+        stack.extend((c, depth + 1, where) for c in reversed(t.children) if isinstance(c, lark.Tree))
     return None
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mcheck.analysis import Link, StuckReport
+from mcheck.bfs import peak_rss_mib
 from mcheck.evaluate import State, evaluate
 from mcheck.ir import EdgeKind
 from mcheck.model import (
@@ -28,6 +29,7 @@ from mcheck.model import (
     SlotInfo,
     SlotKind,
     StepKind,
+    TimeMode,
 )
 from mcheck.program import Purpose, ResKind
 from mcheck.source import Span
@@ -502,8 +504,25 @@ def render_text(model: CompiledModel, result: Result, path: str, show_invariant:
         lines.extend(_report_lines(model, result.trace.report, final))
         lines.append("")
     lines.extend(f"note: {n}" for n in result.notes)
+    if result.victims is not None:
+        v = result.victims
+        stopped = f", stopped by {v.stopped}" if v.stopped else ""
+        summary += f"; victim search {v.states} states, {v.seconds:.2f} s{stopped}"
     lines.append(f"summary: {result.status.value}; {summary}; engine {result.engine}")
     return "\n".join(lines) + "\n"
+
+
+def render_stopped(path: str, time: TimeMode, engine: str, reason: str, fmt: str) -> str:
+    """A run that ran out of its budget before it had a model to search, or ran out of memory
+    (`reason`): inconclusive, in the format asked for (text or JSON)."""
+    if fmt == "json":
+        doc: dict[str, Any] = {"schema": JSON_SCHEMA, "model": path, "time": time.value, "engine": engine,
+                               "verdict": Status.INCONCLUSIVE.value, "exit_code": Status.INCONCLUSIVE.exit_code,
+                               "stats": {"states": 0, "transitions": 0, "depth": 0, "seconds": 0.0,
+                                         "peak_rss_mib": round(peak_rss_mib(), 1)},
+                               "reason": reason}
+        return json.dumps(doc, indent=2) + "\n"
+    return f"{path}: inconclusive (time: {time.value}): {reason}.\nsummary: inconclusive; engine {engine}\n"
 
 
 def proof_status(result: Result) -> str:
@@ -549,6 +568,9 @@ def render_json(model: CompiledModel, result: Result, path: str, show_invariant:
             doc["proof"]["invariant"] = list(result.proof.clauses)
     if result.notes:
         doc["notes"] = list(result.notes)
+    if result.victims is not None:
+        v = result.victims
+        doc["victim_search"] = {"states": v.states, "seconds": round(v.seconds, 4), "stopped_by": v.stopped or None}
     if result.trace is not None:
         d = Describer(model)
         doc["first_stuck_step"] = result.trace.first_stuck

@@ -68,7 +68,7 @@ _CONTAINERS = {
 MAX_ITEMS = 64
 """Futures one `join_all` or stream may list."""
 
-_EXPECT_RE = re.compile(r"^\s*//\s*expect(-exact|-untimed)?\s*:\s*(\S+)")
+_EXPECT_RE = re.compile(r"^\s*//\s*expect(-exact|-untimed)?\s*:\s*(\S*)")
 
 
 class _Errors:
@@ -631,6 +631,15 @@ class _BodyChecker:
                                "the loser, or write `let _ = ...` to drop it")
                 return []
             ty = _result_type(fut)
+            if ty is None and name != "_" and isinstance(fut, p.CallFn | p.AsyncBlock):
+                # A user who writes this expects the guard or value the Rust fn returns; binding
+                # nothing would quietly release it at once, and a self-deadlock would pass as safe.
+                what = f"'{fut.fn}'" if isinstance(fut, p.CallFn) else "an async block"
+                self.r.err.add(st.span, f"{what} returns nothing in mcheck's models, so '{name}' would bind nothing "
+                               "(mcheck does not model guards or values returned from async fns yet)",
+                               (value.span, f"hold the guard where it is taken (`let {name} = m.lock().await;`) "
+                                            f"or write `{self.r.text(value.span)};`"))
+                return []
             if ty is None or name == "_":
                 return [p.AwaitStmt(fut, None, st.span)]
             local = self.declare(name, ty, st.span)
@@ -884,6 +893,10 @@ class _BodyChecker:
                 if lo is not None and hi is not None:
                     self.r.err.add(src.span, "the range's bounds must be numbers")
                 return []
+            if hi.value - lo.value > MAX_ITEMS:  # checked before the list is built
+                self.r.err.add(src.span, f"{hi.value - lo.value} futures: mcheck takes at most {MAX_ITEMS} here; "
+                               "make the model smaller")
+                return []
             cf = self.closure_future(e.args[0], "map")
             if cf is None:
                 return []
@@ -1126,7 +1139,9 @@ class Resolver:
                 body = _BodyChecker(self, {}, it.name).block(it.body)
                 tasks.append(p.TaskDef(it.name, it.copies, body, it.span))
         if not tasks and not self.err.items:
-            self.err.add(None, "the model has no task; add `task main { ... }`")
+            self.err.add(Span(1, 1, 1, 1), "the model has no task, so nothing runs",
+                         (None, "a model runs its tasks: add one, e.g. `task main { sleep(1).await; }` "
+                                "(docs/language.md, Tasks)"))
         self.check_recursion()
         expect = self.expectation()
         if self.err.items:
@@ -1139,6 +1154,11 @@ class Resolver:
         for i, line in enumerate(self.source.text.splitlines(), start=1):
             m = _EXPECT_RE.match(line)
             if not m:
+                continue
+            if not m.group(2):
+                col = len(line.rstrip()) + 1
+                self.err.add(Span(i, col, i, col + 1), f"'// expect{m.group(1) or ''}:' names no verdict; "
+                             "expected futurelock, deadlock or safe")
                 continue
             try:
                 v = p.Verdict(m.group(2))

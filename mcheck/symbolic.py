@@ -18,6 +18,7 @@ from typing import Any
 import z3  # type: ignore[import-untyped]
 
 from mcheck.bfs import Stats, peak_rss_mib
+from mcheck.budget import DEFAULT_Z3_RLIMIT, Budget, OutOfBudget
 from mcheck.errors import InternalError
 from mcheck.evaluate import CompiledSystem, State, compile_system
 from mcheck.ir import Expr, ExprBuilder, Op, TransitionSystem
@@ -50,18 +51,20 @@ from mcheck.trace import Proof
 # two interpreters of the IR disagree about a state, that is an internal error. z3's own CHC engine
 # (Spacer) was measured on this IR first: it timed out (60 s) on safe models with 11 reachable states.
 
-DEFAULT_TIMEOUT = 60.0
-"""Seconds the z3 engine may spend solving (--timeout): exploring, learning, checking, BMC."""
+# NOTE(symbolic-budget): the engine's work is bounded in z3's resource units (its `rlimit`, counted
+# per context and deterministic for the same queries), never by the clock, so its verdict on a model
+# does not depend on how busy the machine is. The run's --timeout and --max-memory are only the outer
+# bound (checked between queries, and z3's own `timeout` is set to what is left of the run).
 
 PROOF_SHARE = 0.75
-"""Share of the time budget the proof may use; BMC has the rest (and whatever the proof left)."""
+"""Share of the work budget the proof may use; BMC has the rest (and whatever the proof left)."""
 
 EXPLORE_STATES = 200_000
 """Concrete states explored to seed the invariant learner (it explores more on demand)."""
 
-LEARN_SECONDS = 10.0
-"""When exploration has found every reachable state, the learner gets this long (at most); then
-the reachable set itself is the invariant z3 checks (it is inductive by construction)."""
+LEARN_SHARE = 1 / 6
+"""When exploration has found every reachable state, the learner gets this share of the work budget
+(at most); then the reachable set itself is the invariant z3 checks (it is inductive by construction)."""
 
 
 class Outcome(Enum):
@@ -74,7 +77,7 @@ class Outcome(Enum):
 
 @dataclass(frozen=True, slots=True)
 class Options:
-    timeout: float = DEFAULT_TIMEOUT  # seconds of solving (after the translation to z3)
+    rlimit: int = DEFAULT_Z3_RLIMIT  # z3 resource units of solving (NOTE(symbolic-budget))
     max_depth: int = 10_000  # BMC checks depths 0 .. max_depth - 1 (as bfs.Limits.max_depth)
     explore_states: int = EXPLORE_STATES
 
@@ -91,29 +94,64 @@ class SymbolicResult:
     overflow_state: State | None = None  # OVERFLOW: the last state of a shortest path to one
 
 
+class _Work:
+    """z3's resource count in one context (the sum over every query so far), against --z3-rlimit."""
+
+    def __init__(self, rlimit: int) -> None:
+        self.spent = 0
+        self.flag = f"--z3-rlimit {rlimit:,}"
+
+    def update(self, solver: Any) -> None:
+        self.spent = max(self.spent, int(solver.statistics().get_key_value("rlimit count")))
+
+
 class _Budget:
-    def __init__(self, seconds: float) -> None:
-        self.start = time.monotonic()
-        self.seconds = seconds
-        self.deadline = self.start + seconds
+    """A share of the engine's work (z3 resource units, NOTE(symbolic-budget)) within the run's Budget."""
 
-    def left(self) -> float:
-        return self.deadline - time.monotonic()
+    def __init__(self, work: _Work, units: int, run: Budget) -> None:
+        self.work = work
+        self.units = units
+        self.limit = work.spent + units  # the resource count at which this share is used up
+        self.run = run
 
-    def ms(self) -> int:
-        """What is left, in z3's milliseconds (at least 1)."""
-        return max(1, int(self.left() * 1000))
+    def left(self) -> int:
+        return self.limit - self.work.spent
+
+    def share(self, units: int) -> _Budget:
+        return _Budget(self.work, min(units, self.left()), self.run)
+
+    def check_run(self) -> None:
+        """Raise _OutOfTime if the run's own bounds (--timeout, --max-memory) are reached."""
+        try:
+            self.run.check()
+        except OutOfBudget as e:
+            raise _OutOfTime(e.limit) from None
+
+    def configure(self, solver: Any) -> None:
+        """Bound solver's next query by what is left of this share and of the run."""
+        self.check_run()
+        if self.left() <= 0:
+            raise _OutOfTime(self.work.flag)
+        solver.set("rlimit", self.left())
+        wall = self.run.left()
+        if wall is not None:
+            solver.set("timeout", max(1, int(min(wall, 1e6) * 1000)))
 
 
 class _OutOfTime(Exception):
-    pass
+    """The engine's work budget, or the run's, is spent; the message names the bound."""
 
 
 def _check(solver: Any, budget: _Budget, *assumptions: Any) -> Any:
-    solver.set("timeout", budget.ms())
+    budget.configure(solver)
     r = solver.check(*assumptions)
+    budget.work.update(solver)
     if r == z3.unknown:
-        raise _OutOfTime(solver.reason_unknown())
+        reason = solver.reason_unknown()
+        if reason in ("canceled", "timeout", "max. resource limit exceeded", "resource limits reached"):
+            budget.check_run()
+            raise _OutOfTime(budget.work.flag)
+        raise _OutOfTime(f"z3 answered unknown ({reason})")
     return r
 
 
@@ -327,8 +365,9 @@ class _Explored:
             i = self.queue.popleft()
             if i not in self.expanded:
                 self.expand(i)
-            if i & 0x3FF == 0 and budget.left() <= 0:
-                raise _OutOfTime("the time limit")
+            if i & 0x3FF == 0:
+                budget.run.status = f"exploring: {len(self.states):,} states"
+                budget.check_run()
 
     def index(self) -> list[int]:
         """Add the states explored since the last call to `bits`; returns their numbers."""
@@ -410,6 +449,7 @@ class _Learner:
     def run(self) -> _Proof:
         enc = self.enc
         while True:
+            self.budget.run.status = f"learning the invariant: {len(self.cubes)} clauses, {self.queries} queries"
             if self.explored.stuck is not None:
                 return _Proof.STUCK
             self._absorb_new_states()
@@ -540,9 +580,14 @@ def _reachable_set_proof(ts: TransitionSystem[Any], enc: _Encoding, states: list
     seen = [sorted({s[v] for s in states}) for v in range(len(ts.vars))]
     varying = [v for v, values in enumerate(seen) if len(values) > 1]
 
+    def one_state(xs: Sequence[Any], i: int) -> Any:
+        if i & 0x3F == 0:
+            budget.check_run()  # building the terms takes a while for thousands of states
+        return enc.and_(*(xs[v] == states[i][v] for v in varying))
+
     def inv(xs: Sequence[Any]) -> Any:
         return enc.and_(*(_member(x, values) for x, values in zip(xs, seen, strict=True)),
-                        enc.or_(*(enc.and_(*(xs[v] == s[v] for v in varying)) for s in states)))
+                        enc.or_(*(one_state(xs, i) for i in range(len(states)))))
 
     for what, query in (("the initial state", enc.and_(enc.init, z3.Not(inv(enc.x)))),
                         ("the transitions", enc.and_(inv(enc.x), enc.trans, z3.Not(inv(enc.y)))),
@@ -612,7 +657,7 @@ class _Unrolling:
         self.frames.append(nxt)
         self.sels.append(sel)
 
-    def check(self, target: Any, timeout_ms: int) -> tuple[Any, list[int], list[State]]:
+    def check(self, target: Any, budget: _Budget) -> tuple[Any, list[int], list[State]]:
         """Is `target` (over enc.x, enc.s) satisfiable at the last frame? On sat, the transitions
         fired and the states, decoded from the model."""
         enc, k = self.enc, self.depth
@@ -620,8 +665,7 @@ class _Unrolling:
         pairs = [*zip(enc.x, self.frames[k], strict=True), *zip(enc.s, nodes, strict=True)]
         lit = z3.Bool(f"target@{k}:{target.get_id()}", enc.ctx)
         self.solver.add(z3.Implies(lit, z3.substitute(target, *pairs) if pairs else target))
-        self.solver.set("timeout", timeout_ms)
-        r = self.solver.check(lit)
+        r = _check(self.solver, budget, lit)
         if r != z3.sat:
             return r, [], []
         m = self.solver.model()
@@ -661,43 +705,48 @@ def _replay(cs: CompiledSystem, ts: TransitionSystem[Any], sels: list[int], stat
     return tuple(path)
 
 
-def _bmc(unroll: _Unrolling, target: Any, budget: _Budget, max_depth: int) -> tuple[Any, list[int], list[State], int]:
+def _bmc(unroll: _Unrolling, target: Any, budget: _Budget, max_depth: int) -> tuple[Any, list[int], list[State], int, str]:
     """Check target at depths unroll.depth, unroll.depth + 1, ... < max_depth. Returns the last
-    answer (sat: the path; unknown: timeout; unsat: max_depth reached) and the deepest depth shown
-    free of the target."""
+    answer (sat: the path; unknown: out of budget, see the last item; unsat: max_depth reached) and
+    the deepest depth shown free of the target."""
     clear = unroll.depth - 1
     while unroll.depth < max_depth:
-        if budget.left() <= 0:
-            return z3.unknown, [], [], clear
-        r, sels, states = unroll.check(target, budget.ms())
+        budget.run.status = f"BMC depth {unroll.depth}"
+        try:
+            r, sels, states = unroll.check(target, budget)
+        except _OutOfTime as e:
+            return z3.unknown, [], [], clear, str(e)
+        except OutOfBudget as e:  # the CLI's --timeout alarm, between two checks of ours
+            return z3.unknown, [], [], clear, e.limit
         if r != z3.unsat:
-            return r, sels, states, clear
+            return r, sels, states, clear, ""
         clear = unroll.depth
         unroll.extend()
-    return z3.unsat, [], [], clear
+    return z3.unsat, [], [], clear, ""
 
 
 # ---- the engine ----------------------------------------------------------------------------------
 
 
 def search(ts: TransitionSystem[Any], options: Options | None = None,
-           compiled: CompiledSystem | None = None) -> SymbolicResult:
+           compiled: CompiledSystem | None = None, run: Budget | None = None) -> SymbolicResult:
     """Prove that no stuck state is reachable (NOTE(symbolic-proof)), or find a shortest path to one
-    by BMC and replay it on the concrete semantics. Out of time: BMC runs on with what is left and
-    the result says how deep it got."""
+    by BMC and replay it on the concrete semantics. Out of budget (NOTE(symbolic-budget)): BMC runs
+    on with what is left and the result says how deep it got."""
     options = options or Options()
+    run = run or Budget()
     start = time.monotonic()
     cs = compiled or compile_system(ts)
     enc = _Encoding(ts)
     explored = _Explored(ts, cs)
     unroll = _Unrolling(enc)
-    budget = _Budget(options.timeout)  # for solving: the translation above takes a fraction of a second
+    budget = _Budget(_Work(options.rlimit), options.rlimit, run)
 
     def stats(depth: int) -> Stats:
         return Stats(len(explored.states), explored.transitions, max(depth, 0), time.monotonic() - start, peak_rss_mib())
 
     def shortest(target: Any, overflow: bool, why: str) -> SymbolicResult:
-        r, sels, states, clear = _bmc(unroll, target, budget, options.max_depth)
+        r, sels, states, clear, stopped = _bmc(unroll, target, budget, options.max_depth)
         if r == z3.sat:
             path = _replay(cs, ts, sels, states, overflow)
             if overflow:
@@ -709,16 +758,15 @@ def search(ts: TransitionSystem[Any], options: Options | None = None,
         if r == z3.unsat:
             return SymbolicResult(Outcome.LIMIT, stats(clear), depth=clear,
                                   reason=f"--max-depth {options.max_depth} reached before the search ended")
-        stopped = "out of time" if budget.left() <= 0 else f"z3 answered unknown ({unroll.solver.reason_unknown()})"
         upto = f"no stuck state up to depth {clear}" if clear >= 0 else "no depth checked"
-        return SymbolicResult(Outcome.UNKNOWN, stats(clear), depth=clear, reason=f"{upto} ({why}; BMC {stopped})")
+        return SymbolicResult(Outcome.UNKNOWN, stats(clear), depth=clear, reason=f"{upto} ({why}; BMC stopped by {stopped})")
 
-    proof_budget = _Budget(options.timeout * PROOF_SHARE)
+    proof_budget = budget.share(int(options.rlimit * PROOF_SHARE))
     try:
         explored.explore(options.explore_states, proof_budget)
         if explored.stuck is None:
             complete = not explored.queue and not explored.overflow  # every reachable state is known
-            learn_budget = _Budget(min(proof_budget.left(), LEARN_SECONDS)) if complete else proof_budget
+            learn_budget = proof_budget.share(int(options.rlimit * LEARN_SHARE)) if complete else proof_budget
             learner = _Learner(enc, explored, learn_budget, options.explore_states)
             explored.stuck_is_shallowest = False  # from here on, states join out of breadth-first order
             try:
@@ -726,6 +774,7 @@ def search(ts: TransitionSystem[Any], options: Options | None = None,
             except _OutOfTime:
                 if not complete or proof_budget.left() <= 0:
                     raise
+                proof_budget.check_run()
                 proof = _reachable_set_proof(ts, enc, explored.states, proof_budget)
                 return SymbolicResult(Outcome.PROVED, stats(0), invariant=proof)
             if learned is _Proof.PROVED:
@@ -735,6 +784,7 @@ def search(ts: TransitionSystem[Any], options: Options | None = None,
                 return shortest(enc.overflow, True, "no stuck state is reachable (proved), but BMC did not reach the "
                                 "nearest state beyond a bound of the model")
         return shortest(enc.bad, False, "a stuck state is reachable, but BMC did not reach its depth")
-    except _OutOfTime as e:
-        why = "no proof" if "time" in str(e) or "cancel" in str(e) else f"z3 answered unknown ({e})"
-        return shortest(enc.bad, False, f"{why} within --timeout {options.timeout:g}")
+    except (_OutOfTime, OutOfBudget) as e:  # OutOfBudget: the CLI's --timeout alarm, between two checks of ours
+        stop = e.limit if isinstance(e, OutOfBudget) else str(e)
+        why = stop if stop.startswith("z3 answered") else f"no proof within {stop}"
+        return shortest(enc.bad, False, why)

@@ -41,6 +41,15 @@ class Trace:
 
 
 @dataclass(frozen=True, slots=True)
+class VictimSearch:
+    """What the search for victims after the first stuck state cost, and what stopped it early."""
+
+    states: int
+    seconds: float
+    stopped: str = ""  # the bound it ran into ("--timeout 5 s"), or "" when it explored all it could
+
+
+@dataclass(frozen=True, slots=True)
 class Proof:
     """Why a model is safe, as the z3 engine proved it: an inductive invariant (it holds initially,
     every transition preserves it, and no stuck state satisfies it), checked by z3."""
@@ -58,3 +67,4 @@ class Result:
     reason: str = ""  # why the run is inconclusive
     proof: Proof | None = None  # z3 (or both): the invariant that proves a safe verdict
     notes: tuple[str, ...] = ()  # --engine both: what the other engine found
+    victims: VictimSearch | None = None  # a stuck result: the search for victims after it

@@ -1,37 +1,42 @@
-"""Runs the pipeline on one model: parse, resolve, compile, search, explain.
+"""Runs the pipeline on one model: read, parse, resolve, compile, search, explain.
 
 The single entry point the CLI and the tests share. Returns data (`Result`); raises ModelError
-for bad input and InternalError when the engines contradict themselves or each other. It prints
-nothing. Every engine's stuck path becomes a `Result` through the same code (`_stuck_result`).
+for bad input, UsageError for a file it cannot read, OutOfBudget when the run's budget ends before
+the search starts, and InternalError when the engines contradict themselves or each other. It
+prints nothing. Every engine's stuck path becomes a `Result` through the same code (`_stuck_result`).
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+import os
+import stat
 from enum import Enum
 from typing import TYPE_CHECKING
 
 from mcheck import bfs
 from mcheck.analysis import explain
+from mcheck.budget import DEFAULT_Z3_RLIMIT, Budget, OutOfBudget, Phase
 from mcheck.compile import compile_program
-from mcheck.errors import InternalError
+from mcheck.errors import InternalError, ModelError, UsageError
 from mcheck.evaluate import CompiledSystem, State, compile_system
 from mcheck.model import CompiledModel, TimeMode
 from mcheck.parse import parse_module
 from mcheck.program import Verdict
 from mcheck.resolve import resolve
-from mcheck.source import Source
-from mcheck.trace import Result, Status, Step, Trace
+from mcheck.source import Source, Span
+from mcheck.trace import Result, Status, Step, Trace, VictimSearch
 
 if TYPE_CHECKING:
     from mcheck.symbolic import SymbolicResult
 
-SATURATION_BUDGET = 200_000
-"""States explored after the first stuck state, looking for the victims that block behind it."""
+VICTIM_STATES = 200_000
+"""States the victim search may explore after the first stuck state (and never more than
+--max-states)."""
 
-DEFAULT_TIMEOUT = 60.0
-"""Seconds the z3 engine may take (--timeout); the same as symbolic.DEFAULT_TIMEOUT."""
+MAX_MODEL_BYTES = 1 << 20
+"""The largest model file read (--max-size raises it): models are small, and the parser takes
+about a second per 100 KB of dense model text."""
 
 
 class Engine(Enum):
@@ -40,12 +45,54 @@ class Engine(Enum):
     BOTH = "both"  # both, and an InternalError if they disagree
 
 
-def load(source: Source, time: TimeMode, symmetry: bool = True) -> CompiledModel:
+def read_source(path: str, max_bytes: int = MAX_MODEL_BYTES) -> Source:
+    """The model file's text. Refuses what is not a regular file (a directory, a FIFO or a device
+    could block or never end), a file over `max_bytes`, and text that is not UTF-8 (located)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))  # a FIFO must not block the open
+    except OSError as e:
+        raise UsageError(f"cannot read model '{path}': {e.strerror or e}") from None
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        if stat.S_ISDIR(mode):
+            raise UsageError(f"'{path}' is a directory; give a model file (.mc)")
+        raise UsageError(f"'{path}' is not a regular file (a FIFO, device or socket); mcheck reads model files")
+    with os.fdopen(fd, "rb") as f:
+        try:
+            data = f.read(max_bytes + 1)
+        except OSError as e:
+            raise UsageError(f"cannot read model '{path}': {e.strerror or e}") from None
+    if len(data) > max_bytes:
+        shown = Source(path, data[:max_bytes].decode("utf-8", "replace"))
+        raise ModelError.at(_span_at(data, max_bytes), f"the model is larger than {max_bytes:,} bytes, the most mcheck "
+                            "reads (--max-size BYTES raises it); models are small").with_source(shown)
+    try:
+        return Source(path, data.decode("utf-8"))
+    except UnicodeDecodeError as e:
+        shown = Source(path, data.decode("utf-8", "replace"))
+        raise ModelError.at(_span_at(data, e.start), f"the model is not valid UTF-8 (byte 0x{data[e.start]:02x}); "
+                            "save it as UTF-8").with_source(shown) from None
+
+
+def _span_at(data: bytes, offset: int) -> Span:
+    """The line and column (in characters) of byte `offset`."""
+    line_start = data.rfind(b"\n", 0, offset) + 1
+    line = data.count(b"\n", 0, offset) + 1
+    col = len(data[line_start:offset].decode("utf-8", "replace")) + 1
+    return Span(line, col, line, col + 1)
+
+
+def load(source: Source, time: TimeMode, symmetry: bool = True, budget: Budget | None = None) -> CompiledModel:
     """Parse, check and compile. `symmetry=False` keeps copies of a task distinguishable (no
     symmetry reduction): slower, the same verdicts."""
+    budget = budget or Budget()
+    budget.enter(Phase.PARSE)
     module = parse_module(source)
+    budget.enter(Phase.RESOLVE)
     program = resolve(source, module)
-    model = compile_program(program, source, time)
+    budget.enter(Phase.COMPILE)
+    model = compile_program(program, source, time, budget)
     if not symmetry:
         model = dataclasses.replace(model, ts=dataclasses.replace(model.ts, symmetry=()))
     return model
@@ -54,43 +101,61 @@ def load(source: Source, time: TimeMode, symmetry: bool = True) -> CompiledModel
 def check(
     model: CompiledModel,
     limits: bfs.Limits | None = None,
-    progress: Callable[[bfs.Progress], None] | None = None,
     engine: Engine = Engine.BFS,
-    timeout: float = DEFAULT_TIMEOUT,
+    budget: Budget | None = None,
+    z3_rlimit: int = DEFAULT_Z3_RLIMIT,
 ) -> Result:
+    """Search the model with `engine` within `limits` and the run's `budget` (a Budget that runs
+    out ends the search inconclusive, with what it explored); the z3 engine's own work is bounded by
+    `z3_rlimit` resource units, so that its verdict is deterministic."""
     limits = limits or bfs.Limits()
-    compiled = compile_system(model.ts)
-    found = bfs.search(model.ts, limits, progress, compiled) if engine is not Engine.Z3 else None
-    proved = _z3_search(model, limits, timeout, compiled) if engine is not Engine.BFS else None
+    budget = budget or Budget()
+    budget.enter(Phase.CODEGEN)
+    try:
+        compiled = compile_system(model.ts, budget)
+    except OutOfBudget as e:
+        return Result(Status.INCONCLUSIVE, engine.value, bfs.Stats(0, 0, 0, 0.0, bfs.peak_rss_mib()), reason=str(e))
+    found = None
+    if engine is not Engine.Z3:
+        budget.enter(Phase.SEARCH)
+        found = bfs.search(model.ts, limits, budget, compiled)
+    proved = _z3_search(model, limits, budget, z3_rlimit, compiled) if engine is not Engine.BFS else None
     if proved is None:
         assert found is not None
-        return _bfs_result(model, found, compiled)
-    z3_result = _z3_result(model, proved, compiled)
+        return _bfs_result(model, found, compiled, limits, budget)
+    z3_result = _z3_result(model, proved, compiled, limits, budget)
     if found is None:
         return z3_result
-    return _cross_check(_bfs_result(model, found, compiled), _BFS_DECIDES[found.outcome], z3_result, _z3_decides(proved))
+    return _cross_check(_bfs_result(model, found, compiled, limits, budget), _BFS_DECIDES[found.outcome], z3_result,
+                        _z3_decides(proved))
 
 
-def _z3_search(model: CompiledModel, limits: bfs.Limits, timeout: float, compiled: CompiledSystem) -> SymbolicResult:
+def _z3_search(model: CompiledModel, limits: bfs.Limits, budget: Budget, rlimit: int,
+               compiled: CompiledSystem) -> SymbolicResult:
     from mcheck import symbolic  # z3 is imported only when an engine needs it
 
-    return symbolic.search(model.ts, symbolic.Options(timeout=timeout, max_depth=limits.max_depth), compiled)
+    budget.enter(Phase.Z3)
+    return symbolic.search(model.ts, symbolic.Options(rlimit=rlimit, max_depth=limits.max_depth), compiled, budget)
 
 
 def _stuck_result(model: CompiledModel, engine: str, stats: bfs.Stats, path: tuple[tuple[int, State], ...],
-                  compiled: CompiledSystem) -> Result:
+                  compiled: CompiledSystem, limits: bfs.Limits, budget: Budget) -> Result:
     """A path to a stuck state (first entry (-1, initial)), continued until the victims have blocked,
     and explained."""
     (_, initial), *rest = path
     first = rest[-1][1] if rest else initial
-    rest.extend(bfs.saturate(model.ts, first, SATURATION_BUDGET, compiled))
+    budget.enter(Phase.VICTIMS)
+    bound = f"--max-states {limits.max_states}" if limits.max_states < VICTIM_STATES else f"its bound of {VICTIM_STATES:,} states"
+    victims = bfs.saturate(model.ts, first, min(VICTIM_STATES, limits.max_states), compiled, budget, bound)
+    rest.extend(victims.path)
     final = rest[-1][1] if rest else initial
+    budget.phase = Phase.EXPLAIN  # no check: a confirmed stuck state is reported whatever the budget
     report = explain(model, final)
     if report is None:
         raise InternalError(f"internal error: the {engine} engine reported a stuck state the analysis does not confirm")
     trace = Trace(initial, tuple(Step(t, s) for t, s in rest), report, len(path) - 1)
     status = Status.FUTURELOCK if report.verdict is Verdict.FUTURELOCK else Status.DEADLOCK
-    return Result(status, engine, stats, trace)
+    return Result(status, engine, stats, trace, victims=VictimSearch(victims.states, victims.seconds, victims.stopped))
 
 
 def _overflow_reason(model: CompiledModel, state: State) -> str:
@@ -98,22 +163,25 @@ def _overflow_reason(model: CompiledModel, state: State) -> str:
     return f"{why}, which mcheck does not model further; no stuck state among the states explored"
 
 
-def _bfs_result(model: CompiledModel, found: bfs.SearchResult, compiled: CompiledSystem) -> Result:
+def _bfs_result(model: CompiledModel, found: bfs.SearchResult, compiled: CompiledSystem, limits: bfs.Limits,
+                budget: Budget) -> Result:
     if found.outcome is bfs.Outcome.STUCK:
-        return _stuck_result(model, "bfs", found.stats, found.path, compiled)
+        return _stuck_result(model, "bfs", found.stats, found.path, compiled, limits, budget)
     if found.outcome is bfs.Outcome.EXHAUSTED:
         return Result(Status.SAFE, "bfs", found.stats)
     if found.outcome is bfs.Outcome.OVERFLOW:
         assert found.overflow_state is not None
         return Result(Status.INCONCLUSIVE, "bfs", found.stats, reason=_overflow_reason(model, found.overflow_state))
-    return Result(Status.INCONCLUSIVE, "bfs", found.stats, reason=f"{found.limit_hit} reached before the search ended")
+    hit = found.limit_hit if found.limit_hit == bfs.OUT_OF_MEMORY else f"{found.limit_hit} reached"
+    return Result(Status.INCONCLUSIVE, "bfs", found.stats, reason=f"{hit} before the search ended")
 
 
-def _z3_result(model: CompiledModel, found: SymbolicResult, compiled: CompiledSystem) -> Result:
+def _z3_result(model: CompiledModel, found: SymbolicResult, compiled: CompiledSystem, limits: bfs.Limits,
+               budget: Budget) -> Result:
     from mcheck.symbolic import Outcome
 
     if found.outcome is Outcome.STUCK:
-        return _stuck_result(model, "z3", found.stats, found.path, compiled)
+        return _stuck_result(model, "z3", found.stats, found.path, compiled, limits, budget)
     if found.outcome is Outcome.PROVED:
         return Result(Status.SAFE, "z3", found.stats, proof=found.invariant)
     if found.outcome is Outcome.OVERFLOW:

@@ -14,6 +14,7 @@ from mcheck.verify import load
 ROOT = Path(__file__).resolve().parent.parent
 MODELS = ROOT / "models"
 PATTERNS = MODELS / "patterns"
+BUGS_DIR = ROOT / "tests" / "hostile"  # inputs that once crashed or hung mcheck (tests/test_hostile.py)
 sys.path.insert(0, str(ROOT / "tools"))  # tools/patterns_doc.py, for tests/test_patterns.py
 
 

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import dataclasses
+import io
 import json
 import os
 import re
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
-from conftest import MODELS, ROOT
+from conftest import BUGS_DIR, MODELS, ROOT
 
-from mcheck import symbolic
+from mcheck import symbolic, verify
+from mcheck.budget import Budget
 from mcheck.cli import main
 
 
@@ -155,7 +158,7 @@ def test_z3_timeout_is_inconclusive(capsys: pytest.CaptureFixture[str]) -> None:
     # How deep BMC gets in what is left of half a second depends on the machine; the reason is stated.
     assert code == 3
     assert re.search(r"inconclusive \(time: untimed\): (no stuck state up to depth \d+|no depth checked) "
-                     r"\(no proof within --timeout 0\.5; BMC out of time\)", out), out
+                     r"\(no proof within --timeout 0\.5 s; BMC stopped by --timeout 0\.5 s\)", out), out
     with pytest.raises(SystemExit) as exc:
         main(["verify", str(MODELS / "rfd609.mc"), "--engine", "z3", "--timeout", "0"])
     assert exc.value.code == 2
@@ -183,3 +186,130 @@ def test_wheel_verifies_a_model_from_another_directory(tmp_path: Path) -> None:
     location = subprocess.run([str(py), "-c", "import mcheck; print(mcheck.__file__)"], cwd=tmp_path,
                               capture_output=True, text=True, env=env).stdout
     assert str(venv) in location  # the installed package, not the source tree
+
+
+# ---- a run's bounds and what it says when it crashes (issue: never crash, never hang, never mislead)
+
+
+def test_an_unexpected_exception_is_exit_4_in_one_line(capsys: pytest.CaptureFixture[str],
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """Never a traceback and never exit 1 (which means a confirmed stuck state)."""
+    def broken(*_: object, **__: object) -> None:
+        raise KeyError("slot 7")
+
+    monkeypatch.setattr(verify, "explain", broken)
+    code, out, err = run(capsys, "verify", str(MODELS / "rfd609.mc"), "--quiet")
+    assert code == 4 and out == ""
+    assert err == "mcheck: internal error: KeyError: 'slot 7'; please report it with the model\n"
+
+
+def test_running_out_of_memory_anywhere_is_inconclusive(capsys: pytest.CaptureFixture[str],
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_memory(*_: object, **__: object) -> None:
+        raise MemoryError
+
+    monkeypatch.setattr(verify, "compile_program", no_memory)
+    code, out, _ = run(capsys, "verify", str(MODELS / "rfd609.mc"), "--quiet")
+    assert code == 3
+    assert out.startswith(f"{MODELS / 'rfd609.mc'}: inconclusive (time: untimed): out of memory while compiling.")
+
+
+def test_the_search_stops_at_max_memory_with_what_it_explored(capsys: pytest.CaptureFixture[str]) -> None:
+    from mcheck.budget import rss_mib
+
+    limit = int(rss_mib() + 40)  # what the process uses now, plus room for a few hundred thousand states
+    code, out, _ = run(capsys, "verify", str(BUGS_DIR / "state_explosion.mc"), "--quiet", "--no-symmetry",
+                       "--max-memory", f"{limit}M")
+    assert code == 3
+    m = re.search(rf"inconclusive \(time: untimed\): --max-memory {limit:,} MiB reached before the search ended\.\n"
+                  r"summary: inconclusive; (\d+) states", out)
+    assert m and int(m.group(1)) > 1000, out
+
+
+def test_timeout_names_the_phase_it_stopped(capsys: pytest.CaptureFixture[str]) -> None:
+    """--timeout bounds every phase, not only the search."""
+    code, out, _ = run(capsys, "verify", str(BUGS_DIR / "state_explosion.mc"), "--quiet", "--timeout", "1")
+    assert code == 3
+    assert re.search(r"inconclusive \(time: untimed\): --timeout 1 s reached before the search ended\.\n"
+                     r"summary: inconclusive; \d+ states", out), out
+    def compiling_forever(program: object, source: object, time_mode: object, budget: Budget) -> None:
+        while True:
+            budget.check()
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(verify, "compile_program", compiling_forever)
+        code, out, _ = run(capsys, "verify", str(MODELS / "rfd609.mc"), "--quiet", "--timeout", "0.2")
+    assert code == 3
+    assert out.startswith(f"{MODELS / 'rfd609.mc'}: inconclusive (time: untimed): --timeout 0.2 s reached while compiling.")
+    # A phase that does not look at the clock itself (the parser) is stopped by an alarm.
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(verify, "parse_module", lambda source: time.sleep(30))
+        code, out, _ = run(capsys, "verify", str(MODELS / "rfd609.mc"), "--quiet", "--timeout", "0.2")
+    assert code == 3 and "--timeout 0.2 s reached while parsing." in out
+    for engine in ("bfs", "z3"):  # an absurd timeout is as good as none (it once overflowed)
+        code, out, _ = run(capsys, "verify", str(MODELS / "rfd609.mc"), "--quiet", "--timeout", "1e308", "--engine", engine)
+        assert code == 1 and "futurelock found" in out
+
+
+def test_budget_phases_raise_with_the_phase_named() -> None:
+    from mcheck.budget import Budget, OutOfBudget, Phase
+
+    budget = Budget(timeout=1e-9)
+    with pytest.raises(OutOfBudget, match=r"^--timeout 1e-09 s reached while compiling$"):
+        budget.enter(Phase.COMPILE)
+    budget = Budget(max_memory_mib=1)
+    budget.enter(Phase.PARSE)  # memory is read on one check in MEMORY_CHECK_EVERY
+    with pytest.raises(OutOfBudget, match=r"^--max-memory 1 MiB reached while parsing$"):
+        for _ in range(100):
+            budget.check()
+
+
+def test_the_victim_search_obeys_max_states_and_is_in_the_summary(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "verify", str(BUGS_DIR / "saturation_ignores_max_states.mc"), "--quiet",
+                       "--no-symmetry", "--max-states", "10")
+    assert code == 1
+    assert re.search(r"; victim search \d+ states, [\d.]+ s, stopped by --max-states 10; engine bfs$", out.rstrip()), out
+    code, out, _ = run(capsys, "verify", str(BUGS_DIR / "saturation_ignores_max_states.mc"), "--quiet",
+                       "--format", "json", "--no-symmetry", "--max-states", "10")
+    doc = json.loads(out)
+    assert doc["victim_search"]["stopped_by"] == "--max-states 10" and doc["victim_search"]["states"] < 100
+
+
+@pytest.mark.parametrize("tty", [False, True], ids=["plain", "terminal"])
+def test_progress_reports_a_slow_phase(tty: bool) -> None:
+    from mcheck.budget import Budget, Phase
+    from mcheck.cli import _ProgressLine
+
+    class Err(io.StringIO):
+        def isatty(self) -> bool:
+            return tty
+
+    budget = Budget()
+    budget.enter(Phase.COMPILE, "task main")
+    budget.phase_start -= 2.0  # the phase has taken two seconds
+    err = Err()
+    with _ProgressLine(budget, err):
+        time.sleep(0.6)
+    text = err.getvalue()
+    if tty:  # one updating line, cleared at the end
+        assert text.startswith("\rmcheck: compiling: task main (2 s)\x1b[K") and text.endswith("\r\x1b[K"), text
+    else:  # plain lines, at most one every few seconds
+        assert text == "mcheck: compiling: task main (2 s)\n", text
+    budget.enter(Phase.SEARCH, "12 states")  # a phase under a second is not reported
+    err = Err()
+    with _ProgressLine(budget, err):
+        time.sleep(0.6)
+    assert err.getvalue() == ""
+
+
+@pytest.mark.parametrize(("flag", "value", "message"), [
+    ("--timeout", "inf", "expected a positive number of seconds"),
+    ("--timeout", "nan", "expected a positive number of seconds"),
+    ("--max-memory", "lots", "expected a size such as 4096, 512M or 2G"),
+    ("--max-size", "0", "expected a positive size"),
+    ("--z3-rlimit", "-5", "expected a positive integer"),
+])
+def test_bad_bounds_are_usage_errors(capsys: pytest.CaptureFixture[str], flag: str, value: str, message: str) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["verify", str(MODELS / "rfd609.mc"), flag, value])
+    assert exc.value.code == 2 and message in capsys.readouterr().err

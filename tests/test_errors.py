@@ -6,6 +6,7 @@ of the message, the echoed source line, the caret under the reported column, and
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -168,8 +169,8 @@ def _write(tmp_path: Path, text: str) -> Path:
     return path
 
 
-def _verify(path: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    rc = main(["verify", "--quiet", str(path)])
+def _verify(path: Path, capsys: pytest.CaptureFixture[str], *flags: str) -> tuple[int, str, str]:
+    rc = main(["verify", "--quiet", str(path), *flags])
     out, err = capsys.readouterr()
     return rc, out, err
 
@@ -253,18 +254,36 @@ def test_model_without_task(tmp_path: Path, capsys: pytest.CaptureFixture[str], 
     rc, out, err = _verify(path, capsys)
     assert rc == EXIT_BAD_INPUT
     assert out == ""
-    assert err.strip() == f"{path}: error: the model has no task; add `task main {{ ... }}`"
+    assert err.startswith(f"{path}:1:1: error: the model has no task, so nothing runs\n"), err
+    assert "note: a model runs its tasks: add one, e.g. `task main { sleep(1).await; }`" in err
 
 
 def test_non_utf8_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "model.mc"
-    path.write_bytes(b"task main {\xff}\n")
+    path.write_bytes(b"// expect: safe\ntask main { yield_now().await; } // caf\xc3\xa9 \xff\n")
     rc, out, err = _verify(path, capsys)
     assert rc == EXIT_BAD_INPUT
     assert out == ""
-    assert err.startswith(f"mcheck: error: cannot read model '{path}': "), err
-    assert "utf-8" in err
+    # the column counts characters: the two-byte 'é' is one
+    assert err.startswith(f"{path}:2:42: error: the model is not valid UTF-8 (byte 0xff); save it as UTF-8\n"), err
     assert "Traceback" not in err
+
+
+def test_expect_header_without_a_verdict(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = _write(tmp_path, "// expect:\ntask main { yield_now().await; }\n")
+    rc, out, err = _verify(path, capsys)
+    assert rc == EXIT_BAD_INPUT and out == ""
+    assert err.startswith(f"{path}:1:11: error: '// expect:' names no verdict; expected futurelock, deadlock or safe"), err
+
+
+def test_model_over_the_size_limit(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = _write(tmp_path, "// a comment to make the file large\n" * 99 + "task main { yield_now().await; }\n")
+    rc, out, err = _verify(path, capsys, "--max-size", "1K")
+    assert rc == EXIT_BAD_INPUT and out == ""
+    assert err.startswith(f"{path}:29:17: error: the model is larger than 1,024 bytes, the most mcheck reads "
+                          "(--max-size BYTES raises it)"), err
+    rc, _, err = _verify(path, capsys, "--max-size", "4K")
+    assert rc == 0, err
 
 
 @pytest.mark.parametrize("name", ["missing.mc", "."], ids=["missing-file", "directory"])
@@ -273,8 +292,24 @@ def test_unreadable_file(tmp_path: Path, capsys: pytest.CaptureFixture[str], nam
     rc, out, err = _verify(path, capsys)
     assert rc == EXIT_BAD_INPUT
     assert out == ""
-    assert err.startswith(f"mcheck: error: cannot read model '{path}': "), err
+    want = f"mcheck: error: '{path}' is a directory" if name == "." else f"mcheck: error: cannot read model '{path}': "
+    assert err.startswith(want), err
     assert "Traceback" not in err
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
+@pytest.mark.parametrize("kind", ["fifo", "device"])
+def test_a_file_that_is_not_regular_is_refused_at_once(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                       kind: str) -> None:
+    """A FIFO would block the read and /dev/zero never end: both are refused before reading."""
+    if kind == "fifo":
+        path = tmp_path / "model.mc"
+        os.mkfifo(path)
+    else:
+        path = Path("/dev/zero")
+    rc, out, err = _verify(path, capsys)
+    assert rc == EXIT_BAD_INPUT and out == ""
+    assert err.startswith(f"mcheck: error: '{path}' is not a regular file"), err
 
 
 def test_byte_order_mark_is_accepted(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

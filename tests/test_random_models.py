@@ -122,6 +122,6 @@ def test_random_model_on_both_engines(text: str, time: TimeMode) -> None:
         assert e.diagnostics
         return
     # An InternalError (the engines disagree, or a z3 path does not replay) fails the test.
-    result = check(model, bfs.Limits(max_states=20_000), engine=Engine.BOTH, timeout=120)
+    result = check(model, bfs.Limits(max_states=20_000), engine=Engine.BOTH)
     if result.status is Status.SAFE:
         assert result.proof is not None, f"z3 did not prove a model the BFS found safe: {result.notes}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import re
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from hypothesis import strategies as st
 from test_engine import _exprs
 
 from mcheck import bfs, symbolic
+from mcheck.budget import Budget
 from mcheck.errors import InternalError
 from mcheck.evaluate import State, compile_system, evaluate
 from mcheck.ir import (
@@ -206,16 +208,25 @@ def test_the_learner_extends_a_partial_exploration() -> None:
     assert z.outcome is symbolic.Outcome.STUCK and len(z.path) == 5
 
 
-def test_timeout_is_inconclusive_with_the_depth_reached() -> None:
+def test_the_work_budget_is_deterministic() -> None:
+    """z3's budget is counted in its resource units (NOTE(symbolic-budget)): the same budget stops
+    the engine at the same depth, whatever else the machine is doing."""
     ts = _model("production_fix.mc", TimeMode.UNTIMED)
-    z = symbolic.search(ts, symbolic.Options(timeout=0.5), compile_system(ts))
-    # How deep BMC gets in what is left of half a second depends on the machine and its load.
-    assert z.outcome is symbolic.Outcome.UNKNOWN and z.depth >= -1
-    upto = f"no stuck state up to depth {z.depth}" if z.depth >= 0 else "no depth checked"
-    assert z.reason.startswith(f"{upto} (no proof within --timeout 0.5; BMC out of time")
+    runs = [symbolic.search(ts, symbolic.Options(rlimit=1_000_000), compile_system(ts)) for _ in range(2)]
+    assert runs[0].outcome is runs[1].outcome is symbolic.Outcome.UNKNOWN
+    assert runs[0].depth == runs[1].depth and runs[0].reason == runs[1].reason
+    upto = f"no stuck state up to depth {runs[0].depth}" if runs[0].depth >= 0 else "no depth checked"
+    assert runs[0].reason == f"{upto} (no proof within --z3-rlimit 1,000,000; BMC stopped by --z3-rlimit 1,000,000)"
+
+
+def test_timeout_is_inconclusive_with_the_depth_reached() -> None:
     path = MODELS / "production_fix.mc"
-    result = check(load(Source(str(path), path.read_text()), TimeMode.UNTIMED), engine=Engine.Z3, timeout=0.5)
-    assert result.status is Status.INCONCLUSIVE and "(no proof within --timeout 0.5; BMC out of time)" in result.reason
+    model = load(Source(str(path), path.read_text()), TimeMode.UNTIMED)
+    result = check(model, engine=Engine.Z3, budget=Budget(timeout=0.5))
+    # How deep BMC gets in half a second depends on the machine and its load; the reason is stated.
+    assert result.status is Status.INCONCLUSIVE
+    assert re.fullmatch(r"(no stuck state up to depth \d+|no depth checked) \(no proof within --timeout 0\.5 s; "
+                        r"BMC stopped by --timeout 0\.5 s\)", result.reason), result.reason
 
 
 def test_max_depth_is_inconclusive() -> None:
@@ -253,7 +264,7 @@ def test_the_engines_disagreeing_is_an_internal_error(monkeypatch: pytest.Monkey
 
 Z3_OUT_OF_REACH = {
     # 40 futures queued on one lock: each transition carries the FIFO walk over 40 waiters, and z3
-    # neither learns an invariant nor checks the reachable set (81 states) within the time limit.
+    # neither learns an invariant nor checks the reachable set (81 states) within its work budget.
     "55_join_all_ok.mc",
 }
 
@@ -265,8 +276,8 @@ def test_model_on_both_engines(path: Path, time: TimeMode) -> None:
     holds in every reachable state."""
     model = load(Source(str(path), path.read_text()), time)
     if path.name in Z3_OUT_OF_REACH:  # the known limit: inconclusive, with the reason, never a wrong verdict
-        result = check(model, engine=Engine.Z3, timeout=5)
-        assert result.status is Status.INCONCLUSIVE and "within --timeout 5" in result.reason
+        result = check(model, engine=Engine.Z3, z3_rlimit=10_000_000)
+        assert result.status is Status.INCONCLUSIVE and "within --z3-rlimit 10,000,000" in result.reason
         return
     expect = model.program.expect
     assert expect.untimed is not None
@@ -286,9 +297,9 @@ def test_model_on_both_engines(path: Path, time: TimeMode) -> None:
 
 
 def test_the_reachable_set_is_the_fallback_invariant(monkeypatch: pytest.MonkeyPatch) -> None:
-    """When the learner runs out of its time and every reachable state is known, the invariant is the
+    """When the learner runs out of its share of the work and every reachable state is known, the invariant is the
     reachable set itself, checked by z3 like a learned one."""
-    monkeypatch.setattr(symbolic, "LEARN_SECONDS", 0.0)
+    monkeypatch.setattr(symbolic, "LEARN_SHARE", 0.0)
     path = MODELS / "rfd609_fix_owned.mc"
     model = load(Source(str(path), path.read_text()), TimeMode.UNTIMED)
     result = symbolic.search(model.ts)
