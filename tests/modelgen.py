@@ -464,7 +464,8 @@ class _Gen:
         if end == "await":
             out.append(self.rng.choice([f"{h}.await;", f"(&mut {h}).await;"]))
         elif end == "select":
-            out.append(f"select! {{ _ = &mut {h} => {{}} _ = sleep({self.ms()}) => {{ {' '.join(self.stmts(scope.child(), 1))} }} }}")
+            arm = " ".join(self.stmts(scope.child(), 1))
+            out.append(f"select! {{ _ = &mut {h} => {{}} _ = sleep({self.ms()}) => {{ {arm} }} }}")
         elif end == "abort":
             out += [*self.stmts(scope, 1), f"{h}.abort();", f"{h}.await;"]
         else:
@@ -582,12 +583,14 @@ class _Gen:
                 body = [let, f"poll!(&mut {f});", f"{fix}{again}.await;"]
             case "set":
                 st = self.fresh("set")
-                body = [f"let {st} = FuturesUnordered::new();", f"{st}.push(async {{ {need}.await; sleep({self.ms()}).await; }});",
+                body = [f"let {st} = FuturesUnordered::new();",
+                        f"{st}.push(async {{ {need}.await; sleep({self.ms()}).await; }});",
                         f"{st}.push(async {{ {need}.await; sleep({self.ms()}).await; }});",
                         f"while let Some(_) = {st}.next().await {{ {again}.await; }}"]
             case "stream":
                 body = [f"stream::iter(0..2).map(|_| async {{ {need}.await; sleep({self.ms()}).await; }})"
-                        f".{self.rng.choice(['buffered', 'buffer_unordered'])}(2).for_each(|_| async {{ {again}.await; }}).await;"]
+                        f".{self.rng.choice(['buffered', 'buffer_unordered'])}(2)"
+                        f".for_each(|_| async {{ {again}.await; }}).await;"]
             case _:
                 g = self.fresh("f")
                 body = [f"let {g} = async {{ {need}.await; sleep({self.ms()}).await; }};",
@@ -611,7 +614,7 @@ class _Gen:
             tasks.extend(holder)
         n = self.rng.randint(1, 3) if main_body is None else self.rng.randint(0, 1)
         has_main = main_body is not None or self.chance(0.5)
-        for i in range(n):
+        for _ in range(n):
             scope = _Scope()
             body = self.stmts(scope, self.rng.randint(1, 4))
             copies = f"[{self.rng.randint(2, 3)}]" if self.chance(0.15) else ""

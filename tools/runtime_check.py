@@ -86,6 +86,7 @@ def generator() -> tuple[Generator, str]:
             spec = importlib.util.spec_from_file_location(f"_gen_{path.stem}", path)
             assert spec is not None and spec.loader is not None
             mod = importlib.util.module_from_spec(spec)
+            sys.modules[spec.name] = mod  # its dataclasses look their module up
             spec.loader.exec_module(mod)
             fn: Generator = mod.random_model
             return fn, str(path.relative_to(ROOT))
