@@ -506,6 +506,8 @@ class RustEmitter:
                 return [f"let mut {_rn(local.name)} = rt::Kept::new({self.future(fut)});"]
             case p.AwaitStmt(future=fut, bind=bind, span=span):
                 expr = self.future(fut)
+                if expr.startswith(("&", "{")):  # `(&mut f).await`; a block would end the statement
+                    expr = f"({expr})"
                 if bind is not None:
                     return [self.at(span), f"let mut {_rn(bind.name)} = {expr}.await;"]
                 return [self.at(span), f"{expr}.await;"]
@@ -615,7 +617,7 @@ class RustEmitter:
         stream = f"futures_util::stream::iter({self.items(items)})"
         if limit > 0:
             stream += f".{'buffered' if ordered else 'buffer_unordered'}({limit})"
-        closure = "|_| async {}" if body is None else f"|_| {self.future(body)}"
+        closure = "|_| async {}" if body is None else f"|_| {self.child(body, always=True)}"
         return f"{stream}\n    .for_each({closure})\n    .await;"
 
     def join(self, futs: tuple[p.Future, ...], span: Span | None) -> str:
@@ -626,9 +628,12 @@ class RustEmitter:
             return f"tokio::join!({', '.join(parts)});"
         return "tokio::join!(\n" + _indent(",\n".join(parts), 1) + ",\n);"
 
-    def child(self, f: p.Future) -> str:
-        """A join! child or select! branch: a guard it completes with is dropped at once."""
+    def child(self, f: p.Future, always: bool = False) -> str:
+        """A join! child, select! branch or for_each body: a guard it completes with is dropped at
+        once (`always`: whatever it completes with, for a closure that must return a unit future)."""
         expr = self.future(f)
+        if always and not isinstance(f, p.CallFn | p.AsyncBlock | p.Sleep | p.YieldNow):
+            return f"rt::unit({expr})"
         if (isinstance(f, p.Acquire) and f.purpose is not p.Purpose.SEND) or isinstance(f, p.Race):
             return f"rt::unit({expr})"
         return expr
@@ -710,7 +715,7 @@ class RustEmitter:
             case p.Notified(res=ref):
                 return f"{self.ref(ref)}.notified()"
             case p.GetOrInit(res=ref, init=init):
-                return f"{self.ref(ref)}.get_or_init(|| {self.future(init)})"
+                return f"{self.ref(ref)}.get_or_init(|| {self.child(init, always=True)})"
             case p.Tick(local=local):
                 return f"{_rn(local.name)}.tick()"
             case p.WithParam(future=inner, name=name, value=value):

@@ -39,9 +39,18 @@ sys.path.insert(0, str(ROOT))
 
 from mcheck import bfs  # noqa: E402
 from mcheck import program as p  # noqa: E402
-from mcheck.emit_rust import FUTURES_VERSION, TOKIO_VERSION, emit_module, project_files, schedule_from_trace  # noqa: E402
+from mcheck.emit_rust import (  # noqa: E402
+    FUTURES_VERSION,
+    TOKIO_VERSION,
+    Schedule,
+    emit_module,
+    project_files,
+    schedule_from_trace,
+)
 from mcheck.errors import MCheckError  # noqa: E402
 from mcheck.model import TimeMode  # noqa: E402
+from mcheck.parse import parse_module  # noqa: E402
+from mcheck.resolve import resolve  # noqa: E402
 from mcheck.source import Source  # noqa: E402
 from mcheck.trace import Status  # noqa: E402
 from mcheck.verify import check, load  # noqa: E402
@@ -64,7 +73,9 @@ class Case:
     text: str
     verdict: Status  # mcheck's, in exact time
     stuck_tasks: tuple[str, ...] = ()
+    source_name: str = ""
     schedule: str = ""  # the trace's decisions, for the replay
+    plan: Schedule | None = None  # the same, for emit_module
     module: str = ""
     randomized: bool = False  # has choose(), an unbiased select!, or more than one task
     expect: p.Verdict | None = None  # a bundled model's header (exact, else untimed)
@@ -133,17 +144,21 @@ def prepare(name: str, origin: str, source: Source) -> Case | str:
     if result.status is Status.INCONCLUSIVE:
         return "inconclusive"
     prog = model.program
-    case = Case(name, origin, source.text, result.status)
+    case = Case(name, origin, source.text, result.status, source_name=source.name)
     case.expect = prog.expect.exact or prog.expect.untimed
     if result.trace is not None:
-        schedule = schedule_from_trace(model, result.trace)
-        case.schedule = schedule.text()
+        case.plan = schedule_from_trace(model, result.trace)
+        case.schedule = case.plan.text()
         case.stuck_tasks = tuple(model.tasks[t].name for t in result.trace.report.stuck_tasks)
-        case.module = emit_module(prog, source, schedule)
-    else:
-        case.module = emit_module(prog, source)
     case.randomized = _randomized(prog)
     return case
+
+
+def emit(case: Case) -> None:
+    """The case's Rust module (parse and resolve again: emitting needs no compiled model, and the
+    cached verdicts stay valid when only the emitter changes)."""
+    source = Source(case.source_name, case.text)
+    case.module = emit_module(resolve(source, parse_module(source)), source, case.plan)
 
 
 class _TooLong(Exception):
@@ -172,9 +187,11 @@ def _prepare_limited(job: tuple[str, str, str, str]) -> Case | str:
 
 
 def _mcheck_digest() -> str:
-    """Changes whenever mcheck (its semantics or its emitter) or this script does."""
+    """Changes whenever mcheck's verdicts may (its code but the emitter) or this script does."""
     h = hashlib.sha256()
-    for f in sorted([*(ROOT / "mcheck").rglob("*.py"), *(ROOT / "mcheck").rglob("*.rs"), Path(__file__)]):
+    for f in sorted([*(ROOT / "mcheck").rglob("*.py"), Path(__file__)]):
+        if f.name == "emit_rust.py":
+            continue  # a case's module is emitted afresh on every run
         h.update(f.read_bytes())
     return h.hexdigest()[:16]
 
@@ -329,6 +346,7 @@ def main(argv: list[str] | None = None) -> int:
     skipped: dict[str, int] = {}
     for job, got in zip(jobs, prepare_all(jobs, args.jobs, Path(args.dir) / "cache"), strict=True):
         if isinstance(got, Case):
+            emit(got)
             cases.append(got)
         elif job[0].startswith("b_"):
             print(f"runtime-check: {job[1]} is {got}: not compared")

@@ -69,6 +69,8 @@ def minimize(text: str, seeds: list[int], work: Path, jobs: int) -> str:
         cands = variants(text)
         jobs_ = [(f"v{i}", f"variant {i}", f"variant-{i}.mc", t) for i, t in enumerate(cands)]
         prepared = [c for c in rc.prepare_all(jobs_, jobs) if isinstance(c, rc.Case) and c.verdict is Status.SAFE]
+        for c in prepared:
+            rc.emit(c)
         print(f"round {rnd}: {len(text)} chars, {len(cands)} variants, {len(prepared)} still safe for mcheck", flush=True)
         if not prepared:
             return text
