@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint docs bench clean
+.PHONY: demo test lint docs bench runtime-check clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,7 +22,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)
-	$(BIN)/mypy --strict mcheck tools/patterns_doc.py
+	$(BIN)/mypy --strict mcheck tools/patterns_doc.py tools/runtime_check.py tools/runtime_modelgen.py tools/runtime_minimize.py
 	$(BIN)/ruff check mcheck tests tools
 
 # Regenerate docs/patterns.md (the pattern catalog) from tools/patterns_catalog.toml and real mcheck output.
@@ -34,5 +34,12 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench.py --max-n 12
 	$(BIN)/python bench/bench.py --max-n 6 --no-symmetry
 
+# Every bundled model and N generated ones on the real tokio runtime beside mcheck's exact-time verdict
+# (tools/runtime_check.py; needs cargo, installs Debian's tokio sources when root, else skips).
+# SEED fixes the generator's seed (default: from the clock; printed either way).
+N ?= 200
+runtime-check: $(STAMP)
+	$(BIN)/python tools/runtime_check.py -n $(N) $(if $(SEED),--seed $(SEED)) $(RUNTIME_CHECK_FLAGS)
+
 clean:
-	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache .runtime-check

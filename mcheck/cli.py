@@ -175,6 +175,7 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--time", choices=[*(m.value for m in TimeMode), "both"], default="both",
                    help="both (default): each model untimed and in exact time; or only one of them")
     _common(t, "model in each time mode")
+    _add_emit_rust(sub)
     return ap
 
 
@@ -230,6 +231,8 @@ class _ProgressLine:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
+        if args.command == "emit-rust":
+            return _emit_rust(args)
         return _test(args) if args.command == "test" else _verify(args)
     except UsageError as e:
         print(f"mcheck: error: {e}", file=sys.stderr)
@@ -358,6 +361,38 @@ def _report_name(o: Outcome, suffix: str) -> PurePath:
 def _write(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
+
+
+def _add_emit_rust(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    e = sub.add_parser("emit-rust", help="write a cargo project that runs the model on the real tokio runtime")
+    e.add_argument("model", help="the model file (.mc)")
+    e.add_argument("-o", "--output", metavar="DIR",
+                   help="the project directory to write (default: build/rust/MODEL-NAME)")
+    e.add_argument("--quiet", action="store_true", help="no progress on stderr")
+
+
+def _emit_rust(args: argparse.Namespace) -> int:
+    """`mcheck emit-rust`: the model's exact-time verdict decides the schedule the program follows."""
+    from mcheck.emit_rust import TOKIO_VERSION, project_for
+
+    outcome = _run(args.model, Options(TimeMode.EXACT), args, "")
+    if outcome.model is None or outcome.result is None:
+        if outcome.stopped:
+            print(f"mcheck: {args.model}: inconclusive: {outcome.stopped}", file=sys.stderr)
+        return outcome.exit_code
+    result = outcome.result
+    out = Path(args.output or Path("build") / "rust" / Path(args.model).stem)
+    try:
+        for rel, text in project_for(outcome.model, result.trace).items():
+            _write(out / rel, text)
+    except OSError as e:
+        print(f"mcheck: error: cannot write '{out}': {e.strerror or e}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    follows = "follows its trace" if result.trace is not None else "takes seeded random decisions"
+    print(f"{out}: cargo project for {args.model} (mcheck, exact time: {result.status.value}; the program {follows})")
+    print(f"run it: cd {out} && cargo run --offline -q   (needs cargo and Debian's librust-tokio-dev "
+          f"{TOKIO_VERSION}, librust-futures-dev; prints DONE, HANG or LIVE)")
+    return 0
 
 
 def entry() -> None:

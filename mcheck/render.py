@@ -25,7 +25,6 @@ from mcheck.model import (
     ST_HELD,
     ST_QUEUED,
     CompiledModel,
-    Event,
     EventKind,
     SlotInfo,
     SlotKind,
@@ -35,7 +34,7 @@ from mcheck.model import (
 from mcheck.program import Purpose, ResKind
 from mcheck.source import Span
 from mcheck.timeline import Claim, Hold, Occupancy, claims, occupancy
-from mcheck.trace import Result, Status, Step
+from mcheck.trace import Result, Status, step_events
 
 JSON_SCHEMA = "mcheck-result/1"
 
@@ -132,7 +131,7 @@ def describe_steps(model: CompiledModel, result: Result) -> list[StepText]:
         if lab.kind is StepKind.COMPLETE and slot.kind is SlotKind.ACQUIRE:
             headline = f"{task} polls {d.slot(lab.slot)}: takes the permit{'s' if slot.count > 1 else ''} " \
                 f"{d.res(slot.resource)} handed to it"
-        for ev in _step_events(model, before, step):
+        for ev in step_events(model.ts, before, step):
             text = _event_text(model, d, ev.kind, ev.slot, ev.resource, ev.detail, before, after)
             if text and ev.kind in _POLL_EVENTS and ev.slot >= 0 and ev.slot != lab.slot:
                 # A future polled in the same poll, as the task's code reached it: say which.
@@ -144,19 +143,6 @@ def describe_steps(model: CompiledModel, result: Result) -> list[StepText]:
         events.extend(_grants(model, d, before, after))
         out.append(StepText(n, task, headline, lab.span, tuple(events)))
         before = after
-    return out
-
-
-def _step_events(model: CompiledModel, before: State, step: Step) -> list[Event]:
-    """The events of every micro-step of a step, in order; a conditional one only where its
-    condition held (in the state before that micro-step)."""
-    out = []
-    pre = before
-    for tid, post in zip(step.transitions, step.states, strict=True):
-        for ev in model.ts.transitions[tid].label.events:
-            if ev.cond is None or evaluate(ev.cond, pre):
-                out.append(ev)
-        pre = post
     return out
 
 

@@ -11,8 +11,9 @@ from enum import Enum
 
 from mcheck.analysis import StuckReport
 from mcheck.bfs import Stats
-from mcheck.evaluate import State
-from mcheck.ir import Expr
+from mcheck.evaluate import State, evaluate
+from mcheck.ir import Expr, TransitionSystem
+from mcheck.model import Event, StepLabel
 
 
 class Status(Enum):
@@ -41,6 +42,19 @@ class Step:
     def state(self) -> State:
         """The state after the step."""
         return self.states[-1]
+
+
+def step_events(ts: TransitionSystem[StepLabel], before: State, step: Step) -> list[Event]:
+    """The events of every micro-step of a step, in order; a conditional one only
+    where its condition held (in the state before that micro-step)."""
+    out = []
+    pre = before
+    for tid, post in zip(step.transitions, step.states, strict=True):
+        for ev in ts.transitions[tid].label.events:
+            if ev.cond is None or evaluate(ev.cond, pre):
+                out.append(ev)
+        pre = post
+    return out
 
 
 @dataclass(frozen=True, slots=True)

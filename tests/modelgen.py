@@ -464,8 +464,8 @@ class _Gen:
         if end == "await":
             out.append(self.rng.choice([f"{h}.await;", f"(&mut {h}).await;"]))
         elif end == "select":
-            out.append(f"select! {{ _ = &mut {h} => {{}} _ = sleep({self.ms()}) => "
-                       f"{{ {' '.join(self.stmts(scope.child(), 1))} }} }}")
+            arm = " ".join(self.stmts(scope.child(), 1))
+            out.append(f"select! {{ _ = &mut {h} => {{}} _ = sleep({self.ms()}) => {{ {arm} }} }}")
         elif end == "abort":
             out += [*self.stmts(scope, 1), f"{h}.abort();", f"{h}.await;"]
         else:
