@@ -246,7 +246,7 @@ def search(
     limits = limits or Limits()
     budget = budget or Budget()
     cs = compiled or compile_system(ts)
-    is_stuck, overflow = cs.stuck_tasks, cs.overflow
+    is_stuck, overflow, checked = cs.stuck_tasks, cs.blocked, cs.checked
     start = time.monotonic()
     encode, decode = _codec(ts)
     canon = _canonicalizer(ts)
@@ -273,7 +273,7 @@ def search(
                     overflowed = overflowed or s
                     continue
                 succs = poll_ends(cs, s)
-                if is_stuck(s, {proc[tid] for tid, _ in succs}):
+                if checked(s) and is_stuck(s, {proc[tid] for tid, _ in succs}):
                     path = _path_to(parent, key, decode)
                     return SearchResult(Outcome.STUCK, stats(), _concretize(cs, canon, ((-1, ts.initial), *path[1:])))
                 for tid, t in succs:
@@ -343,10 +343,10 @@ def saturate(
                     stopped = bound or f"{max_states:,} states"
                     break
                 s = decode(key)
-                if cs.overflow(s):
+                if cs.blocked(s):
                     continue
                 succs = poll_ends(cs, s)
-                score = count(s, {proc[tid] for tid, _ in succs})
+                score = count(s, {proc[tid] for tid, _ in succs}) if cs.checked(s) else -1
                 if score > best_score:
                     best, best_score = key, score
                 for tid, t in succs:

@@ -178,13 +178,14 @@ class CompiledSystem:
     source: str
 
     def blocked(self, s: State) -> bool:
-        """s is beyond a bound of the model and is not explored further (with atomic polls, a
-        bound is looked at where a poll ends: in a quiescent state)."""
-        return self.overflow(s) and (not self.atomic or self.quiescent(s))
+        """s is beyond a bound of the model and is not explored further (a bound is looked at
+        where no poll is under way: in a quiescent state)."""
+        return self.overflow(s) and self.quiescent(s)
 
     def checked(self, s: State) -> bool:
-        """The stuck predicate is asked of s (with atomic polls, only where no poll is under way)."""
-        return not self.atomic or self.quiescent(s)
+        """The stuck predicate is asked of s only where no poll is under way. (A state mid-poll
+        leads, by that poll's end, to a quiescent one in which whatever is stuck still is.)"""
+        return self.quiescent(s)
 
     def step(self, s: State) -> list[tuple[int, State]]:
         """The successors of s: those of the lowest priority level that has any (ir.Transition)."""

@@ -183,10 +183,10 @@ class _Encoding:
                 self.firable[i] = self.and_(guards[i], z3.Not(enabled_below))
             enabled_below = self.or_(enabled_below, *(guards[i] for i in at))
         self.updates: list[dict[int, Any]] = [{v: self.integer(u) for v, u in t.updates} for t in ts.transitions]
-        # With atomic polls (TransitionSystem.atomic) bounds and stuckness are looked at only where
-        # a poll ends: in quiescent states (evaluate.CompiledSystem.blocked / checked).
+        # Bounds and stuckness are looked at only where no poll is under way: in quiescent states
+        # (evaluate.CompiledSystem.blocked / checked).
         self.quiescent = self.boolean(ts.quiescent) if ts.quiescent is not None else self.true
-        checked = self.quiescent if ts.atomic else self.true
+        checked = self.quiescent
         self.overflow = self.and_(self.boolean(ts.overflow), checked)
         self.not_overflow = z3.Not(self.overflow)
         self.init = self.and_(*(xi == v.init for xi, v in zip(self.x, ts.vars, strict=True)))

@@ -30,10 +30,22 @@ __all__ = ["Runtime", "compile_program"]
 def compile_program(prog: p.Program, source: Source, time: TimeMode, budget: Budget | None = None,
                     runtime: str = Runtime.CURRENT_THREAD) -> CompiledModel:
     budget = budget or Budget()
+    shared = None
+    if runtime == Runtime.MULTI_THREAD:
+        # NOTE(multi-thread-steps): one compile with every operation a transition of its own
+        # finds the variables tasks share; the real one fuses only operations on the others.
+        # (Compiling binds the instantiated slots to variables, so each compile instantiates.)
+        first = Instantiator(prog, source)
+        first.run()
+        probe = Compiler(first, first.prog, time, runtime, budget)
+        probe.allocate()
+        probe.build()
+        exempt = {x.var for x in _bounds(probe)} | {t.root.state_var for t in probe.tasks if t.root is not None}
+        shared = probe.shared_vars(frozenset(exempt))
     inst = Instantiator(prog, source)
     inst.run()
     prog = inst.prog  # with the RwLocks sized
-    c = Compiler(inst, prog, time, runtime, budget)
+    c = Compiler(inst, prog, time, runtime, budget, shared)
     c.allocate()
     c.build()
     waits = wait_graph(c)

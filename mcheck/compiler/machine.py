@@ -69,7 +69,7 @@ from mcheck.instantiate import (
     Slot,
     TaskInst,
 )
-from mcheck.ir import Expr, ExprBuilder, Transition, VarDecl, WaitEdge
+from mcheck.ir import Expr, ExprBuilder, Op, Transition, VarDecl, WaitEdge
 from mcheck.model import (
     LEAF_KINDS,
     PC_DEAD,
@@ -104,11 +104,16 @@ class Runtime:
 
 
 class Compiler:
-    def __init__(self, inst: Instantiator, prog: p.Program, time: TimeMode, runtime: str, budget: Budget) -> None:
+    def __init__(self, inst: Instantiator, prog: p.Program, time: TimeMode, runtime: str, budget: Budget,
+                 shared: frozenset[int] | None = None) -> None:
         self.prog = prog
         self.time = time
         self.runtime = runtime
         self.atomic = runtime == Runtime.CURRENT_THREAD
+        # Multi-thread: the variables through which tasks interact (shared_vars). A step stops
+        # after its first operation on one of them; None: not known yet, so nothing is fused.
+        self.shared = shared
+        self._vars_of: dict[int, frozenset[int]] = {}
         self.budget = budget
         self.b = ExprBuilder()
         self.vars: list[VarDecl] = []
@@ -509,13 +514,62 @@ class Compiler:
             ip = jmp.target
         return ip, loop
 
-    @staticmethod
-    def fusing(st: Step, fuse: bool) -> bool:
-        """May st go on with the next operation (NOTE(poll-machine): a step runs until it splits)?"""
+    def fusing(self, st: Step, fuse: bool) -> bool:
+        """May st go on with the next operation (NOTE(poll-machine): a step runs until it splits)?
+        On the multi-thread runtime not once st has touched what another task can see
+        (NOTE(multi-thread-steps))."""
         if not fuse or st.fused >= MAX_FUSED:
+            return False
+        if not self.atomic and (self.shared is None or self.touches(st, self.shared)):
             return False
         st.fused += 1
         return True
+
+    def touches(self, st: Step, vs: frozenset[int]) -> bool:
+        """Does st read or write a variable of vs (in its guard, its writes, or what it writes)?"""
+        if any(v in vs for v in st.vals):
+            return True
+        return any(not vs.isdisjoint(self.vars_of(e)) for e in (*st.guard, *st.vals.values()))
+
+    def vars_of(self, e: Expr) -> frozenset[int]:
+        """The variables an expression reads (memoised: expressions are hash-consed DAGs)."""
+        memo = self._vars_of
+        got = memo.get(e.uid)
+        if got is not None:
+            return got
+        stack: list[tuple[Expr, bool]] = [(e, False)]
+        while stack:  # post-order without recursion: expressions are deep, shared DAGs
+            x, expanded = stack.pop()
+            if x.uid in memo:
+                continue
+            if not expanded:
+                stack.append((x, True))
+                stack.extend((a, False) for a in x.args if a.uid not in memo)
+                continue
+            own = frozenset((x.value,)) if x.op is Op.VAR else frozenset()
+            memo[x.uid] = own.union(*(memo[a.uid] for a in x.args)) if x.args else own
+        return memo[e.uid]
+
+    def shared_vars(self, exempt: frozenset[int]) -> frozenset[int]:
+        """NOTE(multi-thread-steps): the variables one task writes and another reads or writes,
+        from this compile's transitions (each one operation: compiled with shared=None). An
+        operation on none of them commutes with every other task's, so on the multi-thread
+        runtime a step may run any number of those and at most one that touches these.
+        `exempt`: the bound flags (a state that sets one is explored no further) and the tasks'
+        root program counters. Other tasks read a root counter only to ask whether the task has
+        finished, and write it only while it is not being polled (spawn starts a finished task,
+        abort waits for the poll to end): the owner's moves between live values commute with
+        both, and the move to finished ends the poll, so it is a step's last operation."""
+        writers: dict[int, set[int]] = {}
+        users: dict[int, set[int]] = {}
+        for tr in self.transitions:
+            task = tr.label.task
+            for v, _e in tr.updates:
+                writers.setdefault(v, set()).add(task)
+            for v in self.vars_of(tr.guard).union(*(self.vars_of(e) for _v, e in tr.updates), (v for v, _ in tr.updates)):
+                users.setdefault(v, set()).add(task)
+        return frozenset(v for v, ws in writers.items()
+                         if v not in exempt and (len(ws) > 1 or not users.get(v, set()) <= ws))
 
     def proceed(self, st: Step, s: Slot, ip: int, fuse: bool) -> list[Step]:
         """Code future s goes on at instruction ip: in this step while it may (`fuse`), else the

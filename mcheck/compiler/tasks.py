@@ -107,6 +107,10 @@ def abort(c: Compiler, st: Step, handle: Slot, root: Slot, span: Span | None) ->
     running = b.and_(b.eq(st.read(handle.state_var), HANDLE_ATTACHED), b.ne(pc, PC_DONE), b.ne(pc, PC_DEAD))
     if c.dom.decide(running) is False:
         return
+    if not c.atomic:
+        # Multi-thread: a task being polled on another worker is cancelled when that poll
+        # returns; the abort here waits for it (NOTE(multi-thread-steps), docs/language.md).
+        c.dom.assume(st, b.or_(b.not_(running), b.eq(st.read(c.cur_var[root.task.index]), 0)))
     dropped = st.copy()
     c.drop_slot(dropped, root)
     dropped.write(root.state_var, PC_DONE)
