@@ -30,6 +30,7 @@ from mcheck import bfs, html, suite, version, waitgraph
 from mcheck.budget import DEFAULT_Z3_RLIMIT, Budget, default_max_memory_mib
 from mcheck.errors import UsageError
 from mcheck.model import TimeMode
+from mcheck.program import RUNTIMES
 from mcheck.report import diagnostics_text, outcome_text, outcomes_json, suite_json, suite_text, summary_text
 from mcheck.runs import EXIT_BAD_INPUT, EXIT_INTERNAL_ERROR, Options, Outcome, model_paths, run_file, worst
 from mcheck.sarif import render_sarif
@@ -144,6 +145,10 @@ def _common(p: argparse.ArgumentParser, what: str) -> None:
     p.add_argument("--no-symmetry", action="store_true",
                    help="explore every permutation of a task's copies (task NAME[N]); slower, same verdicts")
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    p.add_argument("--runtime", choices=list(RUNTIMES), default=None,
+                   help="the tokio runtime the code runs on (default: the model's `// runtime:` header, else "
+                        "multi-thread untimed, as #[tokio::main]; current-thread in exact time, the only "
+                        "runtime with a paused clock)")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -255,7 +260,7 @@ def _internal_error(e: BaseException) -> int:
 def _options(args: argparse.Namespace, time_mode: TimeMode) -> Options:
     mem = args.max_memory / (1024 * 1024) if args.max_memory else default_max_memory_mib()
     return Options(time_mode, Engine(args.engine), bfs.Limits(max_states=args.max_states, max_depth=args.max_depth),
-                   args.z3_rlimit, args.max_size, not args.no_symmetry, args.timeout, mem)
+                   args.z3_rlimit, args.max_size, not args.no_symmetry, args.timeout, mem, args.runtime)
 
 
 def _run(path: str, opts: Options, args: argparse.Namespace, label: str) -> Outcome:

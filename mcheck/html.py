@@ -117,9 +117,10 @@ def _verdict_class(o: Outcome) -> str:
 
 def _header(o: Outcome) -> list[str]:
     engine = f", engine {o.engine}" if o.result is not None else ""
+    runtime = f", runtime: {o.model.runtime}" if o.model is not None else ""
     return [f'<h1>mcheck: <span class="mono">{_e(o.path)}</span> '
             f'<span class="verdict {_verdict_class(o)}" id="verdict">{_e(o.what)}</span></h1>',
-            f'<div class="meta">time: {_e(o.time.value)}{_e(engine)}</div>']
+            f'<div class="meta">time: {_e(o.time.value)}{_e(runtime)}{_e(engine)}</div>']
 
 
 def _source_section(source: Source, hits: set[int]) -> list[str]:

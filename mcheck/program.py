@@ -575,21 +575,35 @@ class Verdict(Enum):
     DEADLOCK = "deadlock"
 
 
+RUNTIMES = ("current-thread", "multi-thread")
+"""tokio's runtimes (compiler.Runtime; docs/language.md, Runtimes)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Expectation:
-    """The verdicts the model's `// expect:` and `// expect-exact:` headers state (None: no such
-    header), and where those headers are, for reports that point at them."""
+    """The verdicts the model's `// expect:` headers state (None: no such header), and where
+    those headers are, for reports that point at them. `// expect:` (or `// expect-untimed:`) is
+    the untimed verdict on the model's runtime, `// expect-exact:` the exact-time one (always on
+    the current-thread runtime), `// expect-current-thread:` / `// expect-multi-thread:` the
+    untimed verdict on that runtime where it differs from `// expect:`."""
 
     untimed: Verdict | None
     exact: Verdict | None
     untimed_span: Span | None = field(default=None, compare=False)
     exact_span: Span | None = field(default=None, compare=False)
+    on_runtime: tuple[tuple[str, Verdict, Span | None], ...] = ()
 
-    def verdict(self, exact_time: bool) -> tuple[Verdict | None, Span | None]:
-        """The verdict expected in a time mode and the header that says so: `// expect-exact:` in
-        exact time when the model has one, else `// expect:`."""
-        if exact_time and self.exact is not None:
-            return self.exact, self.exact_span
+    def verdict(self, exact_time: bool, runtime: str | None = None) -> tuple[Verdict | None, Span | None]:
+        """The verdict expected in a time mode on `runtime` and the header that says so. Exact time
+        runs on the current-thread runtime, so without `// expect-exact:` it expects what
+        `// expect-current-thread:` states, else `// expect:`."""
+        if exact_time:
+            if self.exact is not None:
+                return self.exact, self.exact_span
+            runtime = "current-thread"
+        for rt, v, at in self.on_runtime:
+            if rt == runtime:
+                return v, at
         return self.untimed, self.untimed_span
 
 
@@ -599,3 +613,5 @@ class Program:
     fns: dict[str, FnDef]
     tasks: tuple[TaskDef, ...]
     expect: Expectation
+    runtime: str | None = None  # the `// runtime:` header: the runtime the model's code runs on
+    runtime_span: Span | None = field(default=None, compare=False)

@@ -127,6 +127,8 @@ def describe_steps(model: CompiledModel, result: Result) -> list[StepText]:
             StepKind.START: f"task {task} starts",
             StepKind.COMPLETE: f"{task} polls {d.slot(lab.slot)}: ready",
             StepKind.FIRE: f"{d.slot(lab.slot)} fires; {task} polls it",
+            # only on the multi-thread runtime is the rest of a poll a step of its own
+            StepKind.POLL: f"{task}, still in the same poll, goes on",
         }.get(lab.kind, f"{task}: {lab.kind.value}")
         if lab.kind is StepKind.COMPLETE and slot.kind is SlotKind.ACQUIRE:
             headline = f"{task} polls {d.slot(lab.slot)}: takes the permit{'s' if slot.count > 1 else ''} " \
@@ -542,7 +544,7 @@ def _report_lines(model: CompiledModel, report: StuckReport, state: State) -> li
 def render_text(model: CompiledModel, result: Result, path: str, show_invariant: bool = False) -> str:
     lines: list[str] = []
     st = result.stats
-    mode = model.time.value
+    mode = f"{model.time.value}, runtime: {model.runtime}"
     summary = (f"{st.states} states, {st.transitions} transitions, depth {st.depth}, "
                f"{st.seconds:.2f} s, {st.peak_rss_mib:.0f} MiB peak")
     if result.engine == "z3":  # states explored concretely to learn the invariant; BMC only without a proof
@@ -637,6 +639,7 @@ def json_doc(model: CompiledModel, result: Result, path: str, show_invariant: bo
         "schema": JSON_SCHEMA,
         "model": path,
         "time": model.time.value,
+        "runtime": model.runtime,
         "engine": result.engine,
         "verdict": result.status.value,
         "exit_code": result.status.exit_code,

@@ -129,18 +129,24 @@ def outcomes_json(outcomes: Sequence[Outcome], exit_code: int, many: bool, show_
 _STATUS_WORD = {CaseStatus.PASS: "PASS", CaseStatus.MISMATCH: "MISMATCH", CaseStatus.ERROR: "ERROR"}
 
 
+def _mode(o: Outcome) -> str:
+    """The time mode, and the runtime where the model was loaded (e.g. untimed, multi-thread)."""
+    return f"{o.time.value}, {o.model.runtime}" if o.model is not None else o.time.value
+
+
 def suite_text(results: Sequence[Case], exit_code: int) -> str:
-    rows = [[c.outcome.path, c.outcome.time.value, c.expected.value if c.expected else "-", c.outcome.what,
+    rows = [[c.outcome.path, c.outcome.time.value, c.outcome.model.runtime if c.outcome.model else "-",
+             c.expected.value if c.expected else "-", c.outcome.what,
              _num(c.trace_length), _num(c.states), f"{c.outcome.seconds:.2f}", _STATUS_WORD[c.status]]
             for c in results]
-    lines = table(["model", "mode", "expected", "got", "trace", "states", "seconds", "result"], rows,
-                  right=(4, 5, 6))
+    lines = table(["model", "mode", "runtime", "expected", "got", "trace", "states", "seconds", "result"], rows,
+                  right=(5, 6, 7))
     failed = [c for c in results if c.status is not CaseStatus.PASS]
     if failed:
         lines.append("")
     for c in failed:
         at = f" (header at {c.outcome.path}:{c.header})" if c.header else ""
-        lines.append(f"{_STATUS_WORD[c.status]} {c.outcome.path} ({c.outcome.time.value}): {c.why}{at}")
+        lines.append(f"{_STATUS_WORD[c.status]} {c.outcome.path} ({_mode(c.outcome)}): {c.why}{at}")
     n = {s: sum(c.status is s for c in results) for s in CaseStatus}
     lines.append("")
     lines.append(f"mcheck test: {len(results)} cases, {n[CaseStatus.PASS]} passed, {n[CaseStatus.MISMATCH]} "
@@ -159,6 +165,7 @@ def suite_json(results: Sequence[Case], exit_code: int) -> str:
         "errors": n[CaseStatus.ERROR],
         "results": [
             {"model": c.outcome.path, "time": c.outcome.time.value,
+             "runtime": c.outcome.model.runtime if c.outcome.model is not None else None,
              "expected": c.expected.value if c.expected else None,
              "header": span_doc(c.outcome.path, c.header),
              "got": c.outcome.what, "status": c.status.value, "why": c.why or None,

@@ -68,7 +68,8 @@ _CONTAINERS = {
 MAX_ITEMS = 64
 """Futures one `join_all` or stream may list."""
 
-_EXPECT_RE = re.compile(r"^\s*//\s*expect(-exact|-untimed)?\s*:\s*(\S*)")
+_EXPECT_RE = re.compile(r"^\s*//\s*expect(-exact|-untimed|-current-thread|-multi-thread)?\s*:\s*(\S*)")
+_RUNTIME_RE = re.compile(r"^\s*//\s*runtime\s*:\s*(\S*)")
 
 
 class _Errors:
@@ -1144,15 +1145,36 @@ class Resolver:
                                 "(docs/language.md, Tasks)"))
         self.check_recursion()
         expect = self.expectation()
+        runtime, runtime_at = self.runtime_header()
         if self.err.items:
             raise ModelError(self.err.items)
-        return p.Program(tuple(self.resources.values()), self.fns, tuple(tasks), expect)
+        return p.Program(tuple(self.resources.values()), self.fns, tuple(tasks), expect, runtime, runtime_at)
+
+    def runtime_header(self) -> tuple[str | None, Span | None]:
+        """`// runtime: current-thread|multi-thread`: the runtime the modelled code runs on."""
+        found: tuple[str | None, Span | None] = (None, None)
+        for i, line in enumerate(self.source.text.splitlines(), start=1):
+            m = _RUNTIME_RE.match(line)
+            if not m:
+                continue
+            col = m.start(1) + 1
+            at = Span(i, col, i, col + max(1, len(m.group(1))))
+            if m.group(1) not in p.RUNTIMES:
+                what = f"unknown runtime '{m.group(1)}'" if m.group(1) else "'// runtime:' names no runtime"
+                self.err.add(at, f"{what}; expected current-thread or multi-thread",
+                             (None, "docs/language.md, Runtimes"))
+            elif found[0] is not None:
+                self.err.add(at, "a second '// runtime:' header", (found[1], "the first is here"))
+            else:
+                found = (m.group(1), at)
+        return found
 
     def expectation(self) -> p.Expectation:
         untimed: p.Verdict | None = None
         exact: p.Verdict | None = None
         untimed_at: Span | None = None
         exact_at: Span | None = None
+        on_runtime: list[tuple[str, p.Verdict, Span | None]] = []
         for i, line in enumerate(self.source.text.splitlines(), start=1):
             m = _EXPECT_RE.match(line)
             if not m:
@@ -1172,9 +1194,11 @@ class Resolver:
             at = Span(i, m.start(2) + 1, i, m.end(2) + 1)
             if m.group(1) == "-exact":
                 exact, exact_at = v, at
+            elif m.group(1) in ("-current-thread", "-multi-thread"):
+                on_runtime.append((m.group(1)[1:], v, at))
             else:
                 untimed, untimed_at = v, at
-        return p.Expectation(untimed, exact, untimed_at, exact_at)
+        return p.Expectation(untimed, exact, untimed_at, exact_at, tuple(on_runtime))
 
 
 def resolve(source: Source, module: s.Module) -> p.Program:

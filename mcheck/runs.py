@@ -60,6 +60,7 @@ class Options:
     symmetry: bool = True
     timeout: float | None = None  # per model (and per time mode in `mcheck test`)
     max_memory_mib: float | None = None
+    runtime: str | None = None  # --runtime; None: the model's header, else the time mode's default
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,7 +147,7 @@ def run_file(path: str, opts: Options, budget: Budget | None = None) -> Outcome:
     try:
         with alarm(budget):
             source = read_source(path, opts.max_size)
-            model = load(source, opts.time, symmetry=opts.symmetry, budget=budget)
+            model = load(source, opts.time, symmetry=opts.symmetry, budget=budget, runtime=opts.runtime)
             result = check(model, opts.limits, opts.engine, budget, opts.z3_rlimit)
         return replace(done(), result=result)
     except InternalError as e:

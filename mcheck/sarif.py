@@ -187,7 +187,7 @@ def _stuck_result(o: Outcome, case: Case | None) -> dict[str, Any]:
         "relatedLocations": related,
         "codeFlows": [_code_flow(o)],
         "properties": {
-            "time": o.time.value, "engine": result.engine,
+            "time": o.time.value, "runtime": model.runtime, "engine": result.engine,
             "stuckTasks": [model.tasks[t].name for t in rep.stuck_tasks],
             "culpritTasks": [model.tasks[t].name for t in rep.culprit_tasks],
             "victims": [model.tasks[t].name for t in rep.victims],

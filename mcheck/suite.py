@@ -54,7 +54,7 @@ class Case:
 def judge(outcome: Outcome) -> Case:
     """Compare one run's verdict with what its model's header expects in that time mode."""
     expected, header = (None, None) if outcome.model is None else \
-        outcome.model.program.expect.verdict(outcome.time is TimeMode.EXACT)
+        outcome.model.program.expect.verdict(outcome.time is TimeMode.EXACT, outcome.model.runtime)
     if outcome.internal or outcome.diagnostics or outcome.usage_error:
         return Case(outcome, expected, header, CaseStatus.ERROR, outcome.what)
     got = outcome.what

@@ -22,7 +22,7 @@ from mcheck.errors import InternalError, ModelError, UsageError
 from mcheck.evaluate import CompiledSystem, State, compile_system
 from mcheck.model import CompiledModel, TimeMode
 from mcheck.parse import parse_module
-from mcheck.program import Verdict
+from mcheck.program import Program, Verdict
 from mcheck.resolve import resolve
 from mcheck.source import Source, Span
 from mcheck.trace import Result, Status, Step, Trace, VictimSearch
@@ -83,18 +83,34 @@ def _span_at(data: bytes, offset: int) -> Span:
     return Span(line, col, line, col + 1)
 
 
+def runtime_for(program: Program, time: TimeMode, asked: str | None) -> str:
+    """NOTE(default-runtime): untimed, the multi-thread runtime, as `#[tokio::main]` starts: a
+    hang that only worker threads reach must not be reported safe, and where one poll runs on
+    its own (current-thread) every interleaving it allows is one multi-thread allows too.
+    Exact time is tokio's paused clock, which exists only on the current-thread runtime."""
+    rt = asked or program.runtime or (Runtime.CURRENT_THREAD if time is TimeMode.EXACT else Runtime.MULTI_THREAD)
+    if time is TimeMode.EXACT and rt == Runtime.MULTI_THREAD:
+        why = ("exact time is tokio's paused clock (`start_paused`, `time::pause`), which exists only on the "
+               "current-thread runtime")
+        if asked:
+            raise UsageError(f"--runtime multi-thread cannot be used with --time exact: {why}")
+        raise ModelError.at(program.runtime_span, f"this model runs on the multi-thread runtime, so it cannot be "
+                            f"checked in exact time: {why}", (None, "check it untimed, or with --runtime current-thread"))
+    return rt
+
+
 def load(source: Source, time: TimeMode, symmetry: bool = True, budget: Budget | None = None,
          runtime: str | None = None) -> CompiledModel:
     """Parse, check and compile. `symmetry=False` keeps copies of a task distinguishable (no
-    symmetry reduction): slower, the same verdicts. `runtime` (compiler.Runtime) defaults to the
-    current-thread runtime."""
+    symmetry reduction): slower, the same verdicts. `runtime` (compiler.Runtime): the one asked
+    for (--runtime), else the model's `// runtime:` header, else the default (runtime_for)."""
     budget = budget or Budget()
     budget.enter(Phase.PARSE)
     module = parse_module(source)
     budget.enter(Phase.RESOLVE)
     program = resolve(source, module)
     budget.enter(Phase.COMPILE)
-    model = compile_program(program, source, time, budget, runtime or Runtime.CURRENT_THREAD)
+    model = compile_program(program, source, time, budget, runtime_for(program, time, runtime))
     if not symmetry:
         model = dataclasses.replace(model, ts=dataclasses.replace(model.ts, symmetry=()))
     return model

@@ -18,8 +18,9 @@ BUGS_DIR = ROOT / "tests" / "hostile"  # inputs that once crashed or hung mcheck
 sys.path.insert(0, str(ROOT / "tools"))  # tools/patterns_doc.py, for tests/test_patterns.py
 
 
-def compile_text(text: str, time: TimeMode = TimeMode.UNTIMED, name: str = "test.mc") -> CompiledModel:
-    return load(Source(name, text), time)
+def compile_text(text: str, time: TimeMode = TimeMode.UNTIMED, name: str = "test.mc",
+                 runtime: str | None = None) -> CompiledModel:
+    return load(Source(name, text), time, runtime=runtime)
 
 
 @pytest.fixture

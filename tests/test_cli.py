@@ -31,7 +31,7 @@ def test_futurelock_exit_code_and_trace(capsys: pytest.CaptureFixture[str]) -> N
     path = str(MODELS / "rfd609.mc")
     code, out, _ = run(capsys, "verify", path, "--quiet")
     assert code == 1
-    assert "futurelock found (time: untimed)" in out
+    assert "futurelock found (time: untimed, runtime: multi-thread)" in out  # the default runtime, said
     assert "   1. task " in out  # numbered steps
     assert f"[{path}:25:13]" in out  # steps point at file:line:col ...
     assert "_ = sleep(10) => {" in out  # ... with the source line
@@ -45,7 +45,7 @@ def test_futurelock_exit_code_and_trace(capsys: pytest.CaptureFixture[str]) -> N
 
 def test_safe_and_deadlock_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "verify", str(MODELS / "rfd609_fix_owned.mc"), "--quiet")
-    assert code == 0 and "safe (time: untimed)" in out
+    assert code == 0 and "safe (time: untimed, runtime: multi-thread)" in out
     code, out, _ = run(capsys, "verify", str(MODELS / "abba_deadlock.mc"), "--quiet")
     assert code == 1 and "deadlock: tasks" in out and "no future involved is left dormant" in out
 
@@ -54,7 +54,7 @@ def test_exact_time_mode(capsys: pytest.CaptureFixture[str]) -> None:
     path = str(MODELS / "timing_exact_safe.mc")
     assert run(capsys, "verify", path, "--quiet")[0] == 1
     code, out, _ = run(capsys, "verify", path, "--quiet", "--time", "exact")
-    assert code == 0 and "(time: exact)" in out
+    assert code == 0 and "(time: exact, runtime: current-thread)" in out
 
 
 def test_limits_are_inconclusive_never_safe(capsys: pytest.CaptureFixture[str]) -> None:
@@ -101,13 +101,15 @@ def test_bad_option_value_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_engine_z3_finds_the_same_trace_length_and_proves_safe_models(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(capsys, "verify", str(MODELS / "rfd609.mc"), "--quiet", "--engine", "z3")
-    assert code == 1 and "futurelock found (time: untimed), shortest trace: 4 steps" in out
+    code, out, _ = run(capsys, "verify", str(MODELS / "rfd609.mc"), "--quiet", "--engine", "z3", "--runtime",
+                       "current-thread")
+    assert code == 1 and "futurelock found (time: untimed, runtime: current-thread), shortest trace: 4 steps" in out
     assert "Dormant future: `f1` in task main" in out
     assert out.rstrip().splitlines()[-1].endswith("engine z3")
     code, out, _ = run(capsys, "verify", str(MODELS / "rfd609_fix_owned.mc"), "--quiet", "--engine", "z3")
     assert code == 0
-    assert re.search(r"rfd609_fix_owned.mc: safe \(proved; inductive invariant with \d+ clauses\) \(time: untimed\)", out)
+    assert re.search(r"rfd609_fix_owned.mc: safe \(proved; inductive invariant with \d+ clauses\) "
+                     r"\(time: untimed, runtime: multi-thread\)", out)
     assert "Inductive invariant" not in out
 
 
@@ -129,8 +131,9 @@ def test_show_invariant_prints_it_in_the_models_names(capsys: pytest.CaptureFixt
 
 
 def test_engine_both_cross_checks(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(capsys, "verify", str(MODELS / "production.mc"), "--quiet", "--engine", "both")
-    assert code == 1 and "futurelock found (time: untimed), shortest trace: 7 steps" in out
+    code, out, _ = run(capsys, "verify", str(MODELS / "production.mc"), "--quiet", "--engine", "both",
+                       "--runtime", "current-thread")
+    assert code == 1 and "futurelock found (time: untimed, runtime: current-thread), shortest trace: 7 steps" in out
     assert "note: z3: futurelock, first stuck state after 5 steps" in out
     assert out.rstrip().splitlines()[-1].endswith("engine both")
     code, out, _ = run(capsys, "verify", str(MODELS / "rfd609_fix_owned.mc"), "--quiet", "--engine", "both",
@@ -157,7 +160,7 @@ def test_z3_timeout_is_inconclusive(capsys: pytest.CaptureFixture[str]) -> None:
                        "--timeout", "0.5")
     # How deep BMC gets in what is left of half a second depends on the machine; the reason is stated.
     assert code == 3
-    assert re.search(r"inconclusive \(time: untimed\): (no stuck state up to depth \d+|no depth checked) "
+    assert re.search(r"inconclusive \(time: untimed, runtime: multi-thread\): (no stuck state up to depth \d+|no depth checked) "
                      r"\(no proof within --timeout 0\.5 s; BMC stopped by --timeout 0\.5 s\)", out), out
     with pytest.raises(SystemExit) as exc:
         main(["verify", str(MODELS / "rfd609.mc"), "--engine", "z3", "--timeout", "0"])
@@ -221,7 +224,8 @@ def test_the_search_stops_at_max_memory_with_what_it_explored(capsys: pytest.Cap
     code, out, _ = run(capsys, "verify", str(BUGS_DIR / "state_explosion.mc"), "--quiet", "--no-symmetry",
                        "--max-memory", f"{limit}M")
     assert code == 3
-    m = re.search(rf"inconclusive \(time: untimed\): --max-memory {limit:,} MiB reached before the search ended\.\n"
+    m = re.search(rf"inconclusive \(time: untimed, runtime: multi-thread\): --max-memory {limit:,} MiB reached "
+                  rf"before the search ended\.\n"
                   r"summary: inconclusive; (\d+) states", out)
     assert m and int(m.group(1)) > 1000, out
 
@@ -230,7 +234,7 @@ def test_timeout_names_the_phase_it_stopped(capsys: pytest.CaptureFixture[str]) 
     """--timeout bounds every phase, not only the search."""
     code, out, _ = run(capsys, "verify", str(BUGS_DIR / "state_explosion.mc"), "--quiet", "--timeout", "1")
     assert code == 3
-    assert re.search(r"inconclusive \(time: untimed\): --timeout 1 s reached before the search ended\.\n"
+    assert re.search(r"inconclusive \(time: untimed, runtime: multi-thread\): --timeout 1 s reached before the search ended\.\n"
                      r"summary: inconclusive; \d+ states", out), out
     def compiling_forever(program: object, source: object, time_mode: object, budget: Budget, *rest: object) -> None:
         while True:
@@ -266,11 +270,11 @@ def test_budget_phases_raise_with_the_phase_named() -> None:
 
 def test_the_victim_search_obeys_max_states_and_is_in_the_summary(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "verify", str(BUGS_DIR / "saturation_ignores_max_states.mc"), "--quiet",
-                       "--no-symmetry", "--max-states", "10")
+                       "--no-symmetry", "--max-states", "10", "--runtime", "current-thread")
     assert code == 1
     assert re.search(r"; victim search \d+ states, [\d.]+ s, stopped by --max-states 10; engine bfs$", out.rstrip()), out
     code, out, _ = run(capsys, "verify", str(BUGS_DIR / "saturation_ignores_max_states.mc"), "--quiet",
-                       "--format", "json", "--no-symmetry", "--max-states", "10")
+                       "--format", "json", "--no-symmetry", "--max-states", "10", "--runtime", "current-thread")
     doc = json.loads(out)
     assert doc["victim_search"]["stopped_by"] == "--max-states 10" and doc["victim_search"]["states"] < 100
 
@@ -313,3 +317,30 @@ def test_bad_bounds_are_usage_errors(capsys: pytest.CaptureFixture[str], flag: s
     with pytest.raises(SystemExit) as exc:
         main(["verify", str(MODELS / "rfd609.mc"), flag, value])
     assert exc.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_the_runtime_flag_header_and_their_conflicts(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """docs/language.md, Runtimes: --runtime, the `// runtime:` header, and exact time only on current-thread."""
+    model = MODELS / "multi_thread_select_send.mc"
+    code, out, _ = run(capsys, "verify", str(model), "--quiet")
+    assert code == 1 and "deadlock found (time: untimed, runtime: multi-thread)" in out
+    code, out, _ = run(capsys, "verify", str(model), "--quiet", "--runtime", "current-thread")
+    assert code == 0 and "safe (time: untimed, runtime: current-thread)" in out
+    code, out, _ = run(capsys, "verify", str(model), "--quiet", "--time", "exact")
+    assert code == 0 and "(time: exact, runtime: current-thread)" in out
+    code, _, err = run(capsys, "verify", str(model), "--quiet", "--time", "exact", "--runtime", "multi-thread")
+    assert code == 2 and "--runtime multi-thread cannot be used with --time exact" in err
+    one = tmp_path / "one.mc"
+    one.write_text("// runtime: current-thread\n" + model.read_text())
+    code, out, _ = run(capsys, "verify", str(one), "--quiet")
+    assert code == 0 and "runtime: current-thread" in out  # the header chooses
+    code, out, _ = run(capsys, "verify", str(one), "--quiet", "--runtime", "multi-thread")
+    assert code == 1 and "runtime: multi-thread" in out  # the flag wins over the header
+    many = tmp_path / "many.mc"
+    many.write_text("// runtime: multi-thread\n" + model.read_text())
+    code, _, err = run(capsys, "verify", str(many), "--quiet", "--time", "exact")
+    assert code == 2 and f"{many}:1:13: error: this model runs on the multi-thread runtime" in err
+    bad = tmp_path / "bad.mc"
+    bad.write_text("// runtime: green-threads\ntask main { sleep(1).await; }\n")
+    code, _, err = run(capsys, "verify", str(bad), "--quiet")
+    assert code == 2 and f"{bad}:1:13: error: unknown runtime 'green-threads'" in err

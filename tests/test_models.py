@@ -1,4 +1,5 @@
-"""Every bundled model, in both time modes, must get the verdict its header states."""
+"""Every bundled model, in both time modes and untimed on both runtimes, must get the verdict its
+header states."""
 
 from __future__ import annotations
 
@@ -22,13 +23,15 @@ def test_models_exist() -> None:
     assert len(MODEL_FILES) >= 10, "the models/ glob found too few models"
 
 
-@pytest.mark.parametrize("time", list(TimeMode), ids=lambda t: t.value)
+@pytest.mark.parametrize(("time", "runtime"), [(TimeMode.UNTIMED, None), (TimeMode.UNTIMED, "current-thread"),
+                                               (TimeMode.EXACT, None)], ids=["untimed", "untimed-current-thread", "exact"])
 @pytest.mark.parametrize("path", MODEL_FILES, ids=lambda p: str(p.relative_to(MODELS)))
-def test_model_verdict_matches_header(path: Path, time: TimeMode) -> None:
-    """The same check `mcheck test models/` makes (suite.py), one case per model and mode."""
-    case = suite.run_case(str(path), time, Options())
+def test_model_verdict_matches_header(path: Path, time: TimeMode, runtime: str | None) -> None:
+    """The same check `mcheck test models/` makes (suite.py), one case per model and mode; and
+    untimed on the current-thread runtime (`mcheck test --runtime current-thread`)."""
+    case = suite.run_case(str(path), time, Options(runtime=runtime))
     assert case.expected is not None, f"{path} has no '// expect:' header"
-    assert case.status is suite.CaseStatus.PASS, f"{path.name} ({time.value}): {case.why}"
+    assert case.status is suite.CaseStatus.PASS, f"{path.name} ({time.value}, {runtime}): {case.why}"
     result = case.outcome.result
     assert result is not None
     if case.expected is not Verdict.SAFE:
@@ -42,6 +45,20 @@ def test_untimed_is_sound_for_exact() -> None:
         expect = load(Source(str(path), path.read_text()), TimeMode.UNTIMED).program.expect
         if expect.exact is not None and expect.exact is not Verdict.SAFE:
             assert expect.untimed is not Verdict.SAFE, path
+
+
+def test_current_thread_interleavings_are_a_subset_of_multi_thread() -> None:
+    """Where the current-thread runtime hangs, the multi-thread one does too (NOTE(default-runtime)):
+    no header says otherwise, and the one model that hangs only on worker threads says so."""
+    differ = []
+    for path in MODEL_FILES:
+        expect = load(Source(str(path), path.read_text()), TimeMode.UNTIMED).program.expect
+        on_one, _ = expect.verdict(False, "current-thread")
+        on_many, _ = expect.verdict(False, "multi-thread")
+        assert not (on_one is not Verdict.SAFE and on_many is Verdict.SAFE), path
+        if on_one != on_many:
+            differ.append(path.name)
+    assert differ == ["multi_thread_select_send.mc"]
 
 
 def test_production_shape_reports_victims_while_the_actor_runs() -> None:

@@ -106,7 +106,7 @@ def test_excerpt_keeps_the_key_lines() -> None:
     got = patterns_doc.run(case, TimeMode.EXACT)
     assert got is not None
     lines = patterns_doc.excerpt(got[1])
-    assert lines[0].endswith("futurelock found (time: exact), shortest trace: 8 steps")
+    assert lines[0].endswith("futurelock found (time: exact, runtime: current-thread), shortest trace: 8 steps")
     assert any("select! branch 2 (`sleep(5)`) wins" in x for x in lines)
     assert any("is handed to `tx.send()` in `f1` (task main): nobody is polling it (dormant)" in x for x in lines)
     assert "   ... 2 more steps until every task that will block has blocked" in lines

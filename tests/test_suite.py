@@ -37,13 +37,14 @@ def _suite(tmp_path: Path, bad: bool = False, wrong: bool = False) -> Path:
 
 def _table(out: str) -> dict[tuple[str, str], list[str]]:
     lines = out.splitlines()
-    assert lines[0].split() == ["model", "mode", "expected", "got", "trace", "states", "seconds", "result"]
+    assert lines[0].split() == ["model", "mode", "runtime", "expected", "got", "trace", "states", "seconds", "result"]
     rows = {}
     for line in lines[2:]:
         if not line.strip():
             break
         cells = line.split()
-        rows[(Path(cells[0]).name, cells[1])] = cells[2:]
+        rows[(Path(cells[0]).name, cells[1])] = cells[3:]
+        assert cells[2] == ("current-thread" if cells[1] == "exact" else "multi-thread") or cells[2] == "-"
     return rows
 
 
@@ -54,7 +55,7 @@ def test_every_model_in_both_modes_passes(capsys: pytest.CaptureFixture[str], tm
     rows = _table(out)
     assert set(rows) == {("rfd609.mc", "untimed"), ("rfd609.mc", "exact"), ("timing.mc", "untimed"),
                          ("timing.mc", "exact")}
-    assert rows[("rfd609.mc", "untimed")][:3] == ["futurelock", "futurelock", "4"]
+    assert rows[("rfd609.mc", "untimed")][:3] == ["futurelock", "futurelock", "15"]
     assert rows[("timing.mc", "exact")][:3] == ["safe", "safe", "-"]  # the expect-exact header
     assert rows[("timing.mc", "untimed")][:2] == ["futurelock", "futurelock"]
     assert all(r[-1] == "PASS" for r in rows.values())
@@ -66,11 +67,12 @@ def test_a_mismatch_exits_1_and_says_where_the_header_is(capsys: pytest.CaptureF
     code, out, _ = run(capsys, str(d), "--time", "untimed")
     assert code == 1
     rows = _table(out)
-    assert rows[("wrong.mc", "untimed")] == ["safe", "futurelock", "4", "11", rows[("wrong.mc", "untimed")][4],
+    assert rows[("wrong.mc", "untimed")] == ["safe", "futurelock", "15", "90", rows[("wrong.mc", "untimed")][4],
                                              "MISMATCH"]
     assert rows[("noheader.mc", "untimed")][0] == "-" and rows[("noheader.mc", "untimed")][-1] == "MISMATCH"
-    assert f"MISMATCH {d / 'wrong.mc'} (untimed): expected safe, got futurelock (header at {d / 'wrong.mc'}:3:12)" in out
-    assert f"MISMATCH {d / 'noheader.mc'} (untimed): the model has no `// expect:` header" in out
+    assert (f"MISMATCH {d / 'wrong.mc'} (untimed, multi-thread): expected safe, got futurelock "
+            f"(header at {d / 'wrong.mc'}:3:12)") in out
+    assert f"MISMATCH {d / 'noheader.mc'} (untimed, multi-thread): the model has no `// expect:` header" in out
     assert "2 passed, 2 mismatched, 0 errors; exit 1" in out
 
 

@@ -18,6 +18,7 @@ from test_engine import _exprs
 
 from mcheck import bfs, symbolic
 from mcheck.budget import Budget
+from mcheck.compiler import Runtime
 from mcheck.errors import InternalError
 from mcheck.evaluate import State, compile_system, evaluate
 from mcheck.ir import (
@@ -196,7 +197,7 @@ def test_a_counterexample_that_does_not_replay_is_an_internal_error() -> None:
 
 def _model(name: str, time: TimeMode) -> TransitionSystem[StepLabel]:
     path = MODELS / name
-    return load(Source(str(path), path.read_text()), time).ts
+    return load(Source(str(path), path.read_text()), time, runtime=Runtime.CURRENT_THREAD).ts
 
 
 def test_the_learner_extends_a_partial_exploration() -> None:
@@ -273,17 +274,17 @@ Z3_OUT_OF_REACH = {
 
 @pytest.mark.parametrize("time", list(TimeMode), ids=lambda t: t.value)
 @pytest.mark.parametrize("path", MODEL_FILES, ids=lambda p: p.name)
-def test_model_on_both_engines(path: Path, time: TimeMode) -> None:
+def test_model_on_both_engines(path: Path, time: TimeMode, runtime: str = Runtime.CURRENT_THREAD) -> None:
     """Same verdict (the header's), same shortest length; every safe model proved by an invariant that
-    holds in every reachable state."""
-    model = load(Source(str(path), path.read_text()), time)
+    holds in every reachable state. On the current-thread runtime (its polls are z3's frames) for
+    every model; multi-thread, on the ones below."""
+    model = load(Source(str(path), path.read_text()), time, runtime=runtime)
     if path.name in Z3_OUT_OF_REACH:  # the known limit: inconclusive, with the reason, never a wrong verdict
         result = check(model, engine=Engine.Z3, z3_rlimit=10_000_000)
         assert result.status is Status.INCONCLUSIVE and "within --z3-rlimit 10,000,000" in result.reason
         return
-    expect = model.program.expect
-    assert expect.untimed is not None
-    want = expect.exact if time is TimeMode.EXACT and expect.exact is not None else expect.untimed
+    want, _ = model.program.expect.verdict(time is TimeMode.EXACT, runtime)
+    assert want is not None
     by_bfs = check(model)
     by_z3 = check(model, engine=Engine.Z3)
     assert by_z3.engine == "z3"
@@ -314,3 +315,14 @@ def test_the_reachable_set_is_the_fallback_invariant(monkeypatch: pytest.MonkeyP
     lock = next(i for i, v in enumerate(model.ts.vars) if v.name == "lock.available")
     other = tuple(0 if i == lock else x for i, x in enumerate(model.ts.initial))
     assert other not in reachable and not all(evaluate(e, other, {}) for e in result.invariant.exprs)
+
+
+MULTI_THREAD_BOTH = ["rfd609.mc", "rfd609_fix_owned.mc", "multi_thread_select_send.mc", "abba_deadlock.mc",
+                     "joinset_drop_aborts_holder.mc", "notify_waiters_reaches_dormant_and_active.mc"]
+
+
+@pytest.mark.parametrize("name", MULTI_THREAD_BOTH)
+def test_multi_thread_model_on_both_engines(name: str) -> None:
+    """The engines agree where other tasks run in the middle of a poll too (every micro-step a frame)."""
+    path = next(p for p in MODEL_FILES if p.name == name)
+    test_model_on_both_engines(path, TimeMode.UNTIMED, Runtime.MULTI_THREAD)
