@@ -31,8 +31,10 @@ docs: $(STAMP)
 
 # N request tasks through a channel(1): with symmetry reduction (the default), then the raw engine.
 bench: $(STAMP)
-	$(BIN)/python bench/bench.py --max-n 12
-	$(BIN)/python bench/bench.py --max-n 6 --no-symmetry
+	$(BIN)/python bench/compile.py
+	$(BIN)/python bench/bench.py --max-n 12 --runtime current-thread
+	$(BIN)/python bench/bench.py --max-n 8 --runtime multi-thread
+	$(BIN)/python bench/bench.py --max-n 6 --no-symmetry --runtime current-thread
 
 # Every bundled model and N generated ones on the real tokio runtime beside mcheck's exact-time verdict
 # (tools/runtime_check.py; needs cargo, installs Debian's tokio sources when root, else skips).

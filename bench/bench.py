@@ -33,14 +33,15 @@ task request[{n}] {{
 """
 
 
-def one(n: int, time_mode: str, symmetry: bool) -> dict[str, float]:
+def one(n: int, time_mode: str, symmetry: bool, runtime: str | None) -> dict[str, float]:
     from mcheck import bfs
     from mcheck.model import TimeMode
     from mcheck.source import Source
     from mcheck.verify import load
 
     t0 = time.monotonic()
-    model = load(Source(f"bench-{n}.mc", MODEL.format(n=n)), TimeMode(time_mode), symmetry=symmetry)
+    model = load(Source(f"bench-{n}.mc", MODEL.format(n=n)), TimeMode(time_mode), symmetry=symmetry,
+                 runtime=runtime)
     compile_s = time.monotonic() - t0
     result = bfs.search(model.ts, bfs.Limits(max_states=10**9, max_depth=10**6))
     assert result.outcome is bfs.Outcome.EXHAUSTED, result.outcome
@@ -56,16 +57,20 @@ def main() -> None:
     ap.add_argument("--budget", type=float, default=60.0, help="stop after the first N slower than this (s)")
     ap.add_argument("--time", default="untimed", choices=["untimed", "exact"])
     ap.add_argument("--no-symmetry", action="store_true", help="explore every permutation of the request tasks")
+    ap.add_argument("--runtime", choices=["current-thread", "multi-thread"],
+                    help="default: multi-thread untimed, current-thread in exact time (docs/language.md, Runtimes)")
     ap.add_argument("--one", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.one is not None:
-        print(json.dumps(one(args.one, args.time, not args.no_symmetry)))
+        print(json.dumps(one(args.one, args.time, not args.no_symmetry, args.runtime)))
         return
     sym = "without" if args.no_symmetry else "with"
-    print(f"pool shape, {args.time} time, {sym} symmetry reduction: N request tasks x 2 claims through channel(1)")
+    rt = args.runtime or ("current-thread" if args.time == "exact" else "multi-thread")
+    print(f"pool shape, {args.time} time, {rt} runtime, {sym} symmetry reduction: "
+          "N request tasks x 2 claims through channel(1)")
     print(f"{'N':>3} {'states':>10} {'transitions':>12} {'search s':>9} {'states/s':>10} {'peak MiB':>9}")
     for n in range(1, args.max_n + 1):
-        extra = ["--no-symmetry"] if args.no_symmetry else []
+        extra = (["--no-symmetry"] if args.no_symmetry else []) + (["--runtime", rt])
         proc = subprocess.run([sys.executable, __file__, "--one", str(n), "--time", args.time, *extra],
                               capture_output=True, text=True)
         if proc.returncode != 0:
