@@ -146,7 +146,9 @@ def _stuck_result(model: CompiledModel, engine: str, stats: bfs.Stats, path: bfs
     blocked, and explained."""
     (_, (initial,)), *rest = path
     first = rest[-1][1][-1] if rest else initial
-    budget.enter(Phase.VICTIMS)
+    # No check on entering: a stuck state the search found in time is the answer however little time is
+    # left; the victim search stops itself (bfs.saturate) and says what stopped it.
+    budget.enter(Phase.VICTIMS, check=False)
     bound = f"--max-states {limits.max_states}" if limits.max_states < VICTIM_STATES else f"its bound of {VICTIM_STATES:,} states"
     victims = bfs.saturate(model.ts, first, min(VICTIM_STATES, limits.max_states), compiled, budget, bound)
     rest.extend(victims.path)

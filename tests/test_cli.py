@@ -313,3 +313,25 @@ def test_bad_bounds_are_usage_errors(capsys: pytest.CaptureFixture[str], flag: s
     with pytest.raises(SystemExit) as exc:
         main(["verify", str(MODELS / "rfd609.mc"), flag, value])
     assert exc.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_a_stuck_state_found_in_time_is_reported_when_the_deadline_passes_before_the_victims(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """The deadline passing just after the search found a stuck state (seen with generated models
+    and a small --timeout): the stuck state is the answer (exit 1); the victim search bounds itself.
+    It once ended the run inconclusive (exit 3) 'while searching for victims'."""
+    from mcheck.budget import Phase
+
+    class ExpiresAfterTheSearch(Budget):
+        def enter(self, phase: Phase, *args: object, **kwargs: object) -> None:
+            if phase is Phase.VICTIMS:
+                self.deadline = time.monotonic() - 1.0
+            super().enter(phase, *args, **kwargs)  # type: ignore[arg-type]
+
+    from mcheck.model import TimeMode
+    from mcheck.trace import Status
+
+    model = verify.load(verify.read_source(str(MODELS / "rfd609.mc")), TimeMode.UNTIMED)
+    result = verify.check(model, budget=ExpiresAfterTheSearch(timeout=60.0))
+    assert result.status is Status.FUTURELOCK
+    assert result.trace is not None and result.trace.first_stuck == 4 and result.victims is not None
