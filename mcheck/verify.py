@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import stat
+import time
 from enum import Enum
 from typing import TYPE_CHECKING
 
@@ -121,7 +122,20 @@ def check(
     if engine is not Engine.Z3:
         budget.enter(Phase.SEARCH)
         found = bfs.search(model.ts, limits, budget, compiled)
-    proved = _z3_search(model, limits, budget, z3_rlimit, compiled) if engine is not Engine.BFS else None
+    proved = None
+    if engine is not Engine.BFS:
+        start = time.monotonic()
+        try:
+            proved = _z3_search(model, limits, budget, z3_rlimit, compiled)
+        except OutOfBudget as e:  # outside the engine's own checks (composing the polls), or the CLI's alarm
+            stopped = Result(Status.INCONCLUSIVE, "z3", bfs.Stats(0, 0, 0, time.monotonic() - start, bfs.peak_rss_mib()),
+                             reason=str(e))
+            if found is None:
+                return stopped
+            # --engine both: what the BFS decided stands (a stuck state found in time is the answer), and
+            # the note says that z3 did not finish, as when it stops itself between two queries.
+            return _cross_check(_bfs_result(model, found, compiled, limits, budget), _BFS_DECIDES[found.outcome],
+                                stopped, None)
     if proved is None:
         assert found is not None
         return _bfs_result(model, found, compiled, limits, budget)
