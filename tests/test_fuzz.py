@@ -145,7 +145,17 @@ def _repeat(rng: random.Random, text: str) -> str:
     """A line repeated many times (many tasks, fns, resources or statements of one kind)."""
     lines = text.splitlines(keepends=True) or ["\n"]
     i = rng.randrange(len(lines))
-    return "".join(lines[:i] + lines[i:i + 1] * rng.choice((2, 30, 300)) + lines[i + 1:])
+    return "".join(lines[:i] + lines[i:i + 1] * rng.choice((2, 2, 30, 30, 300)) + lines[i + 1:])
+
+
+def _header(rng: random.Random, text: str) -> str:
+    """An `// expect:` header line, well formed or not, at the top or anywhere."""
+    key = rng.choice(["expect", "expect-untimed", "expect-exact", "expect ", "Expect", "expect-"])
+    word = rng.choice(["futurelock", "deadlock", "safe", "", "inconclusive", "hang", "safe safe", "futurelock,"])
+    line = f"// {key}:{rng.choice([' ', '', '   '])}{word}\n"
+    lines = text.splitlines(keepends=True)
+    i = 0 if rng.random() < 0.6 else rng.randrange(len(lines) + 1)
+    return "".join([*lines[:i], line, *lines[i:]])
 
 
 def _truncate(rng: random.Random, text: str) -> str:
@@ -154,7 +164,8 @@ def _truncate(rng: random.Random, text: str) -> str:
 
 MUTATIONS: dict[str, Callable[[random.Random, str], str]] = {
     "delete": _delete, "duplicate": _duplicate, "swap": _swap, "number": _number, "insert": _insert,
-    "rename": _rename, "splice": _splice, "nest": _nest, "repeat": _repeat, "truncate": _truncate,
+    "rename": _rename, "splice": _splice, "nest": _nest, "repeat": _repeat, "header": _header,
+    "truncate": _truncate,
 }
 
 
@@ -195,42 +206,53 @@ def make_input(rng: random.Random, index: int) -> tuple[str, bytes]:
     return "+".join(names), data
 
 
-def cli_args(rng: random.Random, kind: str) -> tuple[list[str], bool]:
-    """The options for one input (and whether it prints text): mostly text in the default time mode,
-    sometimes exact time, no symmetry reduction, JSON or SARIF."""
+def cli_args(rng: random.Random, kind: str, out_dir: Path) -> tuple[list[str], str]:
+    """The options for one input, and what it prints ("text", "json", "sarif", or "test" for `mcheck
+    test`): mostly `verify` with text in the default time mode; sometimes exact time, no symmetry
+    reduction, tiny --max-states or --max-depth, JSON or SARIF, HTML and DOT files, `mcheck test`."""
     generated = kind.startswith("modelgen")
-    args = ["verify", "--quiet", "--timeout", "1" if generated else "2", "--max-states", "300" if generated else "2000"]
+    states = "300" if generated else rng.choices(["2000", "1", "3", "50"], weights=(85, 5, 5, 5))[0]
+    bounds = ["--quiet", "--timeout", "1" if generated else "2", "--max-states", states]
+    if rng.random() < 0.05:
+        bounds += ["--max-depth", str(rng.choice((1, 2, 5)))]
+    if rng.random() < 0.1:
+        bounds.append("--no-symmetry")
+    if rng.random() < 0.04:
+        return ["test", *bounds, "--time", rng.choice(["untimed", "exact"])], "test"
+    args = ["verify", *bounds]
     if rng.random() < 0.25:
         args += ["--time", "exact"]
-    if rng.random() < 0.1:
-        args.append("--no-symmetry")
+    if rng.random() < 0.03:
+        args += ["--html", str(out_dir / "report.html"), "--dot", str(out_dir / "waits.dot")]
     fmt = rng.choices(["text", "json", "sarif"], weights=(90, 7, 3))[0]
     if fmt != "text":
         args += ["--format", fmt]
-    return args, fmt == "text"
+    return args, fmt
 
 
-def _judge(run: Run, path: str, text: bool) -> list[str]:
-    found = problems(run, path, text)
-    if not text and run.code in (0, 1, 2, 3):
+def _judge(run: Run, path: str, fmt: str) -> list[str]:
+    found = problems(run, path, fmt == "text")
+    if fmt in ("json", "sarif") and run.code in (0, 1, 2, 3):
         try:
             doc = json.loads(run.out)
         except ValueError:
-            found.append(f"--format {run.args[run.args.index('--format') + 1]} did not print one JSON document")
+            found.append(f"--format {fmt} did not print one JSON document")
         else:
-            if doc.get("exit_code", run.code) != run.code and "runs" not in doc:
+            if doc.get("exit_code", run.code) != run.code:
                 found.append(f"the document says exit {doc.get('exit_code')}, the process exits {run.code}")
+    if fmt == "test" and run.code == 3:
+        found.append("mcheck test exited 3, which it never does (an inconclusive case is a mismatch, 1)")
     return found
 
 
-def _shrink_and_save(data: bytes, args: list[str], path: Path, text: bool, first: list[str]) -> Path:
+def _shrink_and_save(data: bytes, args: list[str], path: Path, fmt: str, first: list[str]) -> Path:
     """Shrink a failing input (keeping the kind of its first problem) and keep it in tests/hostile/."""
     want = kind_of(first[0])
     slow = want.startswith(("took", "did not finish"))
 
     def fails(candidate: bytes) -> bool:
         path.write_bytes(candidate)
-        return any(kind_of(p) == want for p in _judge(run_cli([*args, str(path)]), str(path), text))
+        return any(kind_of(p) == want for p in _judge(run_cli([*args, str(path)]), str(path), fmt))
 
     small = data if slow else minimize(data, fails)  # a slow input is kept whole: shrinking it takes too long
     return save_regression(small)
@@ -245,7 +267,7 @@ def test_fuzz_the_command_line(tmp_path: Path, capsys: pytest.CaptureFixture[str
     slowest: tuple[float, str] = (0.0, "")
     for i in range(N):
         kind, data = make_input(rng, i)
-        args, text = cli_args(rng, kind)
+        args, fmt = cli_args(rng, kind, tmp_path)
         path = tmp_path / f"fuzz{i:05d}.mc"
         path.write_bytes(data)
         run = run_cli([*args, str(path)])
@@ -254,9 +276,9 @@ def test_fuzz_the_command_line(tmp_path: Path, capsys: pytest.CaptureFixture[str
         cost[kind.split("(")[0].split("+")[0]] += run.seconds
         if run.seconds > slowest[0]:
             slowest = (run.seconds, f"input {i} ({kind})")
-        found = _judge(run, str(path), text)
+        found = _judge(run, str(path), fmt)
         if found:
-            saved = _shrink_and_save(data, args, path, text, found)
+            saved = _shrink_and_save(data, args, path, fmt, found)
             failures.append(f"input {i} ({kind}; {' '.join(args)}): {'; '.join(found)}\n    saved as "
                             f"{saved.relative_to(ROOT)}; rerun with MCHECK_FUZZ_SEED={SEED} MCHECK_FUZZ_N={i + 1}")
             if len(failures) >= MAX_FAILURES:
