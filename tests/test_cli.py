@@ -318,7 +318,7 @@ def test_bad_bounds_are_usage_errors(capsys: pytest.CaptureFixture[str], flag: s
 def test_a_stuck_state_found_in_time_is_reported_when_the_deadline_passes_before_the_victims(
         capsys: pytest.CaptureFixture[str]) -> None:
     """The deadline passing just after the search found a stuck state (seen with generated models
-    and a small --timeout): the stuck state is the answer (exit 1); the victim search bounds itself.
+    and a small --timeout): the stuck state is the answer (exit 1); the victim search stops itself.
     It once ended the run inconclusive (exit 3) 'while searching for victims'."""
     from mcheck.budget import Phase
 
@@ -334,4 +334,6 @@ def test_a_stuck_state_found_in_time_is_reported_when_the_deadline_passes_before
     model = verify.load(verify.read_source(str(MODELS / "rfd609.mc")), TimeMode.UNTIMED)
     result = verify.check(model, budget=ExpiresAfterTheSearch(timeout=60.0))
     assert result.status is Status.FUTURELOCK
-    assert result.trace is not None and result.trace.first_stuck == 4 and result.victims is not None
+    assert result.trace is not None and result.trace.first_stuck == 4
+    # The victim search, past the deadline, stops at once and says so.
+    assert result.victims is not None and result.victims.stopped == "--timeout 60 s" and result.victims.states <= 2
