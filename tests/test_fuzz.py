@@ -127,6 +127,21 @@ def _splice(rng: random.Random, text: str) -> str:
     return "".join(lines[:i] + piece + lines[i:])
 
 
+def _lines(rng: random.Random, text: str) -> str:
+    """Two lines of the model swapped, or one moved or copied elsewhere in it (statements out of
+    place that often still parse)."""
+    lines = text.splitlines(keepends=True) or ["\n"]
+    i, j = rng.randrange(len(lines)), rng.randrange(len(lines))
+    how = rng.random()
+    if how < 0.4:
+        lines[i], lines[j] = lines[j], lines[i]
+    elif how < 0.7:
+        lines.insert(j, lines.pop(i))
+    else:
+        lines.insert(j, lines[i])
+    return "".join(lines)
+
+
 def _nest(rng: random.Random, text: str) -> str:
     """A statement or expression wrapped very deep: blocks, parentheses, `!`, `&&` chains, loops."""
     depth = rng.choice((20, 99, 100, 101, 150, 1000))
@@ -164,7 +179,7 @@ def _truncate(rng: random.Random, text: str) -> str:
 
 MUTATIONS: dict[str, Callable[[random.Random, str], str]] = {
     "delete": _delete, "duplicate": _duplicate, "swap": _swap, "number": _number, "insert": _insert,
-    "rename": _rename, "splice": _splice, "nest": _nest, "repeat": _repeat, "header": _header,
+    "rename": _rename, "splice": _splice, "lines": _lines, "nest": _nest, "repeat": _repeat, "header": _header,
     "truncate": _truncate,
 }
 
