@@ -19,6 +19,7 @@ import json
 import os
 import random
 import re
+import sys
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -306,3 +307,49 @@ def test_fuzz_the_command_line(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert not failures, f"MCHECK_FUZZ_SEED={SEED}: {len(failures)} inputs failed:\n" + "\n".join(failures)
     # The inputs reach every exit code a clean run has: a fuzzer that only fed the parser would not.
     assert N < 1000 or {0, 1, 2, 3} <= set(exits), f"MCHECK_FUZZ_SEED={SEED}: the inputs gave only exits {dict(exits)}"
+
+
+def test_the_rule_catches_crashes_hangs_and_unlocated_errors(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The fuzz test is only as good as `problems` and the watchdog: each failure it must see."""
+    import cleanrun
+
+    path = str(tmp_path / "m.mc")
+
+    def fake(code: int, out: str = "", err: str = "") -> Callable[[list[str]], int]:
+        def main(args: list[str]) -> int:
+            print(out, end="")
+            print(err, end="", file=sys.stderr)
+            return code
+        return main
+
+    cases = [
+        (fake(4, err="mcheck: internal error: KeyError: 3; please report it with the model\n"), "exit 4"),
+        (fake(2, err="Traceback (most recent call last):\n"), "a traceback in the output"),
+        (fake(2, err="error: the model has no task\n"), "exit 2 without a"),
+        (fake(1, out=f"{path}: safe (time: untimed)\n"), "exit 1, but stdout begins"),
+    ]
+    for main, want in cases:
+        monkeypatch.setattr(cleanrun, "main", main)
+        found = problems(run_cli(["verify", path]), path)
+        assert any(p.startswith(want) for p in found), (want, found)
+    monkeypatch.setattr(cleanrun, "main", fake(2, err=f"{path}:3:7: error: expected ';'\n"))
+    assert problems(run_cli(["verify", path]), path) == []
+
+    def spins(args: list[str]) -> int:
+        while True:
+            pass
+
+    monkeypatch.setattr(cleanrun, "main", spins)
+    monkeypatch.setattr(cleanrun, "CPU_WATCHDOG", 0.3)
+    run = run_cli(["verify", path])
+    assert run.code is None and problems(run, path)[0].startswith("did not finish")
+
+
+def test_a_failing_input_is_shrunk_and_kept(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import cleanrun
+
+    assert minimize(b"task main {\n  sleep(1).await;\n  BAD;\n}\n", lambda d: b"BAD" in d) == b"BAD"
+    monkeypatch.setattr(cleanrun, "BUGS_DIR", tmp_path)
+    saved = save_regression(b"BAD")
+    assert saved.parent == tmp_path and re.fullmatch(r"fuzz_[0-9a-f]{12}\.mc", saved.name)
+    assert saved.read_bytes() == b"BAD" and save_regression(b"BAD") == saved
