@@ -334,7 +334,7 @@ def saturate(
     best, best_score = first, count(start, set())
     frontier = [first]
     stopped = ""
-    countdown = CHECK_EVERY
+    countdown = 1  # the first look at the budget after one state: the search may have left none of it
     try:
         while frontier:
             nxt: list[Key] = []

@@ -83,11 +83,15 @@ class Budget:
         self.status = ""  # what the phase is doing, in a few words ("12,345 states, depth 7")
         self._calls = 0
 
-    def enter(self, phase: Phase, status: str = "") -> None:
+    def enter(self, phase: Phase, status: str = "", check: bool = True) -> None:
+        """Start `phase`; unless `check` is False, raise OutOfBudget if the run is already over a
+        bound (False: a phase that bounds itself and must run, such as the victim search after a
+        stuck state found in time)."""
         self.phase = phase
         self.phase_start = time.monotonic()
         self.status = status
-        self.check()
+        if check:
+            self.check()
 
     def left(self) -> float | None:
         """Seconds until the deadline (None: no deadline)."""

@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
+from mcheck.budget import Budget
 from mcheck.ir import Expr, ExprBuilder, Intervals, Op, Transition, TransitionSystem
 
 
@@ -91,10 +92,16 @@ def _key(e: Expr) -> tuple[int, int] | None:
     return None
 
 
-def compose(ts: TransitionSystem[Any], max_paths: int, max_steps: int | None = None) -> Composed | None:
+CHECK_EVERY = 64
+"""Partial sequences looked at between two looks at the run's budget (one can take milliseconds)."""
+
+
+def compose(ts: TransitionSystem[Any], max_paths: int, max_steps: int | None = None,
+            budget: Budget | None = None) -> Composed | None:
     """ts with its atomic sequences composed, or None when that takes more than `max_paths`
     composed transitions or `max_steps` partial sequences looked at (default: 20 per path), or
-    ts has no atomic sequences to compose."""
+    ts has no atomic sequences to compose. Raises OutOfBudget when the run's `budget` runs out:
+    composing can take a minute."""
     max_steps = max_steps if max_steps is not None else 20 * max_paths
     steps = 0
     if not ts.atomic or ts.quiescent is None:
@@ -127,6 +134,8 @@ def compose(ts: TransitionSystem[Any], max_paths: int, max_steps: int | None = N
             steps += 1
             if steps > max_steps:
                 return None
+            if budget is not None and steps % CHECK_EVERY == 0:
+                budget.check()
             cond, env, known, seq = work.pop()
             sub = _Subst(b, {**known, **env})
             if iv.decide(sub(ts.quiescent)) is True:

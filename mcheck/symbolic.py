@@ -811,7 +811,7 @@ def search(ts: TransitionSystem[Any], options: Options | None = None,
     themselves (_Unrolling) and learns the invariant over every state, intermediate ones too."""
     cs = compiled or compile_system(ts)
     if ts.atomic:
-        composed = compose(ts, COMPOSE_PATHS)
+        composed = compose(ts, COMPOSE_PATHS, budget=run)
         if composed is not None:
             found = _search(composed.ts, options, compile_system(composed.ts), run)
             return dataclasses.replace(found, path=_expand(found.path, composed, cs))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import stat
+import time
 from enum import Enum
 from typing import TYPE_CHECKING
 
@@ -137,7 +138,20 @@ def check(
     if engine is not Engine.Z3:
         budget.enter(Phase.SEARCH)
         found = bfs.search(model.ts, limits, budget, compiled)
-    proved = _z3_search(model, limits, budget, z3_rlimit, compiled) if engine is not Engine.BFS else None
+    proved = None
+    if engine is not Engine.BFS:
+        start = time.monotonic()
+        try:
+            proved = _z3_search(model, limits, budget, z3_rlimit, compiled)
+        except OutOfBudget as e:  # outside the engine's own checks (composing the polls), or the CLI's alarm
+            stopped = Result(Status.INCONCLUSIVE, "z3", bfs.Stats(0, 0, 0, time.monotonic() - start, bfs.peak_rss_mib()),
+                             reason=str(e))
+            if found is None:
+                return stopped
+            # --engine both: what the BFS decided stands (a stuck state found in time is the answer), and
+            # the note says that z3 did not finish, as when it stops itself between two queries.
+            return _cross_check(_bfs_result(model, found, compiled, limits, budget), _BFS_DECIDES[found.outcome],
+                                stopped, None)
     if proved is None:
         assert found is not None
         return _bfs_result(model, found, compiled, limits, budget)
@@ -162,7 +176,9 @@ def _stuck_result(model: CompiledModel, engine: str, stats: bfs.Stats, path: bfs
     blocked, and explained."""
     (_, (initial,)), *rest = path
     first = rest[-1][1][-1] if rest else initial
-    budget.enter(Phase.VICTIMS)
+    # No check on entering: a stuck state the search found in time is the answer however little time is
+    # left; the victim search stops itself (bfs.saturate) and says what stopped it.
+    budget.enter(Phase.VICTIMS, check=False)
     bound = f"--max-states {limits.max_states}" if limits.max_states < VICTIM_STATES else f"its bound of {VICTIM_STATES:,} states"
     victims = bfs.saturate(model.ts, first, min(VICTIM_STATES, limits.max_states), compiled, budget, bound)
     rest.extend(victims.path)

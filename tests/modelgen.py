@@ -18,6 +18,7 @@ The same seed always gives the same model. Used by the fuzz test, the random-mod
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, fields, is_dataclass
 
@@ -300,7 +301,8 @@ class _Gen:
             if self.chance(0.3):
                 c = self.rng.choice([f"!({c})", f"{c} && choose()", f"{c} || choose()"])
             return c
-        return "choose()"
+        return "choose()" if self.chance(0.9) else self.rng.choice(["!choose()", "choose() && choose()",
+                                                                    "choose() || choose()"])
 
     def arm_body(self, scope: _Scope) -> str:
         if scope.in_loop and self.chance(0.25):
@@ -340,7 +342,7 @@ class _Gen:
         for _ in range(self.rng.randint(1, 2) if dormant is None else 1):
             fut = self.future_expr(scope)
             guard = ""
-            if scope.ints and self.chance(0.25):
+            if self.chance(0.2 if scope.ints else 0.1):
                 guard = f", if {self.cond(scope)}"
                 has_guard = True
             body = follow if follow is not None and dormant is not None else self.arm_body(scope)
@@ -350,7 +352,7 @@ class _Gen:
         self.rng.shuffle(arms) if dormant is None else None
         biased = "biased; " if self.chance(0.3) else ""
         otherwise = ""
-        if has_guard and self.chance(0.7):
+        if has_guard and self.chance(0.6):
             otherwise = " else => " + ("break," if scope.in_loop else "{}")
         return [*out, f"select! {{ {biased}{' '.join(arms)}{otherwise} }}"]
 
@@ -622,7 +624,10 @@ class _Gen:
         if has_main:
             body = main_body if main_body is not None else self.stmts(_Scope(), self.rng.randint(1, 4))
             tasks += ["task main {", *body, "}"]
-        return "\n".join([*lines, *tasks]) + "\n"
+        # drawn last, so a seed's model is the same with or without it; never multi-thread, which
+        # exact time refuses
+        header = ["// runtime: current-thread"] if self.chance(0.1) else []
+        return "\n".join([*header, *lines, *tasks]) + "\n"
 
 
 def random_model(seed: int) -> str:
@@ -647,16 +652,21 @@ def _nodes(x: object) -> Iterator[object]:
                 stack.extend(getattr(y, f.name) for f in fields(y))
 
 
-def features(prog: p.Program) -> set[str]:
+def features(prog: p.Program, text: str | None = None) -> set[str]:
     """The constructs prog uses: node type names (`Select`, `Race`, ...) refined where one type
-    covers several constructs (`Acquire.write`, `Select.biased`, `Resource.RwLock`, ...)."""
+    covers several constructs (`Acquire.write`, `Select.biased`, `Resource.RwLock`, ...). With the
+    model's `text`, also what only the spelling tells apart (`Join.join_all` from `Join.macro`)."""
     out: set[str] = set()
+    lines = text.splitlines() if text is not None else []
+    durations: set[int] = set()
     for r in prog.resources:
         out.add(f"Resource.{r.kind.value}")
         if not r.bounded:
             out.add("Resource.unbounded")
         if r.permits > 1:
             out.add(f"Resource.{r.kind.value}.permits>1")
+    if prog.runtime is not None:
+        out.add(f"Runtime.{prog.runtime}")
     for t in prog.tasks:
         out.add("Task.main" if t.name == "main" else "Task")
         if t.copies > 1:
@@ -696,12 +706,24 @@ def features(prog: p.Program) -> set[str]:
                 out.add("NotifyOne.waiters" if everyone else "NotifyOne.one")
             case p.Spawn(handle=handle):
                 out.add("Spawn.handle" if handle is not None else "Spawn.detached")
-            case p.TrySend(unbounded_send=unbounded):
-                out.add("TrySend.unbounded" if unbounded else "TrySend.try_send")
+            case p.TrySend(res=res, unbounded_send=unbounded):
+                on_unbounded = unbounded or (isinstance(res, p.GlobalRes) and not prog.resources[res.index].bounded)
+                out.add("TrySend.unbounded" if on_unbounded else "TrySend.try_send")
+            case p.AwaitStmt(future=p.UseVar(borrowed=True)):
+                out.add("AwaitStmt.borrowed")  # (&mut f).await
+            case p.Sleep(ms=p.IntConst(value=ms)):
+                durations.add(ms)
+            case p.Abort(local=local):
+                out.add(f"Abort.{local.ty.name}")
+            case p.Join(span=span) if span is not None and 0 < span.line <= len(lines):
+                written = lines[span.line - 1][span.col - 1:]
+                out.add("Join.join_all" if re.match(r"[\w:]*join_all\b", written) else "Join.macro")
             case p.Drop(local=local):
                 out.add(f"Drop.{local.ty.name}")
             case p.AwaitStmt(bind=bind) if bind is not None:
                 out.add(f"AwaitStmt.bind.{bind.ty.name}")
             case p.WithParam():
                 out.add("WithParam")
+    if len(durations) >= 3:
+        out.add("Sleep.varied")
     return out

@@ -344,3 +344,27 @@ def test_the_runtime_flag_header_and_their_conflicts(capsys: pytest.CaptureFixtu
     bad.write_text("// runtime: green-threads\ntask main { sleep(1).await; }\n")
     code, _, err = run(capsys, "verify", str(bad), "--quiet")
     assert code == 2 and f"{bad}:1:13: error: unknown runtime 'green-threads'" in err
+
+
+def test_a_stuck_state_found_in_time_is_reported_when_the_deadline_passes_before_the_victims(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """The deadline passing just after the search found a stuck state (seen with generated models
+    and a small --timeout): the stuck state is the answer (exit 1); the victim search stops itself.
+    It once ended the run inconclusive (exit 3) 'while searching for victims'."""
+    from mcheck.budget import Phase
+
+    class ExpiresAfterTheSearch(Budget):
+        def enter(self, phase: Phase, *args: object, **kwargs: object) -> None:
+            if phase is Phase.VICTIMS:
+                self.deadline = time.monotonic() - 1.0
+            super().enter(phase, *args, **kwargs)  # type: ignore[arg-type]
+
+    from mcheck.model import TimeMode
+    from mcheck.trace import Status
+
+    model = verify.load(verify.read_source(str(MODELS / "rfd609.mc")), TimeMode.UNTIMED, runtime="current-thread")
+    result = verify.check(model, budget=ExpiresAfterTheSearch(timeout=60.0))
+    assert result.status is Status.FUTURELOCK
+    assert result.trace is not None and result.trace.first_stuck == 4
+    # The victim search, past the deadline, stops at once and says so.
+    assert result.victims is not None and result.victims.stopped == "--timeout 60 s" and result.victims.states <= 2

@@ -6,18 +6,20 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import re
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 import z3  # type: ignore[import-untyped]
-from conftest import MODELS
+from conftest import BUGS_DIR, MODELS
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_engine import _exprs
 
 from mcheck import bfs, symbolic
 from mcheck.budget import Budget
+from mcheck.cli import main
 from mcheck.compiler import Runtime
 from mcheck.errors import InternalError
 from mcheck.evaluate import State, compile_system, evaluate
@@ -230,6 +232,32 @@ def test_timeout_is_inconclusive_with_the_depth_reached() -> None:
     assert result.status is Status.INCONCLUSIVE
     assert re.fullmatch(r"(no stuck state up to depth \d+|no depth checked) \(no proof within --timeout 0\.5 s; "
                         r"BMC stopped by --timeout 0\.5 s\)", result.reason), result.reason
+
+
+def test_timeout_bounds_composing_the_polls() -> None:
+    """Composing the polls (compose.py) of tests/hostile/z3_compose_ignores_timeout.mc takes 40 s
+    or more; it once looked at no clock, so only the CLI's alarm stopped it, and a caller of check()
+    waited for all of it whatever its --timeout."""
+    path = BUGS_DIR / "z3_compose_ignores_timeout.mc"
+    model = load(Source(str(path), path.read_text()), TimeMode.UNTIMED, runtime=Runtime.CURRENT_THREAD)
+    start = time.monotonic()
+    result = check(model, engine=Engine.Z3, budget=Budget(timeout=0.5))
+    assert time.monotonic() - start < 5.0
+    assert result.status is Status.INCONCLUSIVE and result.reason == "--timeout 0.5 s reached while running the z3 engine"
+
+
+def test_both_engines_keep_the_stuck_state_the_bfs_found_when_z3_runs_out_of_time(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """--engine both with a --timeout that ends while z3 works: the BFS's stuck state is still the
+    answer (exit 1), with a note that z3 did not finish, as when z3 stops itself between queries.
+    It was inconclusive (exit 3) when the CLI's alarm stopped z3 outside the engine's own checks."""
+    path = str(BUGS_DIR / "z3_compose_ignores_timeout.mc")
+    start = time.monotonic()
+    code = main(["verify", path, "--engine", "both", "--timeout", "1.5", "--quiet", "--runtime", "current-thread"])
+    out = capsys.readouterr().out
+    assert time.monotonic() - start < 6.0
+    assert code == 1 and out.startswith(f"{path}: futurelock found"), out
+    assert re.search(r"note: z3: inconclusive \(.*--timeout 1\.5 s.*\), [\d.]+ s", out), out
 
 
 def test_max_depth_is_inconclusive() -> None:
