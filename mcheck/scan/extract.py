@@ -39,6 +39,7 @@ _KEYWORDS = {"task", "let", "fn", "async", "loop", "while", "for", "if", "else",
              "interval", "channel", "oneshot", "self", "Some", "None", "yield_now"}
 
 _MARK = re.compile(r"\x01(\d+)\x02")
+_TRAILING = re.compile(r"^(.*);(\x01\d+\x02)$", re.S)
 
 
 # ---- values: what a Rust expression is, as far as the model cares ----
@@ -247,7 +248,10 @@ class Extractor:
             self.defaults.append(n)
 
     def emit(self, text: str) -> None:
-        self.out.append(text)
+        """Add a statement; its own marker (written last) moves to its front, so that the line's
+        `// from` names the statement, not a fn inlined into it."""
+        m = _TRAILING.match(text)
+        self.out.append(m.group(2) + m.group(1) + ";" if m else text)
 
     def global_name(self, hint: str) -> str:
         base = re.sub(r"\W", "_", hint).strip("_").lower() or "r"

@@ -1,0 +1,166 @@
+"""`mcheck scan` as data: the Rust files a command names, parsed and indexed, a model extracted per
+entry point and checked through the normal pipeline (runs.run_source), and each site's verdict.
+
+The phase between extract.py and report.py. It prints nothing and decides no verdict itself: a
+site's verdict is its model's, and a futurelock is blamed on the site whose borrowed future (or
+set, or stream) the stuck report names as dormant (NOTE(blame)).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path, PurePath
+
+from mcheck.budget import Budget
+from mcheck.errors import UsageError
+from mcheck.render import Describer
+from mcheck.runs import EXIT_BAD_INPUT, EXIT_INCONCLUSIVE, Options, Outcome, run_source, worst
+from mcheck.scan import index as index_mod
+from mcheck.scan.extract import Model, Site, extract
+from mcheck.scan.rust import Loc, RustError, RustFile, read_rust
+from mcheck.trace import Status
+
+SKIP_DIRS = frozenset({"target", ".git", "node_modules", ".venv"})
+
+
+@dataclass(slots=True)
+class Checked:
+    """One extracted model and what checking it gave."""
+
+    model: Model
+    outcome: Outcome
+    path: str  # the model's path: where --emit-models wrote it, else a name under scan-models/
+    written: bool
+    blamed: int | None = None  # the index in model.sites of the site the futurelock is blamed on
+
+
+@dataclass(frozen=True, slots=True)
+class SiteResult:
+    site: Site
+    checked: Checked
+    blamed: bool  # the model's stuck state is this site's doing (or the entry's, for a site-less entry)
+
+    @property
+    def verdict(self) -> str:
+        o = self.checked.outcome
+        return o.what
+
+
+@dataclass(slots=True)
+class ScanResult:
+    files: list[RustFile] = field(default_factory=list)
+    errors: list[RustError] = field(default_factory=list)
+    checked: list[Checked] = field(default_factory=list)
+    sites: list[SiteResult] = field(default_factory=list)
+    lines: int = 0
+    seconds: float = 0.0
+    extract_seconds: float = 0.0
+    emit_error: str = ""
+
+    @property
+    def exit_code(self) -> int:
+        codes = [c.outcome.exit_code for c in self.checked]
+        if self.errors or self.emit_error:
+            codes.append(EXIT_BAD_INPUT)
+        return worst(codes)
+
+
+def rust_paths(args: Sequence[str]) -> list[tuple[str, str]]:
+    """(path to read, path to show) for each Rust file named: a file as given, a directory as every
+    .rs file below it (sorted; target/ and hidden directories skipped)."""
+    out: dict[str, tuple[str, str]] = {}
+    for arg in args:
+        if os.path.isdir(arg):
+            found: list[str] = []
+            for dirpath, dirs, files in os.walk(arg):
+                dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS and not d.startswith("."))
+                found.extend(os.path.join(dirpath, f) for f in files if f.endswith(".rs"))
+            if not found:
+                raise UsageError(f"no .rs files under '{arg}'")
+            for f in sorted(found, key=lambda f: PurePath(f).parts):
+                out.setdefault(os.path.realpath(f), (f, os.path.normpath(f)))
+        elif not os.path.exists(arg):
+            raise UsageError(f"no such file or directory: '{arg}'")
+        else:
+            out.setdefault(os.path.realpath(arg), (arg, os.path.normpath(arg)))
+    return list(out.values())
+
+
+def _site_of_entry(m: Model) -> Site:
+    r = m.root
+    return Site(f"entry point ({r.kind})", r.node.loc, r.enclosing, "", ())
+
+
+def scan(args: Sequence[str], opts: Options, emit_dir: str | None = None) -> ScanResult:
+    """Parse, index, extract, check. Every Rust file that cannot be read or parsed is a located
+    error (the others are still scanned); a model that does not load is its site's `bad input`."""
+    start = time.monotonic()
+    res = ScanResult()
+    for path, shown in rust_paths(args):
+        try:
+            res.files.append(read_rust(path, shown))
+        except RustError as e:
+            res.errors.append(e)
+    idx = index_mod.build(res.files)
+    res.lines = idx.lines
+    models = [extract(idx, root) for root in idx.roots]
+    names: dict[str, int] = {}
+    res.extract_seconds = time.monotonic() - start
+    for m in models:
+        n = names.get(m.name, 0)
+        names[m.name] = n + 1
+        fname = f"{m.name}.mc" if n == 0 else f"{m.name}_{n + 1}.mc"
+        written = False
+        path = os.path.join(emit_dir, fname) if emit_dir else os.path.join("scan-models", fname)
+        if emit_dir:
+            try:
+                Path(emit_dir).mkdir(parents=True, exist_ok=True)
+                Path(path).write_text(m.text, encoding="utf-8")
+                written = True
+            except OSError as e:
+                res.emit_error = f"cannot write --emit-models {emit_dir}: {e.strerror or e}"
+        outcome = run_source(path, m.text, opts, Budget(opts.timeout, opts.max_memory_mib))
+        c = Checked(m, outcome, path, written)
+        c.blamed = _blame(c)
+        res.checked.append(c)
+    # One result per site; a site reached from several entry points keeps its worst verdict.
+    by_loc: dict[Loc, SiteResult] = {}
+    for c in res.checked:
+        sites = c.model.sites or [_site_of_entry(c.model)]
+        for i, s in enumerate(sites):
+            sr = SiteResult(s, c, blamed=(c.blamed == i) if c.model.sites else True)
+            old = by_loc.get(s.loc)
+            if old is None or _rank(sr) > _rank(old):
+                by_loc[s.loc] = sr
+    res.sites = sorted(by_loc.values(), key=lambda s: (s.site.loc.path, s.site.loc.line, s.site.loc.col))
+    res.seconds = time.monotonic() - start
+    return res
+
+
+def _rank(s: SiteResult) -> tuple[int, int]:
+    code = s.checked.outcome.exit_code
+    order = {0: 0, EXIT_INCONCLUSIVE: 1, 1: 2, EXIT_BAD_INPUT: 3, 4: 4}
+    return (order.get(code, 0), int(s.blamed))
+
+
+def _blame(c: Checked) -> int | None:
+    """NOTE(blame): the site a futurelock belongs to: the one whose future the stuck report names
+    dormant (by the model's local name, or the model line it is declared on), else the first."""
+    o = c.outcome
+    sites = c.model.sites
+    if not sites or o.result is None or o.result.trace is None or o.model is None:
+        return None
+    if o.result.status is not Status.FUTURELOCK:
+        return 0
+    rep = o.result.trace.report
+    d = Describer(o.model)
+    labels = [d.var_ancestor(i).label for i in rep.dormant]
+    for label in labels:
+        for i, s in enumerate(sites):
+            if s.future and (label == s.future or re.fullmatch(rf"{re.escape(s.future)}(_\d+)?", label)):
+                return i
+    return 0
