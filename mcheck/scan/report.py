@@ -112,11 +112,11 @@ def diagnostic(sr: SiteResult, files: dict[str, RustFile]) -> list[str]:
             res.append(f"`{name}`" + (f" ({_line_loc(made)})" if made else ""))
         out.append("  = resource: " + ", ".join(res))
     victims = [model.tasks[t].name for t in rep.victims]
-    out.append("  = victims: " + (", ".join(victims) if victims else "none besides the stuck task"))
+    out.append("  = victims: " + (mp.text(", ".join(victims)) if victims else "none besides the stuck task"))
     out.append("  = why:")
     out.extend(f"      - {mp.text(w)}" for w in why_lines(model, rep, final))
     steps = describe_steps(model, o.result)
-    out.append(f"  = trace ({o.time.value} time, {len(steps)} steps):")
+    out.append(f"  = trace ({o.time.value}, {len(steps)} step{'s' if len(steps) != 1 else ''}):")
     for st in steps:
         step_loc = mp.loc(st.span.line) if st.span else None
         at = f"   [{_line_loc(step_loc)}]" if step_loc else ""
@@ -195,7 +195,7 @@ def _trace_doc(c: Checked, files: dict[str, RustFile]) -> list[dict[str, Any]] |
     out = []
     for st in describe_steps(o.model, o.result):
         loc = mp.loc(st.span.line) if st.span else None
-        out.append({"step": st.number, "task": st.task, "action": mp.text(st.headline),
+        out.append({"step": st.number, "task": mp.text(st.task), "action": mp.text(st.headline),
                     "location": {"file": loc.path, "line": loc.line} if loc else None,
                     "model_line": st.span.line if st.span else None,
                     "events": [mp.text(e) for e in st.events]})
@@ -223,7 +223,7 @@ def site_doc(sr: SiteResult, files: dict[str, RustFile]) -> dict[str, Any]:
         doc["message"] = _message(sr, mp)
         doc["dormant_futures"] = list(dict.fromkeys(d.var_ancestor(i).label for i in rep.dormant))
         doc["resources"] = [o.model.resources[r].name for r in rep.resources]
-        doc["victims"] = [o.model.tasks[t].name for t in rep.victims]
+        doc["victims"] = [mp.text(o.model.tasks[t].name) for t in rep.victims]
         doc["why"] = [mp.text(w) for w in why_lines(o.model, rep, final)]
         doc["fixes"] = [mp.text(f) for f in fixes(o.model, rep)]
     if o.result is None:
@@ -280,13 +280,16 @@ def scan_sarif(r: ScanResult) -> str:
                         phys["artifactLocation"] = {"uri": artifact_uri(cc.model.root.node.loc.path)}
                         phys.pop("region", None)
             for k, v in node.items():
-                if k == "text" and isinstance(v, str) and c is not None:
+                if isinstance(v, str) and c is not None and k != "uri":
                     node[k] = _Mapper(c, files).text(v)
                 else:
                     remap(v, c)
         elif isinstance(node, list):
-            for x in node:
-                remap(x, c)
+            for i, x in enumerate(node):
+                if isinstance(x, str) and c is not None:
+                    node[i] = _Mapper(c, files).text(x)
+                else:
+                    remap(x, c)
         return node
 
     results = run["results"]
