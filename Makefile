@@ -29,10 +29,12 @@ lint: $(STAMP)
 docs: $(STAMP)
 	$(BIN)/python tools/patterns_doc.py
 
-# N request tasks through a channel(1): with symmetry reduction (the default), then the raw engine.
+# N request tasks through a channel(1): with symmetry reduction (the default), then the raw engine;
+# then `mcheck scan` on a generated 100,000-line crate (lines per second).
 bench: $(STAMP)
 	$(BIN)/python bench/bench.py --max-n 12
 	$(BIN)/python bench/bench.py --max-n 6 --no-symmetry
+	$(BIN)/python bench/scan_bench.py --lines 100000
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -12,13 +12,13 @@ import os
 import re
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePath
 
 from mcheck.budget import Budget
 from mcheck.errors import UsageError
 from mcheck.render import Describer
-from mcheck.runs import EXIT_BAD_INPUT, EXIT_INCONCLUSIVE, Options, Outcome, run_source, worst
+from mcheck.runs import EXIT_BAD_INPUT, EXIT_INCONCLUSIVE, EXIT_INTERNAL_ERROR, Options, Outcome, run_source, worst
 from mcheck.scan import index as index_mod
 from mcheck.scan.extract import Model, Site, extract
 from mcheck.scan.rust import Loc, RustError, RustFile, read_rust
@@ -60,10 +60,12 @@ class ScanResult:
     seconds: float = 0.0
     extract_seconds: float = 0.0
     emit_error: str = ""
+    failed: list[tuple[Loc, int, str]] = field(default_factory=list)  # entry points not modelled: exit code, why
+    cached: int = 0  # models not checked again: the same model text as one already checked
 
     @property
     def exit_code(self) -> int:
-        codes = [c.outcome.exit_code for c in self.checked]
+        codes = [c.outcome.exit_code for c in self.checked] + [code for _, code, _ in self.failed]
         if self.errors or self.emit_error:
             codes.append(EXIT_BAD_INPUT)
         return worst(codes)
@@ -107,8 +109,18 @@ def scan(args: Sequence[str], opts: Options, emit_dir: str | None = None) -> Sca
             res.errors.append(e)
     idx = index_mod.build(res.files)
     res.lines = idx.lines
-    models = [extract(idx, root) for root in idx.roots]
+    models: list[Model] = []
+    for root in idx.roots:
+        try:
+            models.append(extract(idx, root))
+        except RecursionError:
+            res.failed.append((root.node.loc, EXIT_INCONCLUSIVE, "the code is nested too deeply to model "
+                               f"({root.kind} in `{root.enclosing}`): not checked"))
+        except Exception as e:  # mcheck's fault, reported per entry point; the others are still checked
+            res.failed.append((root.node.loc, EXIT_INTERNAL_ERROR, f"internal error while extracting the model of "
+                               f"this {root.kind} ({type(e).__name__}: {e}); please report it with the code"))
     names: dict[str, int] = {}
+    shapes: dict[str, Outcome] = {}
     res.extract_seconds = time.monotonic() - start
     for m in models:
         n = names.get(m.name, 0)
@@ -123,7 +135,12 @@ def scan(args: Sequence[str], opts: Options, emit_dir: str | None = None) -> Sca
                 written = True
             except OSError as e:
                 res.emit_error = f"cannot write --emit-models {emit_dir}: {e.strerror or e}"
-        outcome = run_source(path, m.text, opts, Budget(opts.timeout, opts.max_memory_mib))
+        key = _shape(m.text)
+        if key in shapes:  # NOTE(model-cache)
+            outcome = replace(shapes[key], path=path)
+            res.cached += 1
+        else:
+            outcome = shapes[key] = run_source(path, m.text, opts, Budget(opts.timeout, opts.max_memory_mib))
         c = Checked(m, outcome, path, written)
         c.blamed = _blame(c)
         res.checked.append(c)
@@ -139,6 +156,17 @@ def scan(args: Sequence[str], opts: Options, emit_dir: str | None = None) -> Sca
     res.sites = sorted(by_loc.values(), key=lambda s: (s.site.loc.path, s.site.loc.line, s.site.loc.col))
     res.seconds = time.monotonic() - start
     return res
+
+
+_FROM = re.compile(r"  // from \S+$", re.M)
+
+
+def _shape(text: str) -> str:
+    """NOTE(model-cache): a model's text without its comments. Two entry points whose models are
+    the same text but for where they came from (tests of one shape, generated handlers) have the
+    same verdict and trace, step for step; the second reuses the first's outcome, and its own
+    source map places that trace in its own Rust."""
+    return "\n".join(line for line in _FROM.sub("", text).splitlines() if not line.startswith("//"))
 
 
 def _rank(s: SiteResult) -> tuple[int, int]:

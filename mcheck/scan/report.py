@@ -35,7 +35,10 @@ class _Mapper:
 
     def text(self, s: str) -> str:
         """Rewrite `path.mc:L:C` and `[L:C]` in a sentence to the Rust place."""
-        path = re.escape(self.c.path)
+        names = {self.c.path}
+        if self.c.outcome.model is not None:
+            names.add(self.c.outcome.model.source.name)  # a cached outcome names the first model
+        path = "(?:" + "|".join(re.escape(n) for n in sorted(names)) + ")"
 
         def full(mt: re.Match[str]) -> str:
             loc = self.loc(int(mt.group(1)))
@@ -162,6 +165,8 @@ def scan_text(r: ScanResult) -> str:
         elif o.result.status is Status.INCONCLUSIVE:
             extra = f": {o.result.reason}"
         out.append(f"{sr.site.loc}: {_verdict_word(sr)}: {sr.site.kind} in `{sr.site.function}`{extra} (model {c.path})")
+    for loc, _, why in r.failed:
+        out.append(f"{loc}: error: {why}")
     notes = [(c, n) for c in r.checked for n in c.model.notes]
     defaults = [(c, n) for c in r.checked for n in c.model.defaults]
     if defaults:
@@ -243,6 +248,8 @@ def scan_json(r: ScanResult) -> str:
                     "column": e.diagnostic.span.col if e.diagnostic.span else None, "message": e.diagnostic.message}
                    for e in r.errors],
         "sites": [site_doc(sr, files) for sr in r.sites],
+        "not_modelled": [{"file": loc.path, "line": loc.line, "column": loc.col, "exit_code": code, "message": why}
+                         for loc, code, why in r.failed],
         "left_out": [{"file": n.loc.path, "line": n.loc.line, "column": n.loc.col, "text": n.text, "model": c.path}
                      for c in r.checked for n in c.model.notes],
         "defaults": [{"file": n.loc.path, "line": n.loc.line, "column": n.loc.col, "text": n.text, "model": c.path}
@@ -316,6 +323,13 @@ def scan_sarif(r: ScanResult) -> str:
             "descriptor": {"id": "bad-input", "index": 0}, "level": "error",
             "message": {"text": e.diagnostic.message},
             "locations": [{"physicalLocation": {"artifactLocation": {"uri": artifact_uri(e.path)}, **region}}]})
+    for loc, code, why in r.failed:
+        kind = "internal-error" if code == 4 else "inconclusive"
+        run["invocations"][0]["toolExecutionNotifications"].append({
+            "descriptor": {"id": kind, "index": 2 if code == 4 else 1}, "level": "error" if code == 4 else "warning",
+            "message": {"text": why},
+            "locations": [{"physicalLocation": {"artifactLocation": {"uri": artifact_uri(loc.path)},
+                                                "region": {"startLine": loc.line, "startColumn": loc.col}}}]})
     run["invocations"][0]["executionSuccessful"] = r.exit_code not in (2, 4)
     run["invocations"][0]["exitCode"] = r.exit_code
     run["properties"] = {"files": len(r.files), "lines": r.lines, "entryPoints": len(r.checked),
