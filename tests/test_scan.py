@@ -255,3 +255,17 @@ def test_an_unreadable_path_is_a_clear_error(capsys: pytest.CaptureFixture[str],
     (tmp_path / "notutf8.rs").write_bytes(b"fn main() {}\n// \xff\n")
     assert main(["scan", str(tmp_path / "notutf8.rs")]) == 2
     assert "not valid UTF-8" in capsys.readouterr().out
+
+
+def test_one_construct_per_entry_point(in_root: None) -> None:
+    result = scan(["tests/scan/constructs"], Options())
+    got = {(s.site.function, s.site.kind): s.verdict for s in result.sites}
+    assert got == {
+        ("fused_select", "futures::select! over a named future"): "futurelock",  # the OnceCell initializer
+        ("poll_once", "poll! over a borrowed future"): "futurelock",
+        ("main", "entry point (tokio::main)"): "safe",
+    }
+    (main_model,) = [c.model for c in result.checked if c.model.root.enclosing == "main"]
+    assert "task spawned_" in main_model.text and "[2]" in main_model.text  # the spawn in a loop
+    assert "waiter.enable();" in main_model.text
+    assert any("spawn inside a loop" in n.text for n in main_model.defaults)

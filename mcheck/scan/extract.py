@@ -592,8 +592,10 @@ class Extractor:
         if t == "binary_expression":
             return self.arith(e, ctx)
         if t == "unary_expression" and e.named:
-            v = self.expr(e.named[0], ctx)
-            return Int(-v.n) if isinstance(v, Int) and e.text.startswith("-") else UNKNOWN
+            v = self.expr(e.named[0], ctx, hint)
+            if e.text.startswith("-"):
+                return Int(-v.n) if isinstance(v, Int) else UNKNOWN
+            return v if e.text.startswith("*") else UNKNOWN  # `*guard`, `*c.get_or_init(..).await`
         if t == "type_cast_expression":
             val = e.field("value")
             return self.expr(val, ctx, hint) if val is not None else UNKNOWN
@@ -1033,6 +1035,8 @@ class Extractor:
             if meth in ("fuse", "boxed", "boxed_local", "instrument", "in_current_span") and isinstance(v, Local):
                 return v
             return v
+        if meth == "enable" and isinstance(v, Fut) and v.borrowed:
+            return Stmt(f"{v.borrowed}.enable()")  # `waiter.as_mut().enable()`: registers without polling
         if meth == "as_mut" and isinstance(v, Local) and v.kind == "future":
             return Fut(f"&mut {v.name}", borrowed=v.name, spawnable=False)
         if isinstance(v, Res):
