@@ -117,6 +117,7 @@ def in_root(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.mark.parametrize(("crate", "site", "victim"), [
     ("service", "tests/scan/service/src/collector.rs:27:21", "spawn@db.rs:40"),
     ("jobs", "tests/scan/jobs/src/runner.rs:18:9", None),
+    ("library", "tests/scan/library/src/lib.rs:34:13", None),
 ])
 def test_a_fixture_crate_futurelocks_at_its_site(capsys: pytest.CaptureFixture[str], in_root: None, crate: str,
                                                  site: str, victim: str | None) -> None:
@@ -128,7 +129,7 @@ def test_a_fixture_crate_futurelocks_at_its_site(capsys: pytest.CaptureFixture[s
         assert f"= victims: {victim}" in out
 
 
-@pytest.mark.parametrize("crate", ["service_fixed", "jobs_fixed"])
+@pytest.mark.parametrize("crate", ["service_fixed", "jobs_fixed", "library_fixed"])
 def test_the_fixed_version_is_safe(capsys: pytest.CaptureFixture[str], in_root: None, crate: str) -> None:
     code, out = _scan_cli(capsys, f"tests/scan/{crate}")
     assert code == 0, out
@@ -148,6 +149,16 @@ def test_the_dormant_future_three_calls_away_is_found(in_root: None) -> None:
     assert c.outcome.result is not None and c.outcome.result.trace is not None
     files = {line.split("// from ")[1].split(":")[0] for line in c.model.text.splitlines() if "// from " in line}
     assert files == {f"tests/scan/service/src/{f}.rs" for f in ("main", "db", "collector", "pool")}
+
+
+def test_an_uncalled_fn_on_the_same_resources_runs_alongside(in_root: None) -> None:
+    """library: `handle` and `Pool::reap` are both entry points (nothing calls them) and share
+    `Pool.idle` by type; the handler's futurelock needs the reaper holding the lock."""
+    result = scan(["tests/scan/library"], Options())
+    (site,) = result.sites
+    assert site.verdict == "futurelock" and site.checked.model.root.enclosing == "handle"
+    assert site.checked.model.companions == ("Pool::reap",)
+    assert "task reap {" in site.checked.model.text
 
 
 def test_emitted_models_verify_on_their_own(capsys: pytest.CaptureFixture[str], in_root: None,

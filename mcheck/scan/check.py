@@ -8,6 +8,7 @@ set, or stream) the stuck report names as dormant (NOTE(blame)).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import time
@@ -20,7 +21,7 @@ from mcheck.errors import UsageError
 from mcheck.render import Describer
 from mcheck.runs import EXIT_BAD_INPUT, EXIT_INCONCLUSIVE, EXIT_INTERNAL_ERROR, Options, Outcome, run_source, worst
 from mcheck.scan import index as index_mod
-from mcheck.scan.extract import Model, Site, extract
+from mcheck.scan.extract import Model, Site, companions_of, extract
 from mcheck.scan.rust import Loc, RustError, RustFile, read_rust
 from mcheck.trace import Status
 
@@ -109,10 +110,16 @@ def scan(args: Sequence[str], opts: Options, emit_dir: str | None = None) -> Sca
             res.errors.append(e)
     idx = index_mod.build(res.files)
     res.lines = idx.lines
+    firsts: list[Model] = []  # each entry point on its own, to see which resources they share by type
+    for root in idx.roots:
+        with contextlib.suppress(Exception):  # a failure is reported below, when it is extracted for good
+            firsts.append(extract(idx, root))
     models: list[Model] = []
     for root in idx.roots:
         try:
-            models.append(extract(idx, root))
+            first = next((m for m in firsts if m.root is root), None)
+            with_them = companions_of(first, firsts) if first is not None else ()
+            models.append(extract(idx, root, with_them) if with_them or first is None else first)
         except RecursionError:
             res.failed.append((root.node.loc, EXIT_INCONCLUSIVE, "the code is nested too deeply to model "
                                f"({root.kind} in `{root.enclosing}`): not checked"))
@@ -169,10 +176,12 @@ def _shape(text: str) -> str:
     return "\n".join(line for line in _FROM.sub("", text).splitlines() if not line.startswith("//"))
 
 
-def _rank(s: SiteResult) -> tuple[int, int]:
+def _rank(s: SiteResult) -> tuple[int, int, int]:
+    """The worst verdict; then the one blamed on the site; then the model of the site's own entry
+    point rather than one it runs in as a companion."""
     code = s.checked.outcome.exit_code
     order = {0: 0, EXIT_INCONCLUSIVE: 1, 1: 2, EXIT_BAD_INPUT: 3, 4: 4}
-    return (order.get(code, 0), int(s.blamed))
+    return (order.get(code, 0), int(s.blamed), int(s.checked.model.root.enclosing == s.site.function))
 
 
 def _blame(c: Checked) -> int | None:

@@ -164,6 +164,8 @@ class Model:
     defaults: list[Note]  # capacities and durations the code does not state
     resources: dict[str, Loc]  # model global -> where it is created (or typed)
     task: str  # the entry's task name in the model
+    typed: frozenset[str] = frozenset()  # resources made from a type: what other entry points may share
+    companions: tuple[str, ...] = ()  # other entry points run alongside (NOTE(companions))
 
 
 # ---- the extractor ----
@@ -213,9 +215,11 @@ class Extractor:
     """Builds the model of one entry point. Text carries \\x01N\\x02 markers naming `self.locs[N]`,
     which rendering turns into the `// from` comments and the source map."""
 
-    def __init__(self, index: Index, root: Root) -> None:
+    def __init__(self, index: Index, root: Root, companions: tuple[Root, ...] = ()) -> None:
         self.idx = index
         self.root = root
+        self.companions = companions
+        self.typed_resources: set[str] = set()  # keys of resources made from a type (`Db.conn`)
         self.locs: list[Loc] = []
         self.globals: list[str] = []
         self.global_names: set[str] = set()
@@ -297,9 +301,20 @@ class Extractor:
 
     def run(self) -> Model:
         r = self.root
-        body = r.node.field("body") if r.fn is not None else next((c for c in r.node.named if c.type == "block"), None)
         task = "main" if r.kind in ("tokio::main", "tokio::test", "async block") else self.local_name(
             r.fn.name if r.fn else "task")
+        main = self.task_text(r, task)
+        others = []
+        for c in self.companions:
+            assert c.fn is not None
+            name = self.local_name(c.fn.name)
+            others.append(self.task_text(c, name))
+            self.default(c.node, f"task {name}: `{c.enclosing}`, which nothing in the scanned code calls, touches the "
+                                 "same resources (by type): it runs alongside, from the start")
+        return self.render(task, [main, *others, *self.tasks])
+
+    def task_text(self, r: Root, task: str) -> str:
+        body = r.node.field("body") if r.fn is not None else next((c for c in r.node.named if c.type == "block"), None)
         ctx = _Ctx({}, r.enclosing, 0, (r.fn.qualname,) if r.fn else (), cond_names=_condition_names(r.node.text))
         if r.fn is not None:
             for pname, pty in r.fn.params:
@@ -307,8 +322,7 @@ class Extractor:
                                                   (r.fn.owner or "self"), r.fn.node, r.fn.owner)
         stmts = self.block_stmts(body, ctx) if body is not None else []
         head = self.mark(r.node)
-        main = f"task {task} {{{head}\n" + _indent("\n".join(stmts)) + "\n}" + head
-        return self.render(task, [main, *self.tasks])
+        return f"task {task} {{{head}\n" + _indent("\n".join(stmts)) + "\n}" + head
 
     def render(self, task: str, tasks: list[str]) -> Model:
         r = self.root
@@ -349,7 +363,8 @@ class Extractor:
         sites = [Site(s.kind, s.loc, s.function, s.future, s.awaits, site_lines.get(m, 0))
                  for s, m in zip(self.sites, self.site_marks, strict=True)]
         name = f"{re.sub(r'[^A-Za-z0-9]+', '_', r.node.loc.path).strip('_')}_{r.node.loc.line}"
-        return Model(r, name, "\n".join(lines) + "\n", smap, sites, self.notes, self.defaults, self.resources, task)
+        return Model(r, name, "\n".join(lines) + "\n", smap, sites, self.notes, self.defaults, self.resources, task,
+                     frozenset(self.typed_resources), tuple(c.enclosing for c in self.companions))
 
     def add_site(self, kind: str, node: Node, ctx: _Ctx, future: str, awaits: list[str]) -> str:
         mark = self.mark(node)
@@ -379,6 +394,7 @@ class Extractor:
         if kind is not None:
             self.default(node, f"`{key}` ({last}) comes from outside the scanned code: one resource for it")
             v = self.new_resource(kind, hint, node)
+            self.typed_resources.add(key)
         elif last == "Self" and owner is not None and depth < 3:
             v = self.struct_of(owner, node, depth)
         elif last in self.idx.structs and depth < 3:
@@ -1554,5 +1570,22 @@ def _indent(text: str) -> str:
     return "\n".join("    " + line if line.strip() else line for line in text.split("\n"))
 
 
-def extract(index: Index, root: Root) -> Model:
-    return Extractor(index, root).run()
+MAX_COMPANIONS = 2
+"""At most this many other entry points run alongside one (NOTE(companions))."""
+
+
+def extract(index: Index, root: Root, companions: tuple[Root, ...] = ()) -> Model:
+    return Extractor(index, root, companions).run()
+
+
+def companions_of(model: Model, others: list[Model]) -> tuple[Root, ...]:
+    """NOTE(companions): an async fn that nothing in the scanned code calls (a handler, a reaper,
+    an actor loop a framework starts) and that touches a resource this entry point has only by
+    type (`Pool.idle`) may run at the same time, so the entry point's model runs it alongside, as
+    a task of its own from the start. #[tokio::main] and #[tokio::test] fns are programs of their
+    own and never companions."""
+    if not model.typed:
+        return ()
+    found = [m.root for m in others if m.root is not model.root and m.root.kind == "async fn"
+             and m.typed & model.typed]
+    return tuple(found[:MAX_COMPANIONS])
