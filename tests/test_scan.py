@@ -280,3 +280,18 @@ def test_one_construct_per_entry_point(in_root: None) -> None:
     assert "task spawned_" in main_model.text and "[2]" in main_model.text  # the spawn in a loop
     assert "waiter.enable();" in main_model.text
     assert any("spawn inside a loop" in n.text for n in main_model.defaults)
+
+
+def test_a_hang_on_an_approximated_resource_is_inconclusive(capsys: pytest.CaptureFixture[str],
+                                                             tmp_path: Path) -> None:
+    """NOTE(doubt): 64 sends fill a channel(1024) only in the model (capacities stop at 16): not a
+    finding, but an inconclusive site that says why."""
+    (tmp_path / "fill.rs").write_text(
+        "#[tokio::test]\nasync fn fill() {\n    let (tx, mut rx) = tokio::sync::mpsc::channel(1024);\n"
+        "    for _ in 0..64 {\n        tx.send(()).await.unwrap();\n    }\n    rx.recv().await;\n}\n")
+    code = main(["scan", str(tmp_path / "fill.rs")])
+    out = capsys.readouterr().out
+    assert code == 3
+    assert "warning:" not in out
+    assert "inconclusive: entry point (tokio::test) in `fill`: possible deadlock" in out
+    assert "its capacity 1024 is 16 in the model" in out

@@ -37,6 +37,22 @@ class Checked:
     path: str  # the model's path: where --emit-models wrote it, else a name under scan-models/
     written: bool
     blamed: int | None = None  # the index in model.sites of the site the futurelock is blamed on
+    doubt: str = ""  # NOTE(doubt): why a stuck verdict is reported inconclusive
+
+    @property
+    def verdict(self) -> str:
+        o = self.outcome
+        if self.doubt:
+            return "inconclusive"
+        if o.diagnostics:
+            return "not checked"
+        return o.what
+
+    @property
+    def exit_code(self) -> int:
+        if self.doubt or self.outcome.diagnostics:
+            return EXIT_INCONCLUSIVE
+        return self.outcome.exit_code
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,8 +63,7 @@ class SiteResult:
 
     @property
     def verdict(self) -> str:
-        o = self.checked.outcome
-        return o.what
+        return self.checked.verdict
 
 
 @dataclass(slots=True)
@@ -66,7 +81,7 @@ class ScanResult:
 
     @property
     def exit_code(self) -> int:
-        codes = [c.outcome.exit_code for c in self.checked] + [code for _, code, _ in self.failed]
+        codes = [c.exit_code for c in self.checked] + [code for _, code, _ in self.failed]
         if self.errors or self.emit_error:
             codes.append(EXIT_BAD_INPUT)
         return worst(codes)
@@ -150,6 +165,7 @@ def scan(args: Sequence[str], opts: Options, emit_dir: str | None = None) -> Sca
             outcome = shapes[key] = run_source(path, m.text, opts, Budget(opts.timeout, opts.max_memory_mib))
         c = Checked(m, outcome, path, written)
         c.blamed = _blame(c)
+        c.doubt = _doubt(c)
         res.checked.append(c)
     # One result per site; a site reached from several entry points keeps its worst verdict.
     by_loc: dict[Loc, SiteResult] = {}
@@ -179,9 +195,21 @@ def _shape(text: str) -> str:
 def _rank(s: SiteResult) -> tuple[int, int, int]:
     """The worst verdict; then the one blamed on the site; then the model of the site's own entry
     point rather than one it runs in as a companion."""
-    code = s.checked.outcome.exit_code
+    code = s.checked.exit_code
     order = {0: 0, EXIT_INCONCLUSIVE: 1, 1: 2, EXIT_BAD_INPUT: 3, 4: 4}
     return (order.get(code, 0), int(s.blamed), int(s.checked.model.root.enclosing == s.site.function))
+
+
+def _doubt(c: Checked) -> str:
+    """NOTE(doubt): a stuck state that waits on a resource the model does not follow faithfully (a
+    capacity above what the model holds, `close()`, `try_acquire` left out) may be the model's and
+    not the code's: it is reported inconclusive, with the reason, and its trace is kept."""
+    o = c.outcome
+    if o.result is None or o.result.trace is None or o.model is None:
+        return ""
+    names = [o.model.resources[r].name for r in o.result.trace.report.resources]
+    why = [f"`{n}`: {c.model.approximate[n]}" for n in names if n in c.model.approximate]
+    return f"possible {o.result.status.value}, on a resource the model approximates ({'; '.join(why)})" if why else ""
 
 
 def _blame(c: Checked) -> int | None:

@@ -30,6 +30,9 @@ DEFAULT_SLEEP_MS = 10
 """The duration of a sleep, timeout or interval whose duration is not a constant."""
 
 MAX_CAPACITY = 16
+MAX_MS = 1_000_000
+"""Durations above this (a test's `Duration::from_secs(u64::MAX)`) become it: the model's numbers
+are small."""
 MAX_LIST = 64
 LOOP_SPAWN_COPIES = 2
 """A spawn inside a loop becomes a top-level `task NAME[2]`: two copies of the spawned future."""
@@ -166,6 +169,7 @@ class Model:
     task: str  # the entry's task name in the model
     typed: frozenset[str] = frozenset()  # resources made from a type: what other entry points may share
     companions: tuple[str, ...] = ()  # other entry points run alongside (NOTE(companions))
+    approximate: dict[str, str] = field(default_factory=dict)  # resource -> why a hang on it is in doubt
 
 
 # ---- the extractor ----
@@ -220,6 +224,8 @@ class Extractor:
         self.root = root
         self.companions = companions
         self.typed_resources: set[str] = set()  # keys of resources made from a type (`Db.conn`)
+        self.capacity: dict[str, int] = {}
+        self.approximate: dict[str, str] = {}  # resource -> why its model is not the code's
         self.locs: list[Loc] = []
         self.globals: list[str] = []
         self.global_names: set[str] = set()
@@ -242,12 +248,12 @@ class Extractor:
         return f"\x01{len(self.locs) - 1}\x02"
 
     def note(self, node: Node, text: str) -> None:
-        n = Note(node.loc, text)
+        n = Note(node.loc, " ".join(text.split()))
         if n not in self.notes:
             self.notes.append(n)
 
     def default(self, node: Node, text: str) -> None:
-        n = Note(node.loc, text)
+        n = Note(node.loc, " ".join(text.split()))
         if n not in self.defaults:
             self.defaults.append(n)
 
@@ -256,6 +262,10 @@ class Extractor:
         `// from` names the statement, not a fn inlined into it."""
         m = _TRAILING.match(text)
         self.out.append(m.group(2) + m.group(1) + ";" if m else text)
+
+    def emit_value(self, v: Awaited | Stmt, node: Node) -> None:
+        """An await or statement whose value is not used, as a statement (a block takes no `;`)."""
+        self.emit(v.text if v.text.rstrip().endswith("}") else f"{v.text};{self.mark(node)}")
 
     def global_name(self, hint: str) -> str:
         base = re.sub(r"\W", "_", hint).strip("_").lower() or "r"
@@ -290,8 +300,10 @@ class Extractor:
             if cap < 1 or cap > MAX_CAPACITY:
                 self.default(node, f"`{name}`: capacity {cap} is outside 1..{MAX_CAPACITY}; the model uses "
                                    f"{max(1, min(cap, MAX_CAPACITY))}")
+                self.approximate[name] = f"its capacity {cap} is {max(1, min(cap, MAX_CAPACITY))} in the model"
                 cap = max(1, min(cap, MAX_CAPACITY))
             ctor = f"Semaphore::new({cap})" if kind == "semaphore" else f"channel({cap})"
+            self.capacity[name] = cap
         assert ctor is not None
         self.globals.append(f"let {name} = {ctor};{self.mark(node)}")
         self.resources[name] = node.loc
@@ -329,9 +341,9 @@ class Extractor:
         header = [f"// Extracted by `mcheck scan` from {r.node.loc} ({r.kind} in {r.enclosing}).",
                   "// Refine it (docs/scan.md) and check it with `mcheck verify`."]
         for n in self.notes:
-            header.append(f"// left out: {n.loc}: {n.text}")
+            header.append(f"// left out: {n.loc}: {' '.join(n.text.split())}")
         for n in self.defaults:
-            header.append(f"// default: {n.loc}: {n.text}")
+            header.append(f"// default: {n.loc}: {' '.join(n.text.split())}")
         parts = [*header, "", *self.globals, "", *("\n" + t if i else t for i, t in enumerate(tasks))]
         raw = "\n".join(parts)
         lines: list[str] = []
@@ -364,7 +376,8 @@ class Extractor:
                  for s, m in zip(self.sites, self.site_marks, strict=True)]
         name = f"{re.sub(r'[^A-Za-z0-9]+', '_', r.node.loc.path).strip('_')}_{r.node.loc.line}"
         return Model(r, name, "\n".join(lines) + "\n", smap, sites, self.notes, self.defaults, self.resources, task,
-                     frozenset(self.typed_resources), tuple(c.enclosing for c in self.companions))
+                     frozenset(self.typed_resources), tuple(c.enclosing for c in self.companions),
+                     dict(self.approximate))
 
     def add_site(self, kind: str, node: Node, ctx: _Ctx, future: str, awaits: list[str]) -> str:
         mark = self.mark(node)
@@ -469,11 +482,8 @@ class Extractor:
                 self.emit("{" + self.mark(e) + "\n" + _indent("\n".join(inner)) + "\n}")
             return
         v = self.expr(e, ctx)
-        m = self.mark(e)
-        if isinstance(v, Awaited):
-            self.emit(f"{v.text};{m}")
-        elif isinstance(v, Stmt):
-            self.emit(v.text if v.text.rstrip().endswith("}") else f"{v.text};{m}")
+        if isinstance(v, Awaited | Stmt):
+            self.emit_value(v, e)
 
     def let(self, st: Node, ctx: _Ctx) -> None:
         pat, val = st.field("pattern"), st.field("value")
@@ -502,7 +512,7 @@ class Extractor:
                 if pname != "_":
                     ctx.env[pname] = Local(name, v.kind)
             else:
-                self.emit(f"{v.text};{m}")
+                self.emit_value(v, st)
                 if simple:
                     ctx.env[pname] = UNKNOWN
         elif isinstance(v, Stmt):
@@ -625,7 +635,7 @@ class Extractor:
             if e.named:
                 v = self.expr(e.named[0], ctx)
                 if isinstance(v, Awaited):
-                    self.emit(f"{v.text};{self.mark(e)}")
+                    self.emit_value(v, e)
             self.note(e, "`return` is left out: the model runs on to the end of the body")
             return UNKNOWN
         if t in ("compound_assignment_expr", "assignment_expression"):
@@ -720,8 +730,11 @@ class Extractor:
         if e is None:
             return DEFAULT_SLEEP_MS
         v = self.expr(e, ctx)
-        if isinstance(v, Int) and v.n >= 0:
+        if isinstance(v, Int) and 0 <= v.n <= MAX_MS:
             return v.n
+        if isinstance(v, Int) and v.n > MAX_MS:
+            self.default(e, f"`{e.text}`: {v.n:,} ms; the model uses {MAX_MS:,} ms")
+            return MAX_MS
         self.default(e, f"`{e.text}`: not a constant duration; the model uses {DEFAULT_SLEEP_MS} ms")
         return DEFAULT_SLEEP_MS
 
@@ -813,7 +826,7 @@ class Extractor:
             for a in args:  # arguments may still do something (a call that spawns, an await)
                 v = self.expr(a, ctx)
                 if isinstance(v, Awaited | Stmt):
-                    self.emit(f"{v.text};{self.mark(a)}")
+                    self.emit_value(v, a)
             return UNKNOWN
         vals = [self.expr(a, ctx, p[0]) for a, p in zip(args, d.params, strict=False)]
         params = [p for p in d.params if p[0] != "self"] if d.params and d.params[0][0] == "self" and qual else d.params
@@ -955,7 +968,8 @@ class Extractor:
                 m = self.add_site("timeout over &mut future", e, ctx, f.borrowed, [])
                 return Fut(f"timeout({ms}, {f.text}){m}", borrowed=f.borrowed, spawnable=False)
             return Fut(f"timeout({ms}, {f.text})")
-        if last in ("spawn", "spawn_local") and qual in ("tokio", "task", "", "runtime", "rt", "handle"):
+        if last in ("spawn", "spawn_local") and qual in ("tokio", "task", "", "runtime", "rt", "handle") \
+                and not full.startswith(("tokio_test", "loom", "async_std", "smol", "std::")):
             f = self.future_arg(a0, ctx, "spawned")
             if f is None:
                 return UNKNOWN
@@ -978,7 +992,8 @@ class Extractor:
                 return Stream((f.text,), count=1, map_all="once") if f is not None else UNKNOWN
             v = self.expr(a0, ctx)
             if isinstance(v, list):
-                return Stream(tuple(x.text for x in v if isinstance(x, Fut)), count=len(v))
+                texts = tuple(_spawnable(x).text for x in v if isinstance(x, Fut))
+                return Stream(texts, count=len(texts)) if texts else UNKNOWN
             n = _range_len(a0, self, ctx)
             if n is not None:
                 return Stream((), count=n)
@@ -987,12 +1002,19 @@ class Extractor:
             v = self.expr(a0, ctx)
             if isinstance(v, Local) and v.kind != "int":
                 return Stmt(f"drop({v.name})")
+            if isinstance(v, Res) and v.kind in ("channel", "unbounded", "oneshot"):
+                # dropping a Sender is not a model operation: the task still counts as a sender of the
+                # channel, so a later receive here would wait for itself. Its receives are left out.
+                ctx.env[f"__dropped__:{v.name}"] = Int(1)
+                self.note(e, f"`drop({a0.text})`: dropping a Sender is not modelled; `{v.name}`'s receives after it "
+                             "in this body are left out")
             return UNKNOWN
         if last in ("Some", "Ok", "Err") and a0 is not None:
             return self.expr(a0, ctx, hint)
         return None
 
     def spawn(self, f: Fut, e: Node, ctx: _Ctx) -> Value:
+        f = _spawnable(f)
         if not f.spawnable:
             self.note(e, "a spawned future that is not an async block or async fn call is left out")
             return UNKNOWN
@@ -1011,9 +1033,11 @@ class Extractor:
         """`[f, g]`, `vec![..]` or `(0..n).map(|_| F)` as the model's list."""
         v = self.expr(a, ctx)
         if isinstance(v, list):
-            fs = [x.text for x in v if isinstance(x, Fut)]
-            return "[" + ", ".join(fs[:MAX_LIST]) + "]"
+            fs = [_spawnable(x).text for x in v if isinstance(x, Fut)]
+            return "[" + ", ".join(fs[:MAX_LIST]) + "]" if fs else None
         if isinstance(v, Stream):
+            if not v.items and not v.map_all:
+                return None
             if v.map_all:
                 return f"(0..{min(v.count, MAX_LIST)}).map(|_| {v.map_all})"
             return "[" + ", ".join(v.items[:MAX_LIST]) + "]"
@@ -1066,7 +1090,7 @@ class Extractor:
             for a in args:
                 av = self.expr(a, ctx)
                 if isinstance(av, Awaited | Stmt):
-                    self.emit(f"{av.text};{self.mark(a)}")
+                    self.emit_value(av, a)
             return UNKNOWN
         params = [p for p in d.params if p[0] != "self"]
         env: dict[str, Value] = {"self": v if not isinstance(v, Unknown) else UNKNOWN}
@@ -1137,6 +1161,8 @@ class Extractor:
         a0 = args[0] if args else None
         k = r.kind
         n = r.name
+        if meth == "recv" and f"__dropped__:{n}" in ctx.env:
+            return UNKNOWN
         if k in ("mutex", "fmutex") and meth in ("lock", "lock_owned"):
             return Fut(f"{n}.lock()", "guard")
         if k == "rwlock" and meth in ("read", "write", "read_owned", "write_owned"):
@@ -1147,7 +1173,11 @@ class Extractor:
             if meth in ("acquire_many", "acquire_many_owned") and a0 is not None:
                 v = self.expr(a0, ctx)
                 if isinstance(v, Int) and v.n >= 1:
-                    return Fut(f"{n}.acquire_many({v.n})", "guard")
+                    cap = self.capacity.get(n, MAX_CAPACITY)
+                    if v.n > cap:
+                        self.default(a0, f"`{a0.text}` permits: more than `{n}` has ({cap}); the model takes {cap}")
+                        self.approximate[n] = f"`acquire_many({v.n})` takes {cap} in the model"
+                    return Fut(f"{n}.acquire_many({min(v.n, cap)})", "guard")
                 self.default(a0, f"`{a0.text}` permits: not a constant; the model takes 1")
                 return Fut(f"{n}.acquire()", "guard")
         if k == "channel":
@@ -1179,19 +1209,21 @@ class Extractor:
         if k == "oncecell" and meth in ("get_or_init", "get_or_try_init") and a0 is not None:
             f = self.closure_future(a0, ctx, [])
             return Fut(f"{n}.get_or_init(|| {f.text if f is not None else 'async {}'})")
-        if meth in ("closed", "is_closed", "len", "capacity", "available_permits", "try_recv", "try_lock", "get",
-                    "try_acquire", "close", "is_empty", "blocking_send", "blocking_recv", "blocking_lock",
-                    "add_permits", "forget", "set", "initialized", "max_capacity", "same_channel", "downgrade"):
-            if meth in ("try_lock", "try_acquire", "add_permits", "try_recv"):
-                self.note(e, f"`{meth}` on `{n}` is left out (not modelled)")
-            return UNKNOWN
+        if meth in ("closed", "is_closed", "len", "capacity", "available_permits", "try_recv", "get", "is_empty",
+                    "initialized", "max_capacity", "same_channel", "downgrade", "blocking_send", "blocking_recv",
+                    "blocking_lock"):
+            return UNKNOWN  # reads state, or not async: nothing the model waits on
+        # What changes the resource but is not modelled (try_lock / try_acquire take a permit,
+        # close, add_permits, forget): a hang on it in the model may not be one in the code.
         self.note(e, f"`{meth}` on `{n}` ({k}) is left out")
+        self.approximate.setdefault(n, f"`{meth}` on it (line {e.loc.line}) is not modelled")
         return UNKNOWN
 
     def local_method(self, e: Node, v: Local, meth: str, args: list[Node], ctx: _Ctx) -> Value:
         a0 = args[0] if args else None
         if v.kind == "set" and meth in ("push", "push_back") and a0 is not None:
             f = self.future_arg(a0, ctx, "pushed")
+            f = _spawnable(f) if f is not None else None
             if f is None or not f.spawnable:
                 return UNKNOWN
             return Stmt(f"{v.name}.{meth}({f.text})")
@@ -1201,6 +1233,7 @@ class Extractor:
             return Fut(f"{v.name}.next()", spawnable=False)
         if v.kind == "joinset" and meth == "spawn" and a0 is not None:
             f = self.future_arg(a0, ctx, "spawned")
+            f = _spawnable(f) if f is not None else None
             if f is None or not f.spawnable:
                 return UNKNOWN
             if ctx.in_loop:
@@ -1253,6 +1286,18 @@ class Extractor:
                 m = self.add_site("poll! over a borrowed future", e, ctx, f.borrowed, [])
                 return Stmt(f"poll!({f.text}){m}")
             return Stmt(f"poll!({f.text})")
+        if name in ("assert_ok", "assert_err", "dbg", "assert_ready", "assert_ready_ok", "assert_ready_err", "assert",
+                    "assert_eq", "assert_ne", "debug_assert", "debug_assert_eq", "ready", "try_join_all", "unwrap",
+                    "expect", "timeout", "assert_pending", "task_local"):
+            # an assertion or wrapper: the awaits in its arguments still run; its value is its first's
+            first: Value = UNKNOWN
+            for i, a in enumerate(x for x in macro_args(e) if x is not None):
+                v = self.expr(a, ctx, hint)
+                if i == 0 and name in ("assert_ok", "assert_err", "dbg", "ready", "unwrap", "expect"):
+                    first = v
+                elif isinstance(v, Awaited | Stmt):
+                    self.emit_value(v, a)
+            return first
         if name == "vec":
             toks = macro_tokens(e)
             if any(t.text == ";" for t in toks):
@@ -1367,7 +1412,7 @@ class Extractor:
             return "choose()"  # the DSL has no constant conditions: either outcome
         v = self.expr(c, ctx)
         if isinstance(v, Awaited | Stmt):
-            self.emit(f"{v.text};{self.mark(c)}")
+            self.emit_value(v, c)
         return "choose()"
 
     def loop_body(self, body: Node | None, ctx: _Ctx) -> list[str]:
@@ -1387,7 +1432,7 @@ class Extractor:
                 if val is not None:
                     v = self.expr(val, ctx)
                     if isinstance(v, Awaited | Stmt):
-                        self.emit(f"{v.text};{self.mark(val)}")
+                        self.emit_value(v, val)
                 ctext = "choose()"
             else:
                 ctext = self.condition(cond, ctx) if cond is not None else "choose()"
@@ -1427,7 +1472,7 @@ class Extractor:
                 if isinstance(v, Awaited) and v.text.endswith((".recv().await", ".next().await")):
                     head = f"while let Some(_) = {v.text}"
                 elif isinstance(v, Awaited):
-                    self.emit(f"{v.text};{self.mark(cond)}")
+                    self.emit_value(v, cond)
                 else:
                     head = f"while {self.condition(cond, ctx)}"
             body = self.loop_body(body_n, ctx)
@@ -1463,7 +1508,7 @@ class Extractor:
             if val is not None:
                 v = self.expr(val, ctx)
                 if isinstance(v, Awaited | Stmt):
-                    self.emit(f"{v.text};{self.mark(val)}")
+                    self.emit_value(v, val)
             body_n = e.field("body")
             arms: list[list[str]] = []
             for arm in body_n.named if body_n is not None else []:
@@ -1503,6 +1548,14 @@ def _owner_of(ctx: _Ctx, ex: Extractor) -> str | None:
     if isinstance(v, Struct) and v.type:
         return v.type
     return ex.root.fn.owner if ex.root.fn is not None else None
+
+
+def _spawnable(f: Fut) -> Fut:
+    """`spawn(rx.recv())`, `set.push(m.lock())`: a leaf future becomes `async { F.await; }`, which
+    the model spawns or pushes (a borrowed or named future cannot be: it stays as it is)."""
+    if f.text.startswith("async") or f.borrowed or re.fullmatch(r"\w+", f.text):
+        return f
+    return Fut("async { " + f.text + ".await; }")
 
 
 def _range_len(n: Node | None, ex: Extractor, ctx: _Ctx) -> int | None:
@@ -1582,10 +1635,14 @@ def companions_of(model: Model, others: list[Model]) -> tuple[Root, ...]:
     """NOTE(companions): an async fn that nothing in the scanned code calls (a handler, a reaper,
     an actor loop a framework starts) and that touches a resource this entry point has only by
     type (`Pool.idle`) may run at the same time, so the entry point's model runs it alongside, as
-    a task of its own from the start. #[tokio::main] and #[tokio::test] fns are programs of their
-    own and never companions."""
+    a task of its own from the start, when it is in the same file or a method of the same type
+    (sharing a type through code far apart is more often a coincidence of inlining than one
+    system). #[tokio::main] and #[tokio::test] fns are programs of their own and never companions."""
     if not model.typed:
         return ()
-    found = [m.root for m in others if m.root is not model.root and m.root.kind == "async fn"
-             and m.typed & model.typed]
+    mine = model.root
+    found = [m.root for m in others if m.root is not mine and m.root.kind == "async fn" and m.typed & model.typed
+             and (m.root.node.file is mine.node.file or (m.root.fn is not None and mine.fn is not None
+                                                         and m.root.fn.owner is not None
+                                                         and m.root.fn.owner == mine.fn.owner))]
     return tuple(found[:MAX_COMPANIONS])

@@ -150,14 +150,16 @@ def scan_text(r: ScanResult) -> str:
         out.append("")
     for sr in r.sites:
         o = sr.checked.outcome
-        if sr.blamed and o.result is not None and o.result.trace is not None:
+        if sr.blamed and o.result is not None and o.result.trace is not None and not sr.checked.doubt:
             out.extend(diagnostic(sr, files))
             out.append("")
     for sr in r.sites:
         c = sr.checked
         o = c.outcome
         extra = ""
-        if o.result is None:
+        if c.doubt:
+            extra = f": {c.doubt}"
+        elif o.result is None:
             extra = ": " + (o.stopped or o.usage_error or o.internal or "the extracted model does not load (see the "
                             "model)")
             if o.diagnostics and o.source is not None:
@@ -217,7 +219,7 @@ def site_doc(sr: SiteResult, files: dict[str, RustFile]) -> dict[str, Any]:
         "entry": {"kind": c.model.root.kind, "file": c.model.root.node.loc.path, "line": c.model.root.node.loc.line,
                   "function": c.model.root.enclosing},
         "model": c.path, "model_written": c.written, "model_line": sr.site.model_line or None,
-        "time": o.time.value, "exit_code": o.exit_code,
+        "time": o.time.value, "exit_code": c.exit_code,
         "trace": _trace_doc(c, files) if sr.blamed else None,
     }
     if o.result is not None and o.result.trace is not None and o.model is not None and sr.blamed:
@@ -231,6 +233,8 @@ def site_doc(sr: SiteResult, files: dict[str, RustFile]) -> dict[str, Any]:
         doc["victims"] = [mp.text(o.model.tasks[t].name) for t in rep.victims]
         doc["why"] = [mp.text(w) for w in why_lines(o.model, rep, final)]
         doc["fixes"] = [mp.text(f) for f in fixes(o.model, rep)]
+    if c.doubt:
+        doc["reason"] = c.doubt
     if o.result is None:
         doc["error"] = o.stopped or o.usage_error or o.internal or (o.diagnostics[0].message if o.diagnostics else "")
     elif o.result.status is Status.INCONCLUSIVE:
@@ -301,7 +305,17 @@ def scan_sarif(r: ScanResult) -> str:
 
     results = run["results"]
     stuck = [c for c in checked if c.outcome.result is not None and c.outcome.result.trace is not None]
+    doubted = []
     for res, c in zip(results, stuck, strict=True):
+        if c.doubt:  # NOTE(doubt): not a finding; said as a notification at its entry point
+            doubted.append(res)
+            loc = c.model.root.node.loc
+            run["invocations"][0]["toolExecutionNotifications"].append({
+                "descriptor": {"id": "inconclusive", "index": 1}, "level": "warning",
+                "message": {"text": f"{c.model.root.kind} in `{c.model.root.enclosing}`: {c.doubt}"},
+                "locations": [{"physicalLocation": {"artifactLocation": {"uri": artifact_uri(loc.path)},
+                                                    "region": {"startLine": loc.line, "startColumn": loc.col}}}]})
+            continue
         remap(res, c)
         sr = blamed.get(id(c))
         if sr is not None:
@@ -313,6 +327,7 @@ def scan_sarif(r: ScanResult) -> str:
                                  "message": {"text": f"{s.kind} in `{s.function}`"}}]
             res["properties"]["site"] = s.kind
             res["properties"]["model"] = c.path
+    run["results"] = [x for x in results if not any(x is d for d in doubted)]
     for note in run["invocations"][0]["toolExecutionNotifications"]:
         remap(note, None)
     for e in r.errors:
