@@ -140,8 +140,8 @@ def test_the_dormant_future_three_calls_away_is_found(in_root: None) -> None:
     """collector.rs pins `self.flush()`; the lock is taken in db.rs, three calls down
     (flush -> write_batch -> write_rows -> checkout); the actor spawned in db.rs is a victim."""
     result = scan(["tests/scan/service"], Options())
-    (c,) = result.checked
-    assert c.model.root.kind == "tokio::main"
+    c, variant = result.checked
+    assert c.model.root.kind == "tokio::main" and variant.variant
     kinds = [s.site.kind for s in result.sites]
     assert kinds == ["select! over &mut future", "timeout over &mut future"]
     first = result.sites[0]
@@ -204,7 +204,10 @@ def test_json_has_one_entry_per_site(capsys: pytest.CaptureFixture[str], in_root
     assert (first["file"], first["line"], first["column"]) == ("tests/scan/service/src/collector.rs", 27, 21)
     assert first["function"] == "Collector::run" and first["verdict"] == "futurelock" and first["blamed"]
     assert first["trace"][0]["location"] == {"file": "tests/scan/service/src/main.rs", "line": 13}
-    assert second["kind"] == "timeout over &mut future" and not second["blamed"] and second["trace"] is None
+    # NOTE(per-site): the second site has a model of its own, with the first assumed fixed
+    assert second["kind"] == "timeout over &mut future" and second["blamed"] and second["verdict"] == "futurelock"
+    assert second["model"].endswith("_site2.mc") and second["trace"]
+    assert (second["file"], second["line"]) == ("tests/scan/service/src/pool.rs", 10)
 
 
 def test_sarif_is_valid_and_located_in_rust(capsys: pytest.CaptureFixture[str], in_root: None) -> None:
@@ -213,7 +216,8 @@ def test_sarif_is_valid_and_located_in_rust(capsys: pytest.CaptureFixture[str], 
     v = _schema_validator()
     errors = sorted(v.iter_errors(doc), key=lambda e: list(e.absolute_path))
     assert not errors, "\n".join(f"{list(e.absolute_path)}: {e.message}" for e in errors[:5])
-    (res,) = doc["runs"][0]["results"]
+    res, second = doc["runs"][0]["results"]  # one per site: the second with the first assumed fixed
+    assert second["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "tests/scan/service/src/pool.rs"
     assert res["ruleId"] == "futurelock"
     loc = res["locations"][0]["physicalLocation"]
     assert loc["artifactLocation"]["uri"] == "tests/scan/service/src/collector.rs"

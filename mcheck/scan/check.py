@@ -21,9 +21,13 @@ from mcheck.errors import UsageError
 from mcheck.render import Describer
 from mcheck.runs import EXIT_BAD_INPUT, EXIT_INCONCLUSIVE, EXIT_INTERNAL_ERROR, Options, Outcome, run_source, worst
 from mcheck.scan import index as index_mod
-from mcheck.scan.extract import Model, Site, companions_of, extract
+from mcheck.scan.extract import Model, Site, companions_of, extract, neutralize
 from mcheck.scan.rust import Loc, RustError, RustFile, read_rust
 from mcheck.trace import Status
+
+MAX_VARIANTS = 3
+"""How many more sites of one entry point get a model of their own, each with the sites blamed
+before it assumed fixed (NOTE(per-site))."""
 
 SKIP_DIRS = frozenset({"target", ".git", "node_modules", ".venv"})
 
@@ -38,6 +42,8 @@ class Checked:
     written: bool
     blamed: int | None = None  # the index in model.sites of the site the futurelock is blamed on
     doubt: str = ""  # NOTE(doubt): why a stuck verdict is reported inconclusive
+    variant: bool = False  # a model with an earlier site assumed fixed (NOTE(per-site))
+    assumes: tuple[Loc, ...] = ()  # the sites assumed fixed in it
 
     @property
     def verdict(self) -> str:
@@ -144,10 +150,7 @@ def scan(args: Sequence[str], opts: Options, emit_dir: str | None = None) -> Sca
     names: dict[str, int] = {}
     shapes: dict[str, Outcome] = {}
     res.extract_seconds = time.monotonic() - start
-    for m in models:
-        n = names.get(m.name, 0)
-        names[m.name] = n + 1
-        fname = f"{m.name}.mc" if n == 0 else f"{m.name}_{n + 1}.mc"
+    def check_one(m: Model, fname: str) -> Checked:
         written = False
         path = os.path.join(emit_dir, fname) if emit_dir else os.path.join("scan-models", fname)
         if emit_dir:
@@ -166,13 +169,42 @@ def scan(args: Sequence[str], opts: Options, emit_dir: str | None = None) -> Sca
         c = Checked(m, outcome, path, written)
         c.blamed = _blame(c)
         c.doubt = _doubt(c)
+        return c
+
+    per_site: dict[tuple[int, int], Checked] = {}  # (id of an entry's Checked, site index) -> its own check
+    for m in models:
+        n = names.get(m.name, 0)
+        names[m.name] = n + 1
+        base = m.name if n == 0 else f"{m.name}_{n + 1}"
+        c = check_one(m, f"{base}.mc")
         res.checked.append(c)
+        # NOTE(per-site): the entry's hang is blamed on one site; assume that one fixed (its future
+        # holds nothing) and check again for the next, until a variant is not a futurelock.
+        fixed: list[int] = []
+        cur = c
+        while cur.blamed is not None and cur.verdict == "futurelock" and cur.blamed not in fixed \
+                and len(fixed) + 1 < min(len(m.sites), MAX_VARIANTS + 1):
+            fixed.append(cur.blamed)
+            text = neutralize(m.text, [m.sites[i].future for i in fixed])
+            if text is None:
+                break
+            rest = [i for i in range(len(m.sites)) if i not in fixed]
+            variant = replace(m, text=text, name=f"{base}_site{rest[0] + 1}")
+            cur = check_one(variant, f"{variant.name}.mc")
+            cur.variant = True
+            cur.assumes = tuple(m.sites[i].loc for i in fixed)
+            res.checked.append(cur)
+            for i in rest:
+                per_site[(id(c), i)] = cur
     # One result per site; a site reached from several entry points keeps its worst verdict.
     by_loc: dict[Loc, SiteResult] = {}
     for c in res.checked:
+        if c.variant:
+            continue  # its sites are reported through per_site
         sites = c.model.sites or [_site_of_entry(c.model)]
         for i, s in enumerate(sites):
-            sr = SiteResult(s, c, blamed=(c.blamed == i) if c.model.sites else True)
+            own = per_site.get((id(c), i), c)
+            sr = SiteResult(s, own, blamed=(own.blamed == i) if c.model.sites else True)
             old = by_loc.get(s.loc)
             if old is None or _rank(sr) > _rank(old):
                 by_loc[s.loc] = sr

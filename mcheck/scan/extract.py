@@ -1623,6 +1623,30 @@ def _indent(text: str) -> str:
     return "\n".join("    " + line if line.strip() else line for line in text.split("\n"))
 
 
+def neutralize(text: str, futures: list[str]) -> str | None:
+    """NOTE(per-site): the model with each named let-bound future made one that holds nothing
+    (its body's lines commented out, so that every line keeps its number and `// from`): the site
+    that borrows it is assumed fixed. None when a future is not found."""
+    lines = text.split("\n")
+    for name in futures:
+        at = next((i for i, line in enumerate(lines) if re.match(rf"\s*let {re.escape(name)} = ", line)), None)
+        if at is None:
+            return None
+        line = lines[at]
+        indent = line[: len(line) - len(line.lstrip())]
+        code, sep, comment = line.partition("  // from ")
+        if code.rstrip().endswith("{"):
+            end = next((j for j in range(at + 1, len(lines)) if lines[j].startswith(indent + "}")), None)
+            if end is None:
+                return None
+            for j in range(at + 1, end):
+                body, sep2, origin = lines[j].partition("  // from ")
+                lines[j] = f"{indent}    // assumed fixed: {body.strip()}{sep2}{origin}"
+        else:
+            lines[at] = f"{indent}let {name} = async {{}};  // assumed fixed: {code.strip()}{sep}{comment}"
+    return "\n".join(lines)
+
+
 MAX_COMPANIONS = 2
 """At most this many other entry points run alongside one (NOTE(companions))."""
 

@@ -104,6 +104,9 @@ def diagnostic(sr: SiteResult, files: dict[str, RustFile]) -> list[str]:
     if s.awaits:
         what += "; the other branches (or the body) await " + ", ".join(f"`{a}`" for a in s.awaits[:4])
     out.append(f"  = site: {what}")
+    if c.assumes:
+        out.append("  = with the hang at " + ", ".join(str(a) for a in c.assumes) + " assumed fixed (its future holds "
+                   "nothing in this model)")
     d = Describer(model)
     for line in dormant_lines(model, rep, final):
         out.append("  = " + mp.text(line))
@@ -186,8 +189,9 @@ def scan_text(r: ScanResult) -> str:
     summary = ", ".join(f"{n} {k}" for k, n in sorted(counts.items()))
     out.append("")
     nsites = sum(1 for s in r.sites if not s.site.kind.startswith("entry"))
+    entries = sum(1 for c in r.checked if not c.variant)
     out.append(f"scanned {len(r.files)} file{'s' if len(r.files) != 1 else ''} ({r.lines:,} lines) in "
-               f"{r.seconds:.1f} s: {len(r.checked)} entry point{'s' if len(r.checked) != 1 else ''}, "
+               f"{r.seconds:.1f} s: {entries} entry point{'s' if entries != 1 else ''}, "
                f"{nsites} site{'s' if nsites != 1 else ''}: {summary or 'nothing to check'}"
                + (f"; {len(r.errors)} file{'s' if len(r.errors) != 1 else ''} not parsed" if r.errors else "")
                + f" (calls followed {MAX_DEPTH} deep)")
@@ -218,7 +222,8 @@ def site_doc(sr: SiteResult, files: dict[str, RustFile]) -> dict[str, Any]:
         "awaits": list(sr.site.awaits), "verdict": sr.verdict, "blamed": sr.blamed,
         "entry": {"kind": c.model.root.kind, "file": c.model.root.node.loc.path, "line": c.model.root.node.loc.line,
                   "function": c.model.root.enclosing},
-        "model": c.path, "model_written": c.written, "model_line": sr.site.model_line or None,
+        "model": c.path, "model_written": c.written,
+        "assumes_fixed": [str(a) for a in c.assumes], "model_line": sr.site.model_line or None,
         "time": o.time.value, "exit_code": c.exit_code,
         "trace": _trace_doc(c, files) if sr.blamed else None,
     }
@@ -347,6 +352,6 @@ def scan_sarif(r: ScanResult) -> str:
                                                 "region": {"startLine": loc.line, "startColumn": loc.col}}}]})
     run["invocations"][0]["executionSuccessful"] = r.exit_code not in (2, 4)
     run["invocations"][0]["exitCode"] = r.exit_code
-    run["properties"] = {"files": len(r.files), "lines": r.lines, "entryPoints": len(r.checked),
+    run["properties"] = {"files": len(r.files), "lines": r.lines, "entryPoints": sum(not c.variant for c in r.checked),
                          "sites": sum(1 for s in r.sites if not s.site.kind.startswith("entry"))}
     return json.dumps(log, indent=2) + "\n"
