@@ -299,3 +299,28 @@ def test_a_hang_on_an_approximated_resource_is_inconclusive(capsys: pytest.Captu
     assert "warning:" not in out
     assert "inconclusive: entry point (tokio::test) in `fill`: possible deadlock" in out
     assert "its capacity 1024 is 16 in the model" in out
+
+
+def test_select_bodies_split_at_their_top_level_arrows_and_commas() -> None:
+    from mcheck.scan.rust import parse_rust, select_arms
+
+    src = b"""async fn f() {
+    tokio::select! {
+        biased;
+        Some(v) = rx.recv(), if open => { a(v, (1, 2)).await; }
+        _ = &mut fut => break,
+        _ = sleep(ms(5)) => x.lock().await,
+        else => {}
+    }
+}
+"""
+    f = parse_rust("f.rs", src)
+    mac = next(n for n in f.root.walk() if n.type == "macro_invocation")
+    body = select_arms(mac)
+    assert body.biased and not body.unparsed
+    pats = [(a.pattern, a.future.text if a.future else None, a.guard.text if a.guard else None,
+             a.body.type if a.body else None) for a in body.arms]
+    assert pats == [("Some(v)", "rx.recv()", "open", "block"), ("_", "&mut fut", None, "break_expression"),
+                    ("_", "sleep(ms(5))", None, "await_expression"), ("else", None, None, "block")]
+    assert body.arms[1].future is not None and body.arms[1].future.loc.line == 5  # places in the file
+    assert body.arms[1].future.loc.col == 13
