@@ -279,6 +279,8 @@ def test_one_construct_per_entry_point(in_root: None) -> None:
         ("fused_select", "futures::select! over a named future"): "futurelock",  # the OnceCell initializer
         ("poll_once", "poll! over a borrowed future"): "futurelock",
         ("main", "entry point (tokio::main)"): "safe",
+        ("keeps_loser", "select(a, b) keeping the loser"): "futurelock",
+        ("drops_loser", "entry point (tokio::test)"): "safe",
     }
     (main_model,) = [c.model for c in result.checked if c.model.root.enclosing == "main"]
     assert "task spawned_" in main_model.text and "[2]" in main_model.text  # the spawn in a loop

@@ -494,6 +494,8 @@ class Extractor:
         pname = pat.text.removeprefix("mut ").strip()
         simple = re.fullmatch(r"[A-Za-z_]\w*", pname) is not None
         hint = pname if simple and pname != "_" else "r"
+        if pname != "_" and self.select_keeping_loser(val, ctx):
+            return
         if val.type == "block":  # let x = { let a = b.clone(); async move { .. } };
             v = self.value_block(val, ctx)
         else:
@@ -534,6 +536,33 @@ class Extractor:
             ctx.env[pname] = Local(name, "int")
         else:
             self.bind(pat, v, ctx)
+
+    def select_keeping_loser(self, val: Node, ctx: _Ctx) -> bool:
+        """`let r = select(a, b).await;` keeps the result, and in it the loser, alive to the end
+        of the block: both futures become locals selected by `&mut`, so the loser stays alive and
+        dormant (a site). False when `val` is not such a select."""
+        if val.type != "await_expression" or not val.named or val.named[0].type != "call_expression":
+            return False
+        call = val.named[0]
+        fn, args_n = call.field("function"), call.field("arguments")
+        path = fn.text.replace(" ", "") if fn is not None else ""
+        if not re.fullmatch(r"(?:(?:futures|futures_util)::)?(?:future::)?select", path) or args_n is None \
+                or len(args_n.named) != 2:
+            return False
+        names = []
+        for k, a in enumerate(args_n.named):
+            f = self.future_arg(a, ctx, "select")
+            if f is None:
+                return False
+            if re.fullmatch(r"\w+", f.text):
+                names.append(f.text)
+            else:
+                name = self.local_name(f"select_{val.loc.line}_{'ab'[k]}")
+                self.emit(f"let {name} = {f.text};{self.mark(a)}")
+                names.append(name)
+        site = self.add_site("select(a, b) keeping the loser", call, ctx, names[0], [])
+        self.emit(f"futures::future::select(&mut {names[0]}, &mut {names[1]}).await;{site}")
+        return True
 
     def bind(self, pat: Node, v: Value, ctx: _Ctx) -> None:
         if pat.type in ("identifier",):

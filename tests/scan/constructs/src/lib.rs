@@ -1,6 +1,7 @@
 //! A fixture for `mcheck scan` (tests/test_scan.py): one construct per entry point: futures::select!
 //! over a named fused future whose OnceCell initializer is left dormant; poll! then lock; an actor
-//! loop over a match on recv, spawns in a loop, Notified::enable (safe). Not built.
+//! loop over a match on recv, spawns in a loop, Notified::enable (safe); future::select whose
+//! result (and so its loser) is kept, and the same with the result dropped (safe). Not built.
 use std::sync::Arc;
 use std::time::Duration;
 use futures::FutureExt;
@@ -59,4 +60,24 @@ async fn main() {
     waiter.await;
     let r = table.read().await;
     println!("{}", *r);
+}
+
+async fn work(m: &Mutex<()>) {
+    let _g = m.lock().await;
+    tokio::time::sleep(Duration::from_millis(10)).await;
+}
+
+#[tokio::test]
+async fn keeps_loser() {
+    let m = Arc::new(Mutex::new(()));
+    let first = futures::future::select(Box::pin(work(&m)), Box::pin(tokio::time::sleep(Duration::from_millis(5)))).await;
+    work(&m).await;
+    drop(first);
+}
+
+#[tokio::test]
+async fn drops_loser() {
+    let m = Arc::new(Mutex::new(()));
+    futures::future::select(Box::pin(work(&m)), Box::pin(tokio::time::sleep(Duration::from_millis(5)))).await;
+    work(&m).await;
 }
