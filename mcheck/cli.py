@@ -327,7 +327,15 @@ def _scan(args: argparse.Namespace) -> int:
 
     opts = Options(TimeMode(args.time), Engine.BFS, bfs.Limits(max_states=args.max_states), timeout=args.timeout,
                    max_memory_mib=default_max_memory_mib())
-    result = scan(args.paths, opts, args.emit_models)
+    last = [time.monotonic()]
+
+    def progress(done: int, total: int) -> None:  # a line every few seconds on a long scan
+        now = time.monotonic()
+        if not args.quiet and now - last[0] >= _ProgressLine.EVERY_PLAIN:
+            last[0] = now
+            print(f"mcheck: scan: checked {done:,} of {total:,} entry points", file=sys.stderr, flush=True)
+
+    result = scan(args.paths, opts, args.emit_models, progress)
     render = {"text": scan_text, "json": scan_json, "sarif": scan_sarif}[args.format]
     sys.stdout.write(render(result))
     if args.format != "text":

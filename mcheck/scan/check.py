@@ -12,7 +12,7 @@ import contextlib
 import os
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePath
 
@@ -119,7 +119,8 @@ def _site_of_entry(m: Model) -> Site:
     return Site(f"entry point ({r.kind})", r.node.loc, r.enclosing, "", ())
 
 
-def scan(args: Sequence[str], opts: Options, emit_dir: str | None = None) -> ScanResult:
+def scan(args: Sequence[str], opts: Options, emit_dir: str | None = None,
+         progress: Callable[[int, int], None] | None = None) -> ScanResult:
     """Parse, index, extract, check. Every Rust file that cannot be read or parsed is a located
     error (the others are still scanned); a model that does not load is its site's `bad input`."""
     start = time.monotonic()
@@ -172,7 +173,9 @@ def scan(args: Sequence[str], opts: Options, emit_dir: str | None = None) -> Sca
         return c
 
     per_site: dict[tuple[int, int], Checked] = {}  # (id of an entry's Checked, site index) -> its own check
-    for m in models:
+    for done, m in enumerate(models):
+        if progress is not None:
+            progress(done, len(models))
         n = names.get(m.name, 0)
         names[m.name] = n + 1
         base = m.name if n == 0 else f"{m.name}_{n + 1}"
