@@ -28,6 +28,7 @@ from typing import TextIO
 
 from mcheck import bfs, html, suite, version, waitgraph
 from mcheck.budget import DEFAULT_Z3_RLIMIT, Budget, default_max_memory_mib
+from mcheck.compiler import Runtime
 from mcheck.errors import UsageError
 from mcheck.model import TimeMode
 from mcheck.program import RUNTIMES
@@ -94,6 +95,18 @@ input > 1 futurelock or deadlock > 3 inconclusive > 0 safe.
 The model language (tasks, async fn, select!, Mutex, Semaphore, channels, ...) is described with
 an example per construct in docs/language.md; the JSON output in docs/json.md, SARIF in
 docs/sarif.md.
+"""
+
+SCAN_EPILOG = """\
+examples:
+  mcheck scan src/                                every .rs file below src/
+  mcheck scan src/ --emit-models models/scan/     also write the extracted models, to refine them
+  mcheck scan src/ --format sarif > scan.sarif    SARIF 2.1.0 for code scanning
+
+Entry points (#[tokio::main], #[tokio::test], async fns and blocks nothing in the code awaits)
+each become a model; the calls they make are followed by name across the files. What cannot be
+translated is left out and listed. exit codes as verify: 0 safe, 1 futurelock or deadlock, 2 a
+file cannot be parsed, 3 inconclusive. docs/scan.md says what is recognised.
 """
 
 TEST_EPILOG = """\
@@ -181,6 +194,25 @@ def _parser() -> argparse.ArgumentParser:
                    help="both (default): each model untimed and in exact time; or only one of them")
     _common(t, "model in each time mode")
     _add_emit_rust(sub)
+    s = sub.add_parser("scan", help="find futurelock in Rust code: extract a model per entry point and check it",
+                       description="Parse Rust files (every .rs below a directory), find the places where a future "
+                                   "can be left dormant, extract a model of each entry point that reaches them, check "
+                                   "it, and report at the Rust line.",
+                       epilog=SCAN_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    s.add_argument("paths", nargs="+", metavar="PATH", help="a Rust file, or a directory: every .rs file below it")
+    s.add_argument("--format", choices=["text", "json", "sarif"], default="text",
+                   help="text (default): rustc-style diagnostics; json (docs/scan.md); sarif: SARIF 2.1.0")
+    s.add_argument("--emit-models", metavar="DIR", help="write each extracted model to DIR, to refine and `mcheck verify`")
+    s.add_argument("--time", choices=[m.value for m in TimeMode], default=TimeMode.UNTIMED.value,
+                   help="untimed (default): timers may fire at any moment; exact: the durations the code states")
+    s.add_argument("--timeout", type=_seconds, default=None, metavar="SECONDS",
+                   help="bound the check of each extracted model: then inconclusive (default: none)")
+    s.add_argument("--max-states", type=_positive, default=bfs.Limits().max_states,
+                   help="stop a model's check (inconclusive) after this many distinct states")
+    s.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    s.add_argument("--runtime", choices=list(RUNTIMES), default=None,
+                   help="untimed, the runtime of every entry point (default: what its #[tokio::main] or "
+                        "#[tokio::test] starts, else multi-thread); exact time is always current-thread")
     return ap
 
 
@@ -238,6 +270,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "emit-rust":
             return _emit_rust(args)
+        if args.command == "scan":
+            return _scan(args)
         return _test(args) if args.command == "test" else _verify(args)
     except UsageError as e:
         print(f"mcheck: error: {e}", file=sys.stderr)
@@ -297,6 +331,32 @@ def _verify(args: argparse.Namespace) -> int:
     elif args.format == "sarif":
         sys.stdout.write(render_sarif(outcomes, code))
     return worst([code, _write_files(outcomes, args, many)])
+
+
+def _scan(args: argparse.Namespace) -> int:
+    from mcheck.scan.check import scan
+    from mcheck.scan.report import scan_json, scan_sarif, scan_text
+
+    # Exact time is the paused clock, which exists only on one thread. Untimed: --runtime for every
+    # entry point, else what its attribute starts (the model's // runtime: header), else multi-thread.
+    runtime = Runtime.CURRENT_THREAD if args.time == TimeMode.EXACT.value else args.runtime
+    opts = Options(TimeMode(args.time), Engine.BFS, bfs.Limits(max_states=args.max_states), timeout=args.timeout,
+                   max_memory_mib=default_max_memory_mib(), runtime=runtime)
+    last = [time.monotonic()]
+
+    def progress(done: int, total: int) -> None:  # a line every few seconds on a long scan
+        now = time.monotonic()
+        if not args.quiet and now - last[0] >= _ProgressLine.EVERY_PLAIN:
+            last[0] = now
+            print(f"mcheck: scan: checked {done:,} of {total:,} entry points", file=sys.stderr, flush=True)
+
+    result = scan(args.paths, opts, args.emit_models, progress)
+    render = {"text": scan_text, "json": scan_json, "sarif": scan_sarif}[args.format]
+    sys.stdout.write(render(result))
+    if args.format != "text":
+        for e in result.errors:
+            print(e.render(), file=sys.stderr)
+    return result.exit_code
 
 
 def _test(args: argparse.Namespace) -> int:

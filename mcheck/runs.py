@@ -136,6 +136,12 @@ def run_file(path: str, opts: Options, budget: Budget | None = None) -> Outcome:
     """Read, load and check the model at `path` within `budget` (one per model: --timeout and
     --max-memory apply to each model on its own). Never raises for a model; KeyboardInterrupt
     passes through."""
+    return run_source(path, None, opts, budget)
+
+
+def run_source(path: str, text: str | None, opts: Options, budget: Budget | None = None) -> Outcome:
+    """As run_file, for the model `text` when given (a model mcheck scan extracted: `path` names
+    it, whether or not it was written there), else the file at `path`."""
     budget = budget or Budget(opts.timeout, opts.max_memory_mib)
     start = time.monotonic()
     source: Source | None = None
@@ -146,7 +152,7 @@ def run_file(path: str, opts: Options, budget: Budget | None = None) -> Outcome:
 
     try:
         with alarm(budget):
-            source = read_source(path, opts.max_size)
+            source = read_source(path, opts.max_size) if text is None else Source(path, text)
             model = load(source, opts.time, symmetry=opts.symmetry, budget=budget, runtime=opts.runtime)
             result = check(model, opts.limits, opts.engine, budget, opts.z3_rlimit)
         return replace(done(), result=result)
