@@ -88,8 +88,13 @@ def _bounds(c: Compiler) -> tuple[Bound, ...]:
         if t.index in c.busy_spans:
             span = c.busy_spans[t.index]
             where = f" (the loop at line {span.line})" if span else ""
+            # Multi-thread, another worker can keep such a loop supplied; tokio's cooperative budget
+            # would make the poll yield, which is not modelled yet (docs/language.md, Runtimes).
+            hint = ("; on the multi-thread runtime another task can keep it supplied, and tokio's cooperative "
+                    "budget, which would make it yield, is not modelled: try --runtime current-thread") \
+                if not c.atomic else ""
             out.append(Bound(c.busy_var, t.index + 1, f"task {t.name} can go round a loop without suspending{where}: "
-                             f"a busy loop (mcheck follows at most {MAX_SPINS} rounds in one poll)"))
+                             f"a busy loop (mcheck follows at most {MAX_SPINS} rounds in one poll{hint})"))
     return tuple(out)
 
 
