@@ -332,7 +332,7 @@ def test_the_reachable_set_is_the_fallback_invariant(monkeypatch: pytest.MonkeyP
     reachable set itself, checked by z3 like a learned one."""
     monkeypatch.setattr(symbolic, "LEARN_SHARE", 0.0)
     path = MODELS / "rfd609_fix_owned.mc"
-    model = load(Source(str(path), path.read_text()), TimeMode.UNTIMED)
+    model = load(Source(str(path), path.read_text()), TimeMode.UNTIMED, runtime=Runtime.CURRENT_THREAD)
     result = symbolic.search(model.ts)
     assert result.outcome is symbolic.Outcome.PROVED and result.invariant is not None
     assert result.invariant.clauses[-1].startswith("one of the 11 reachable states: ")
