@@ -367,7 +367,12 @@ def _test(args: argparse.Namespace) -> int:
     opts = _options(args, modes[0])
     cases = []
     for path, mode in suite.cases(paths, modes):
-        cases.append(suite.judge(_run(path, replace(opts, time=mode), args, f"{path} ({mode.value})")))
+        # --runtime is for the untimed cases: exact time runs on current-thread only
+        mode_opts = replace(opts, time=mode, runtime=opts.runtime if mode is TimeMode.UNTIMED else None)
+        case = suite.judge(_run(path, mode_opts, args, f"{path} ({mode.value})"))
+        cases.append(case)
+        for rt in suite.other_runtimes(case) if opts.runtime is None else ():
+            cases.append(suite.judge(_run(path, replace(mode_opts, runtime=rt), args, f"{path} ({mode.value}, {rt})")))
     code = suite.exit_code(cases)
     outcomes = [c.outcome for c in cases]
     if args.format == "text":
@@ -420,7 +425,10 @@ def _report_name(o: Outcome, suffix: str) -> PurePath:
     p = PurePath(o.path)
     parts = ["_" if part == ".." else part for part in p.parts if part not in (p.anchor, ".")]
     name = PurePath(*parts) if parts else PurePath("model")
-    return name.with_name(f"{name.stem}.{o.time.value}{suffix}")
+    # a case on the runtime its time mode does not default to gets a name of its own
+    default = Runtime.CURRENT_THREAD if o.time is TimeMode.EXACT else Runtime.MULTI_THREAD
+    runtime = f".{o.model.runtime}" if o.model is not None and o.model.runtime != default else ""
+    return name.with_name(f"{name.stem}.{o.time.value}{runtime}{suffix}")
 
 
 def _write(path: Path, text: str) -> None:

@@ -69,6 +69,15 @@ def judge(outcome: Outcome) -> Case:
     return Case(outcome, expected, header, CaseStatus.PASS, "")
 
 
+def other_runtimes(case: Case) -> list[str]:
+    """The runtimes an untimed case's model states a verdict for (`// expect-current-thread:`,
+    `// expect-multi-thread:`) other than the one it ran on: each is a case of its own."""
+    o = case.outcome
+    if o.time is not TimeMode.UNTIMED or o.model is None:
+        return []
+    return [rt for rt, _v, _at in o.model.program.expect.on_runtime if rt != o.model.runtime]
+
+
 def cases(paths: Sequence[str], modes: Sequence[TimeMode] = TIME_MODES) -> list[tuple[str, TimeMode]]:
     """The runs `mcheck test` makes: each model in each mode, model by model."""
     return [(p, m) for p in paths for m in modes]

@@ -130,3 +130,20 @@ def test_run_case_is_what_the_project_suite_calls() -> None:
     case = suite.run_case(str(MODELS / "timing_exact_safe.mc"), TimeMode.EXACT, Options())
     assert case.status is suite.CaseStatus.PASS and case.expected is not None and case.expected.value == "safe"
     assert case.header is not None and case.header.line == 4
+
+
+def test_a_verdict_per_runtime_is_a_case_of_its_own(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """`// expect-current-thread:` beside `// expect:` (the default, multi-thread): both untimed
+    runtimes are checked, each against its header, with reports of their own."""
+    code, out, _ = run(capsys, str(MODELS / "multi_thread_select_send.mc"), "--html", str(tmp_path / "r"))
+    assert code == 0, out
+    lines = [line.split() for line in out.splitlines()[2:5]]
+    assert [(c[1], c[2], c[3], c[4]) for c in lines] == [("untimed", "multi-thread", "deadlock", "deadlock"),
+                                                         ("untimed", "current-thread", "safe", "safe"),
+                                                         ("exact", "current-thread", "safe", "safe")]
+    pages = sorted(p.name for p in (tmp_path / "r").rglob("*.html"))
+    assert pages == ["index.html", "multi_thread_select_send.exact.html",
+                     "multi_thread_select_send.untimed.current-thread.html", "multi_thread_select_send.untimed.html"]
+    code, out, _ = run(capsys, str(MODELS / "multi_thread_select_send.mc"), "--runtime", "current-thread")
+    assert code == 0 and "2 cases, 2 passed" in out  # asked for one runtime: only that one, untimed
+
