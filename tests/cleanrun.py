@@ -1,6 +1,6 @@
 """Issue 8's rule for any input, as a check: run the command line in-process on one file and say
-what, if anything, is wrong with the run. Never crash (exit 0-3, no traceback), never hang (a wall
-bound per input, and a CPU watchdog that interrupts a run that would never end), never mislead
+what, if anything, is wrong with the run. Never crash (exit 0-3, no traceback), never hang (a CPU
+and a wall bound per input, and a CPU watchdog that interrupts a run that would never end), never mislead
 (exit 2 always names `file:line:col`; the verdict printed is the one the exit code means).
 
 Used by the fuzz test (tests/test_fuzz.py) and the regression test over tests/hostile/
@@ -26,8 +26,12 @@ from conftest import BUGS_DIR
 from mcheck.cli import main
 
 CLEAN_EXITS = frozenset({0, 1, 2, 3})
-WALL_BOUND = 10.0
-"""Seconds an input may take from start to exit, whatever its options (each run has a small --timeout)."""
+CPU_BOUND = 10.0
+"""Seconds of CPU an input may use from start to exit, whatever its options (each run has a small
+--timeout). CPU, not wall-clock time: a busy CI machine stretches the wall clock, not mcheck's work."""
+
+WALL_BOUND = 60.0
+"""Seconds from start to exit: what catches a run that waits without working (a blocking read)."""
 
 CPU_WATCHDOG = 40.0
 """Seconds of CPU after which a run is interrupted (SIGPROF: mcheck's own --timeout backstop uses
@@ -48,7 +52,8 @@ class Run:
     code: int | None  # None: interrupted by the watchdog
     out: str
     err: str
-    seconds: float
+    seconds: float  # wall clock
+    cpu: float  # CPU seconds of the process during the run
 
 
 def run_cli(args: list[str]) -> Run:
@@ -60,7 +65,7 @@ def run_cli(args: list[str]) -> Run:
 
     previous = signal.signal(signal.SIGPROF, on_prof)
     signal.setitimer(signal.ITIMER_PROF, CPU_WATCHDOG)
-    start = time.monotonic()
+    start, cpu = time.monotonic(), time.process_time()
     code: int | None = None
     try:
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
@@ -72,7 +77,8 @@ def run_cli(args: list[str]) -> Run:
     finally:
         signal.setitimer(signal.ITIMER_PROF, 0)
         signal.signal(signal.SIGPROF, previous)
-    return Run(tuple(args), code, out.getvalue(), err.getvalue(), time.monotonic() - start)
+    return Run(tuple(args), code, out.getvalue(), err.getvalue(), time.monotonic() - start,
+               time.process_time() - cpu)
 
 
 def problems(run: Run, path: str, text_format: bool = True) -> list[str]:
@@ -86,6 +92,8 @@ def problems(run: Run, path: str, text_format: bool = True) -> list[str]:
         found.append(f"exit {run.code}: {first[:300]}")
     if "Traceback" in run.out or "Traceback" in run.err:
         found.append("a traceback in the output")
+    if run.cpu > CPU_BOUND:
+        found.append(f"took {run.cpu:.1f} s of CPU ({run.seconds:.1f} s), more than the bound of {CPU_BOUND:g} s")
     if run.seconds > WALL_BOUND:
         found.append(f"took {run.seconds:.1f} s, more than the bound of {WALL_BOUND:g} s")
     if run.code == 2 and not re.search(re.escape(path) + r":\d+:\d+: error", run.err):

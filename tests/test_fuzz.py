@@ -20,6 +20,7 @@ import os
 import random
 import re
 import sys
+import time
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -334,6 +335,26 @@ def test_the_rule_catches_crashes_hangs_and_unlocated_errors(monkeypatch: pytest
         assert any(p.startswith(want) for p in found), (want, found)
     monkeypatch.setattr(cleanrun, "main", fake(2, err=f"{path}:3:7: error: expected ';'\n"))
     assert problems(run_cli(["verify", path]), path) == []
+
+    def works(args: list[str]) -> int:  # busy for 0.3 s of CPU, then a clean, located exit 2
+        t = time.process_time()
+        while time.process_time() - t < 0.3:
+            pass
+        print(f"{path}:1:1: error: x", file=sys.stderr)
+        return 2
+
+    def waits(args: list[str]) -> int:  # 0.3 s of wall clock with almost no CPU
+        time.sleep(0.3)
+        print(f"{path}:1:1: error: x", file=sys.stderr)
+        return 2
+
+    monkeypatch.setattr(cleanrun, "CPU_BOUND", 0.2)
+    monkeypatch.setattr(cleanrun, "main", works)
+    assert [p for p in problems(run_cli(["verify", path]), path) if "of CPU" in p]
+    monkeypatch.setattr(cleanrun, "main", waits)
+    assert problems(run_cli(["verify", path]), path) == []  # waiting is not work
+    monkeypatch.setattr(cleanrun, "WALL_BOUND", 0.2)
+    assert [p for p in problems(run_cli(["verify", path]), path) if "more than the bound of 0.2 s" in p]
 
     def spins(args: list[str]) -> int:
         while True:
