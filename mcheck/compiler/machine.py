@@ -336,6 +336,7 @@ class Compiler:
     def drop_slot(self, st: Step, s: Slot) -> None:
         """Drop a future and everything inside it: leave queues, release what it holds."""
         for d in self.descendants(s):
+            self.budget.check()
             if d.kind in (SlotKind.CODE, SlotKind.ROOT):
                 st.write(d.state_var, PC_DEAD)
             elif d.kind is SlotKind.SET:

@@ -173,6 +173,7 @@ def release(c: Compiler, st: Step, r: int, k: Expr) -> None:
     steps: list[tuple[Expr, Expr]] = []
     # Every waiter needs at least one more permit, so k permits reach at most k queue positions.
     for j in range(1, min(len(ws), c.dom.interval(k)[1]) + 1):
+        c.budget.check()  # quadratic in the waiters: a long queue is where a compile spends its time
         at = [(w, b.eq(pos[w.index], j)) for w in ws]
         exists = b.or_(*(cond for _w, cond in at))
         if b.bool_value(exists) is False:
@@ -188,6 +189,7 @@ def release(c: Compiler, st: Step, r: int, k: Expr) -> None:
         if b.bool_value(stopped) is True:
             break
     for w in ws:
+        c.budget.check()
         pw = pos[w.index]
         g: Expr = b.const(0)
         satw: Expr = b.false
