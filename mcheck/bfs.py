@@ -247,6 +247,7 @@ def search(
     budget = budget or Budget()
     cs = compiled or compile_system(ts)
     is_stuck, overflow, checked = cs.stuck_tasks, cs.blocked, cs.checked
+    every = cs.atomic  # with atomic polls every stored state is quiescent: no need to ask
     start = time.monotonic()
     encode, decode = _codec(ts)
     canon = _canonicalizer(ts)
@@ -273,7 +274,7 @@ def search(
                     overflowed = overflowed or s
                     continue
                 succs = poll_ends(cs, s)
-                if checked(s) and is_stuck(s, {proc[tid] for tid, _ in succs}):
+                if (every or checked(s)) and is_stuck(s, {proc[tid] for tid, _ in succs}):
                     path = _path_to(parent, key, decode)
                     return SearchResult(Outcome.STUCK, stats(), _concretize(cs, canon, ((-1, ts.initial), *path[1:])))
                 for tid, t in succs:
