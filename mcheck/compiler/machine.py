@@ -190,6 +190,19 @@ class Compiler:
             for s in self.task_slots[t.index]:
                 self.allocate_slot(s)
         self.allocating_task = -1
+        # The future tree in preorder: a slot's descendants are the positions subtree[s] = (its
+        # own, one past its last descendant's); slot_order maps each slot variable to its slot's.
+        self.subtree: dict[int, tuple[int, int]] = {}
+        self.slot_order: dict[int, int] = {}
+        preorder = [d for root in self.slots if root.parent is None for d in self.descendants(root)]
+        for i, d in enumerate(preorder):
+            self.subtree[d.index] = (i, i + 1)
+            for v in (d.state_var, d.pos_var, d.got_var, d.rem_var):
+                if v >= 0:
+                    self.slot_order[v] = i
+        for d in reversed(preorder):
+            if d.children:
+                self.subtree[d.index] = (self.subtree[d.index][0], self.subtree[d.children[-1].index][1])
         self.poll_sites: dict[int, list[int]] = {}  # child slot -> the instructions of its parent that poll it
         for s in self.slots:
             if s.kind in (SlotKind.ROOT, SlotKind.CODE):
@@ -323,11 +336,8 @@ class Compiler:
             # Everything inside a new future is idle: it already is in every reachable state (a
             # completed or dropped future resets what it contains), and saying so lets the steps
             # that follow (and compose.py) decide what a fresh future's first poll does.
-            for d in self.descendants(s):
-                if d is not s:
-                    for v in (d.state_var, d.pos_var, d.got_var, d.rem_var):
-                        if v >= 0:
-                            st.write(v, 0)
+            lo, hi = self.subtree[s.index]
+            st.assume_idle(lo + 1, hi, self.slot_order)
         elif s.kind is SlotKind.SET:
             st.write(s.state_var, 1)
         else:

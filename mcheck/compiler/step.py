@@ -16,7 +16,7 @@ from mcheck.source import Span
 
 
 class Step:
-    __slots__ = ("b", "events", "fused", "guard", "known", "loop_span", "vals")
+    __slots__ = ("b", "events", "fused", "guard", "idle", "idle_order", "known", "loop_span", "vals")
 
     def __init__(self, b: ExprBuilder, guard: list[Expr] | None = None) -> None:
         self.b = b
@@ -26,6 +26,12 @@ class Step:
         self.events: list[Event] = []
         self.loop_span: Span | None = None  # a backward jump this step takes (busy-loop reports)
         self.fused = 0  # operations run in this step so far (machine.MAX_FUSED)
+        # Futures created in this step: everything inside them is idle (0), as it is in every
+        # reachable state. Kept as intervals of the future tree's preorder (`idle_order` maps a
+        # slot variable to its slot's position) rather than written, so that creating a future
+        # costs nothing per descendant and the transition carries no updates that change nothing.
+        self.idle: list[tuple[int, int]] = []
+        self.idle_order: dict[int, int] = {}
 
     def copy(self) -> Step:
         s = Step(self.b, self.guard)
@@ -34,14 +40,31 @@ class Step:
         s.events = list(self.events)
         s.loop_span = self.loop_span
         s.fused = self.fused
+        s.idle = list(self.idle)
+        s.idle_order = self.idle_order
         return s
 
     def read(self, v: int) -> Expr:
         e = self.vals.get(v)
         if e is not None:
             return e
+        if self.idle and self.is_idle(v):
+            return self.b.const(0)
         e = self.known.get(v)
         return e if e is not None else self.b.var(v)
+
+    def is_idle(self, v: int) -> bool:
+        o = self.idle_order.get(v)
+        return o is not None and any(lo <= o < hi for lo, hi in self.idle)
+
+    def assume_idle(self, lo: int, hi: int, order: dict[int, int]) -> None:
+        """The slot variables of the slots at preorder positions lo..hi-1 are 0 from here on:
+        written where this step wrote them before, known where it did not."""
+        self.idle_order = order
+        for v in [v for v in self.vals if lo <= order.get(v, -1) < hi]:
+            self.write(v, 0)
+        if not any(a <= lo and hi <= b for a, b in self.idle):
+            self.idle.append((lo, hi))
 
     def write(self, v: int, e: Expr | int) -> None:
         assert v >= 0, "a write to a variable that was never allocated"
