@@ -243,7 +243,7 @@ def _decision_tree(members: list[Guarded], indent: str, parts: list[str],
                 votes.setdefault(k[0], set()).add(k[1])
                 counts[k[0]] = counts.get(k[0], 0) + 1
     best = max(counts, key=lambda v: (counts[v], len(votes[v])), default=None)
-    if len(members) <= LEAF_GROUP or best is None or counts[best] * 2 < len(members):
+    if len(members) <= LEAF_GROUP or best is None or counts[best] < 2:
         groups.append(_lazy_group(groups, len(groups), members, n, budget))
         parts.append(f"{indent}_groups[{len(groups) - 1}](s, out)")
         return
