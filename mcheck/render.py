@@ -13,25 +13,21 @@ from typing import Any
 
 from mcheck.analysis import Link, StuckReport
 from mcheck.bfs import peak_rss_mib
+from mcheck.compiler.sync import edge_words, event_words, handover_words
 from mcheck.evaluate import State, evaluate
 from mcheck.ir import EdgeKind
 from mcheck.model import (
-    NT_CREATED,
-    NT_NOTIFIED,
-    NT_NOTIFIED_ALL,
-    NT_WAITING,
     PC_DONE,
-    ST_GRANTED,
     ST_HELD,
-    ST_QUEUED,
     CompiledModel,
     EventKind,
+    ResourceInfo,
     SlotInfo,
     SlotKind,
     StepKind,
     TimeMode,
 )
-from mcheck.program import Purpose, ResKind
+from mcheck.program import ResKind
 from mcheck.source import Span
 from mcheck.timeline import Claim, Hold, Occupancy, claims, occupancy
 from mcheck.trace import Result, Status, step_events
@@ -95,6 +91,32 @@ class Describer:
                 return s
             cur = s.parent
         return self.m.slots[i]
+
+    def task_of(self, i: int) -> str:
+        return self.m.tasks[self.m.slots[i].task].name
+
+    def owners(self, r: int, state: State) -> str:
+        """Who holds or was handed resource r in state, as text."""
+        parts = []
+        for c in claims(self.m, state):
+            if c.resource != r:
+                continue
+            task = self.m.tasks[self.m.slots[c.slot].task].name
+            if c.hold is Hold.HELD:
+                parts.append(f"held by {self.slot(c.slot)} in task {task}")
+            elif c.hold is Hold.GRANTED:
+                parts.append(f"handed to {self.slot(c.slot)} in task {task}")
+        occ = occupancy(self.m, state, r)
+        if self.m.resources[r].kind is ResKind.CHANNEL and occ.messages:
+            parts.append(f"{occ.messages} message(s) queued")
+        return "; ".join(parts)
+
+    def dormant(self, i: int, state: State) -> bool:
+        return bool(evaluate(self.m.ts.waits.nodes[i].dormant, state, {}))
+
+    def holders(self, r: int, within: int, state: State) -> list[SlotInfo]:
+        return [s for s in self.m.slots if s.kind is SlotKind.ACQUIRE and s.parent == within
+                and s.resource == r and state[s.state_var] == ST_HELD]
 
     def where(self, span: Span | None) -> str:
         return f"{self.m.source.name}:{span.line}:{span.col}" if span else self.m.source.name
@@ -161,62 +183,12 @@ def _time_delta(model: CompiledModel, before: State, after: State) -> int:
 
 def _event_text(model: CompiledModel, d: Describer, kind: EventKind, slot: int, res: int, detail: str,
                 before: State, after: State) -> str:
+    """A trace line for one event: a resource's in its primitive's words (compiler/sync/), the
+    poll machine's here."""
     s = model.slots[slot] if slot >= 0 else None
-    r = model.resources[res] if res >= 0 else None
+    if res >= 0:
+        return event_words(d, kind, s, model.resources[res], detail, before, after)
     match kind:
-        case EventKind.QUEUED if r is not None and r.kind is ResKind.NOTIFY:
-            assert s is not None
-            return f"no notification of {d.res(res)} is stored: registers as waiter {after[s.pos_var]}"
-        case EventKind.QUEUED if r is not None and r.kind is ResKind.UNFAIR_MUTEX:
-            owners = _owners(model, d, res, after)
-            return f"{d.res(res)} is locked{f' ({owners})' if owners else ''}: waits to be woken (no queue, no hand-off)"
-        case EventKind.QUEUED:
-            assert s is not None and r is not None
-            pos = after[s.pos_var]
-            got = after[s.got_var]
-            held = f"; holds {got} of the {s.count} permits it needs" if got else ""
-            ahead = "the head of the queue" if pos == 1 else f"position {pos} of the queue"
-            owners = _owners(model, d, res, after)
-            by = f" ({owners})" if owners else ""
-            return f"{d.res(res)} is not available{by}: queued at {ahead}{held}"
-        case EventKind.ACQUIRED:
-            assert r is not None
-            if r.kind is ResKind.ONCE_CELL:
-                return f"initializes {d.res(res)} (holding its semaphore)"
-            what = "the lock" if r.kind in (ResKind.MUTEX, ResKind.UNFAIR_MUTEX) else (
-                ("the write lock" if s and s.purpose is Purpose.WRITE else "a read lock") if r.kind is ResKind.RWLOCK else
-                f"{s.count if s else 1} permit{'s' if s and s.count > 1 else ''} of")
-            return f"acquired {what} {d.res(res)}"
-        case EventKind.RELEASED:
-            if s is None or (before[s.state_var] != ST_HELD and after[s.state_var] == before[s.state_var]):
-                return ""
-            if before[s.state_var] != ST_HELD:
-                return f"released {d.res(res)} at once"
-            how = "drop() releases" if detail == "explicit" else "guard goes out of scope: releases"
-            return f"{how} {d.res(res)}"
-        case EventKind.SENT:
-            assert r is not None
-            if s is not None and s.purpose is Purpose.RESERVE and before[s.state_var] != ST_HELD:
-                return f"`{s.label}` holds no permit: nothing is sent"
-            if r.kind is ResKind.NOTIFY:
-                return f"{'notify_waiters' if detail == 'all' else 'notify_one'} on {d.res(res)}"
-            if r.kind is ResKind.ONESHOT:
-                return f"sends on {d.res(res)}"
-            q = after[r.msgs_var]
-            cap = f"/{r.permits}" if r.bounded else ""
-            via = "; the permit travels with the message" if r.bounded else ""
-            return f"message sent on {d.res(res)} ({q}{cap} queued{via})"
-        case EventKind.RECEIVED if r is not None and r.kind is ResKind.NOTIFY:
-            return f"takes the notification stored in {d.res(res)}"
-        case EventKind.RECEIVED:
-            assert r is not None
-            extra = "; its permit returns to the channel" if r.kind is ResKind.CHANNEL and r.bounded else ""
-            return f"received from {d.res(res)}{extra}"
-        case EventKind.CLOSED:
-            return f"every sender of {d.res(res)} is gone: recv returns None"
-        case EventKind.TRY_SEND_FULL:
-            what = "try_reserve" if detail == "reserve" else "try_send"
-            return f"{what} on {d.res(res)}: full, returns Err(Full) without waiting"
         case EventKind.SELECT_WON:
             if s is None:
                 return "every select! branch is disabled: the else branch runs"
@@ -253,23 +225,6 @@ def _event_text(model: CompiledModel, d: Describer, kind: EventKind, slot: int, 
     return ""
 
 
-def _owners(model: CompiledModel, d: Describer, res: int, state: State) -> str:
-    """Who holds or was handed resource res in state, as text."""
-    parts = []
-    for c in claims(model, state):
-        if c.resource != res:
-            continue
-        task = model.tasks[model.slots[c.slot].task].name
-        if c.hold is Hold.HELD:
-            parts.append(f"held by {d.slot(c.slot)} in task {task}")
-        elif c.hold is Hold.GRANTED:
-            parts.append(f"handed to {d.slot(c.slot)} in task {task}")
-    occ = occupancy(model, state, res)
-    if model.resources[res].kind is ResKind.CHANNEL and occ.messages:
-        parts.append(f"{occ.messages} message(s) queued")
-    return "; ".join(parts)
-
-
 def _holdings(model: CompiledModel, d: Describer, slot: int, state: State) -> str:
     """What the subtree of slot holds or was granted, as text ('' if nothing)."""
     mine = [c for c in claims(model, state) if _inside(model, c.slot, slot)]
@@ -297,25 +252,13 @@ def _inside(model: CompiledModel, i: int, ancestor: int) -> bool:
 
 
 def _grants(model: CompiledModel, d: Describer, before: State, after: State) -> list[str]:
+    """What releases and notifications handed to waiters that were not polled in this step."""
     out = []
-    memo: dict[int, int] = {}
     for s in model.slots:
-        if s.kind is SlotKind.NOTIFIED and before[s.state_var] in (NT_WAITING, NT_CREATED) \
-                and after[s.state_var] in (NT_NOTIFIED, NT_NOTIFIED_ALL):
-            dormant = evaluate(model.ts.waits.nodes[s.index].dormant, after, memo)
-            note = ": nobody is polling it (dormant)" if dormant else ""
-            out.append(f"{d.res(s.resource)} notifies {d.slot(s.index)} (task {model.tasks[s.task].name}){note}")
-        if s.kind is not SlotKind.ACQUIRE:
-            continue
-        if before[s.state_var] == ST_QUEUED and after[s.state_var] == ST_GRANTED:
-            node = model.ts.waits.nodes[s.index]
-            dormant = evaluate(node.dormant, after, memo)
-            who = f"{d.slot(s.index)} (task {model.tasks[s.task].name})"
-            note = ": nobody is polling it (dormant)" if dormant else ", which will take it when polled"
-            out.append(f"{d.res(s.resource)} is handed to {who}{note}")
-        elif before[s.state_var] == ST_QUEUED and after[s.got_var] > before[s.got_var]:
-            out.append(f"{d.res(s.resource)} grants {after[s.got_var] - before[s.got_var]} permit(s) to "
-                       f"{d.slot(s.index)}, which still waits for {s.count - after[s.got_var]}")
+        if s.kind in (SlotKind.ACQUIRE, SlotKind.NOTIFIED):
+            text = handover_words(d, s, model.resources[s.resource], before, after)
+            if text:
+                out.append(text)
     return out
 
 
@@ -323,35 +266,15 @@ def _grants(model: CompiledModel, d: Describer, before: State, after: State) -> 
 
 
 def link_text(model: CompiledModel, d: Describer, link: Link, state: State) -> str:
+    """The sentence for one edge of the wait-for graph: a resource's or a producer's in the words
+    of its primitive (compiler/sync/), the poll machine's here."""
     src, dst = model.slots[link.src], model.slots[link.dst]
     match link.kind:
         case EdgeKind.POLLS:
             at = f" ({d.where(dst.span)})" if dst.span else ""
             return f"{d.slot(link.src)} is awaiting {d.slot(link.dst)}{at}"
-        case EdgeKind.RESOURCE:
-            r = d.res(link.resource)
-            if dst.kind is SlotKind.NOTIFIED:
-                return f"{d.slot(link.src)} waits on {r}, whose notification went to {d.slot(link.dst)}, which " \
-                    "has not consumed it (dropping it would pass it on)"
-            if dst.kind is SlotKind.ACQUIRE:
-                st = state[dst.state_var]
-                if st == ST_GRANTED:
-                    return f"{d.slot(link.src)} is queued on {r} behind {d.slot(link.dst)}, which was handed {r} " \
-                        "but has not taken it"
-                return f"{d.slot(link.src)} is queued on {r} behind {d.slot(link.dst)} (ahead in the FIFO queue)"
-            holders = [s for s in model.slots if s.kind is SlotKind.ACQUIRE and s.parent == link.dst
-                       and s.resource == link.resource and state[s.state_var] == ST_HELD]
-            if not holders and model.resources[link.resource].kind is ResKind.CHANNEL:
-                return f"{d.slot(link.src)} waits for task {dst.label} to receive the messages filling {r}"
-            what = "permit" if holders and holders[0].purpose is Purpose.RESERVE else "guard"
-            guard = f" (the {what} of `{holders[0].label}`)" if holders else ""
-            return f"{d.slot(link.src)} is queued on {r}, held by {d.slot(link.dst)}{guard}"
-        case EdgeKind.PRODUCER:
-            if src.kind is SlotKind.JOIN:
-                return f"{d.slot(link.src)} waits for task {dst.label} to finish"
-            if src.kind is SlotKind.NOTIFIED:
-                return f"{d.slot(link.src)} waits for {d.slot(link.dst)}, which may still notify {d.res(link.resource)}"
-            return f"{d.slot(link.src)} waits for {d.slot(link.dst)}, which may still send on {d.res(link.resource)}"
+        case EdgeKind.RESOURCE | EdgeKind.PRODUCER:
+            return edge_words(d, link.kind, src, dst, _edge_resource(model, link), state)[0]
         case EdgeKind.RETURN:
             task = model.tasks[src.task].name
             return f"{d.slot(link.src)} is dormant: task {task} is not polling it, and must finish what it is " \
@@ -361,30 +284,19 @@ def link_text(model: CompiledModel, d: Describer, link: Link, state: State) -> s
 
 def link_label(model: CompiledModel, d: Describer, link: Link, state: State) -> str:
     """A few words for the edge of a drawn wait-for graph (link_text is the sentence)."""
-    dst = model.slots[link.dst]
     match link.kind:
         case EdgeKind.POLLS:
             return "awaits"
-        case EdgeKind.RESOURCE:
-            r = d.res(link.resource)
-            if dst.kind is SlotKind.NOTIFIED:
-                return f"{r}: notification went to"
-            now = [c for c in claims(model, state) if c.resource == link.resource]
-            if dst.kind is SlotKind.ACQUIRE:
-                granted = any(c.slot == link.dst and c.hold is Hold.GRANTED for c in now)
-                return f"queued on {r} behind" + (" (handed it, not taken)" if granted else "")
-            held = any(c.hold is Hold.HELD and model.slots[c.slot].parent == link.dst for c in now)
-            if model.resources[link.resource].kind is ResKind.CHANNEL and not held:
-                return f"{r} full: waits for the receiver"
-            return f"{r} held by"
-        case EdgeKind.PRODUCER:
-            src = model.slots[link.src]
-            if src.kind is SlotKind.JOIN:
-                return "waits for the task to finish"
-            return f"waits for {d.res(link.resource)} from"
+        case EdgeKind.RESOURCE | EdgeKind.PRODUCER:
+            src, dst = model.slots[link.src], model.slots[link.dst]
+            return edge_words(d, link.kind, src, dst, _edge_resource(model, link), state)[1]
         case EdgeKind.RETURN:
             return "dormant: not polled by"
     return link.kind.value
+
+
+def _edge_resource(model: CompiledModel, link: Link) -> ResourceInfo | None:
+    return model.resources[link.resource] if link.resource >= 0 else None
 
 
 def compressed(model: CompiledModel, links: tuple[Link, ...]) -> list[Link]:

@@ -46,13 +46,13 @@ def test_many_models_one_result_each_and_a_summary(capsys: pytest.CaptureFixture
     models = [str(MODELS / "rfd609.mc"), str(MODELS / "rfd609_fix_owned.mc"), str(bad)]
     code, out, err = run(capsys, "verify", *models)
     assert code == 2  # the worst: bad input
-    assert f"{models[0]}: futurelock found (time: untimed, runtime: multi-thread), shortest trace: 15 steps" in out
+    assert f"{models[0]}: futurelock found (time: untimed, runtime: multi-thread), shortest trace: 13 steps" in out
     assert f"{models[1]}: safe (time: untimed, runtime: multi-thread)" in out
     assert f"{bad}:4:14: error: unknown name 'n'" in err  # diagnostics on stderr, located
     summary = out[out.index("summary: 3 models"):].splitlines()
     assert summary[1].split() == ["model", "verdict", "steps", "states", "seconds", "exit"]
     rows = {line.split()[0]: line.split() for line in summary[3:6]}
-    assert rows[models[0]][1:4] == ["futurelock", "15", "90"] and rows[models[0]][-1] == "1"
+    assert rows[models[0]][1:4] == ["futurelock", "13", "82"] and rows[models[0]][-1] == "1"
     assert rows[models[1]][1] == "safe" and rows[models[1]][-1] == "0"
     assert rows[str(bad)][1:3] == ["bad", "input"] and rows[str(bad)][-1] == "2"
     assert summary[6].startswith("exit 2 (the worst of the models'")

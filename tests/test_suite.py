@@ -55,7 +55,7 @@ def test_every_model_in_both_modes_passes(capsys: pytest.CaptureFixture[str], tm
     rows = _table(out)
     assert set(rows) == {("rfd609.mc", "untimed"), ("rfd609.mc", "exact"), ("timing.mc", "untimed"),
                          ("timing.mc", "exact")}
-    assert rows[("rfd609.mc", "untimed")][:3] == ["futurelock", "futurelock", "15"]
+    assert rows[("rfd609.mc", "untimed")][:3] == ["futurelock", "futurelock", "13"]
     assert rows[("timing.mc", "exact")][:3] == ["safe", "safe", "-"]  # the expect-exact header
     assert rows[("timing.mc", "untimed")][:2] == ["futurelock", "futurelock"]
     assert all(r[-1] == "PASS" for r in rows.values())
@@ -67,7 +67,7 @@ def test_a_mismatch_exits_1_and_says_where_the_header_is(capsys: pytest.CaptureF
     code, out, _ = run(capsys, str(d), "--time", "untimed")
     assert code == 1
     rows = _table(out)
-    assert rows[("wrong.mc", "untimed")] == ["safe", "futurelock", "15", "90", rows[("wrong.mc", "untimed")][4],
+    assert rows[("wrong.mc", "untimed")] == ["safe", "futurelock", "13", "82", rows[("wrong.mc", "untimed")][4],
                                              "MISMATCH"]
     assert rows[("noheader.mc", "untimed")][0] == "-" and rows[("noheader.mc", "untimed")][-1] == "MISMATCH"
     assert (f"MISMATCH {d / 'wrong.mc'} (untimed, multi-thread): expected safe, got futurelock "

@@ -13,9 +13,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from mcheck.compiler.step import Step
-from mcheck.compiler.sync import LeafSemantics, Res
+from mcheck.compiler.sync import LeafSemantics, Res, TraceWords
 from mcheck.ir import EdgeKind, Expr, WaitEdge
-from mcheck.model import PC_DEAD, PC_DONE, PC_ENTRY, EventKind, SlotKind
+from mcheck.model import PC_DEAD, PC_DONE, PC_ENTRY, EventKind, SlotInfo, SlotKind
 from mcheck.source import Span
 
 if TYPE_CHECKING:
@@ -118,3 +118,8 @@ def abort(c: Compiler, st: Step, handle: Slot, root: Slot, span: Span | None) ->
         if e is not st.read(v):
             st.write(v, b.ite(running, e, st.read(v)))
     st.event(EventKind.DROPPED, root.index, span=span, detail="aborted", cond=running)
+
+
+def producer_words(w: TraceWords, src: SlotInfo, dst: SlotInfo) -> tuple[str, str]:
+    """JoinHandle src waits for the task whose root is dst."""
+    return f"{w.slot(src.index)} waits for task {dst.label} to finish", "waits for the task to finish"

@@ -16,14 +16,18 @@ never looks inside; `semantics_for` picks the module for a leaf.
 from __future__ import annotations
 
 from enum import Enum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from mcheck.compiler.step import Step
-from mcheck.ir import Expr, WaitEdge
+from mcheck.ir import EdgeKind, Expr, WaitEdge
+from mcheck.model import EventKind, ResourceInfo, SlotInfo, SlotKind
+from mcheck.program import ResKind
 
 if TYPE_CHECKING:
     from mcheck.compiler.machine import Compiler
     from mcheck.instantiate import Slot
+
+State = tuple[int, ...]
 
 
 class Res(Enum):
@@ -96,3 +100,76 @@ class LeafSemantics:
 def semantics_for(c: Compiler, s: Slot) -> LeafSemantics:
     """The primitive module that gives leaf s its meaning."""
     return c.leaf_semantics(s)
+
+
+# ---- the words the trace uses ------------------------------------------------------------------
+
+
+class TraceWords(Protocol):
+    """What a primitive's phrasing of a trace step may ask of the renderer (render.Describer)."""
+
+    def res(self, r: int) -> str:
+        """The resource's name, quoted."""
+        ...
+
+    def slot(self, i: int) -> str:
+        """The future's name and the named future around it."""
+        ...
+
+    def task_of(self, i: int) -> str:
+        """The name of the task a future belongs to."""
+        ...
+
+    def owners(self, r: int, state: State) -> str:
+        """Who holds or was handed resource r in state ('' if nobody)."""
+        ...
+
+    def dormant(self, i: int, state: State) -> bool:
+        """Future i is alive but its task no longer polls it."""
+        ...
+
+    def holders(self, r: int, within: int, state: State) -> list[SlotInfo]:
+        """The acquire futures directly inside future `within` that hold resource r in state."""
+        ...
+
+
+def event_words(w: TraceWords, kind: EventKind, s: SlotInfo | None, r: ResourceInfo, detail: str,
+                before: State, after: State) -> str:
+    """A trace line for an event on resource r, in the words of r's primitive ('' for nothing)."""
+    from mcheck.compiler.sync import mpsc, notify, once_cell, oneshot, semaphore, unfair_mutex
+
+    words = {ResKind.MUTEX: semaphore.words, ResKind.SEMAPHORE: semaphore.words, ResKind.RWLOCK: semaphore.words,
+             ResKind.CHANNEL: mpsc.words, ResKind.ONESHOT: oneshot.words, ResKind.NOTIFY: notify.words,
+             ResKind.UNFAIR_MUTEX: unfair_mutex.words, ResKind.ONCE_CELL: once_cell.words}[r.kind]
+    return words(w, kind, s, r, detail, before, after)
+
+
+def handover_words(w: TraceWords, s: SlotInfo, r: ResourceInfo, before: State, after: State) -> str:
+    """A trace line for what leaf s was handed between two states without being polled (a permit,
+    a notification), in the words of its primitive ('' for nothing)."""
+    from mcheck.compiler.sync import notify, semaphore
+
+    if r.kind is ResKind.NOTIFY:
+        return notify.handover_words(w, s, before, after)
+    return semaphore.handover_words(w, s, before, after)
+
+
+def edge_words(w: TraceWords, kind: EdgeKind, src: SlotInfo, dst: SlotInfo, r: ResourceInfo | None,
+               state: State) -> tuple[str, str]:
+    """The sentence and the short label for a wait-for edge that a primitive added (`edges`): src
+    waits on r behind dst (RESOURCE), or for dst to produce something (PRODUCER)."""
+    from mcheck.compiler import tasks
+    from mcheck.compiler.sync import mpsc, notify, semaphore
+
+    if kind is EdgeKind.PRODUCER:
+        if src.kind is SlotKind.JOIN:
+            return tasks.producer_words(w, src, dst)
+        if src.kind is SlotKind.NOTIFIED:
+            return notify.producer_words(w, src, dst, r)
+        return mpsc.producer_words(w, src, dst, r)
+    assert r is not None
+    if dst.kind is SlotKind.NOTIFIED:
+        return notify.edge_words(w, src, dst, r)
+    if r.kind is ResKind.CHANNEL and not (dst.kind is SlotKind.ACQUIRE or w.holders(r.index, dst.index, state)):
+        return mpsc.full_words(w, src, dst, r)
+    return semaphore.edge_words(w, src, dst, r, state)

@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING
 
 from mcheck import program as p
 from mcheck.compiler.step import Step
-from mcheck.compiler.sync import LeafSemantics, Res
+from mcheck.compiler.sync import LeafSemantics, Res, State, TraceWords, semaphore
 from mcheck.compiler.sync.semaphore import qlen
 from mcheck.ir import Expr, WaitEdge
-from mcheck.model import EventKind
+from mcheck.model import ST_HELD, EventKind, ResourceInfo, SlotInfo
 
 if TYPE_CHECKING:
     from mcheck.compiler.machine import Compiler
@@ -147,3 +147,40 @@ class Channels:
         cur = st.read(info.msgs_var)
         st.write(info.msgs_var, b.ite(held, b.min_(b.add(cur, 1), info.permits), cur))
         st.event(EventKind.SENT, s.index, s.res, span)  # type: ignore[arg-type]
+
+
+# ---- the words the trace uses -------------------------------------------------------------------
+
+
+def words(w: TraceWords, kind: EventKind, s: SlotInfo | None, r: ResourceInfo, detail: str,
+          before: State, after: State) -> str:
+    """Sent, received, closed, full; waiting for a permit is the semaphore's (semaphore.words)."""
+    match kind:
+        case EventKind.SENT:
+            if s is not None and s.purpose is p.Purpose.RESERVE and before[s.state_var] != ST_HELD:
+                return f"`{s.label}` holds no permit: nothing is sent"
+            q = after[r.msgs_var]
+            cap = f"/{r.permits}" if r.bounded else ""
+            via = "; the permit travels with the message" if r.bounded else ""
+            return f"message sent on {w.res(r.index)} ({q}{cap} queued{via})"
+        case EventKind.RECEIVED:
+            extra = "; its permit returns to the channel" if r.kind is p.ResKind.CHANNEL and r.bounded else ""
+            return f"received from {w.res(r.index)}{extra}"
+        case EventKind.CLOSED:
+            return f"every sender of {w.res(r.index)} is gone: recv returns None"
+        case EventKind.TRY_SEND_FULL:
+            what = "try_reserve" if detail == "reserve" else "try_send"
+            return f"{what} on {w.res(r.index)}: full, returns Err(Full) without waiting"
+    return semaphore.words(w, kind, s, r, detail, before, after)
+
+
+def full_words(w: TraceWords, src: SlotInfo, dst: SlotInfo, r: ResourceInfo) -> tuple[str, str]:
+    """src waits for a permit of channel r that only a receive by task dst would give back."""
+    return (f"{w.slot(src.index)} waits for task {dst.label} to receive the messages filling {w.res(r.index)}",
+            f"{w.res(r.index)} full: waits for the receiver")
+
+
+def producer_words(w: TraceWords, src: SlotInfo, dst: SlotInfo, r: ResourceInfo | None) -> tuple[str, str]:
+    """Receive src waits for dst, which may still send on r."""
+    name = w.res(r.index) if r is not None else "it"
+    return f"{w.slot(src.index)} waits for {w.slot(dst.index)}, which may still send on {name}", f"waits for {name} from"

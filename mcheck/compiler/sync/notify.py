@@ -18,9 +18,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from mcheck.compiler.step import Step
-from mcheck.compiler.sync import LeafSemantics, Res
+from mcheck.compiler.sync import LeafSemantics, Res, State, TraceWords
 from mcheck.ir import EdgeKind, Expr, WaitEdge
-from mcheck.model import NT_CREATED, NT_DONE, NT_IDLE, NT_NOTIFIED, NT_NOTIFIED_ALL, NT_WAITING, EventKind
+from mcheck.model import NT_CREATED, NT_DONE, NT_IDLE, NT_NOTIFIED, NT_NOTIFIED_ALL, NT_WAITING, EventKind, ResourceInfo, SlotInfo
 
 if TYPE_CHECKING:
     from mcheck.compiler.machine import Compiler
@@ -146,3 +146,41 @@ def notify(c: Compiler, st: Step, r: int, cond: Expr, everyone: bool) -> None:
     if not everyone:
         cur = st.read(permit_var)
         st.write(permit_var, b.ite(b.and_(cond, b.not_(exists)), 1, cur))
+
+
+# ---- the words the trace uses -------------------------------------------------------------------
+
+
+def words(w: TraceWords, kind: EventKind, s: SlotInfo | None, r: ResourceInfo, detail: str,
+          before: State, after: State) -> str:
+    """Registering, notifying, taking the stored permit."""
+    match kind:
+        case EventKind.QUEUED:
+            assert s is not None
+            return f"no notification of {w.res(r.index)} is stored: registers as waiter {after[s.pos_var]}"
+        case EventKind.SENT:
+            return f"{'notify_waiters' if detail == 'all' else 'notify_one'} on {w.res(r.index)}"
+        case EventKind.RECEIVED:
+            return f"takes the notification stored in {w.res(r.index)}"
+    return ""
+
+
+def handover_words(w: TraceWords, s: SlotInfo, before: State, after: State) -> str:
+    """A notification that reached Notified s without a poll."""
+    if before[s.state_var] in (NT_WAITING, NT_CREATED) and after[s.state_var] in (NT_NOTIFIED, NT_NOTIFIED_ALL):
+        note = ": nobody is polling it (dormant)" if w.dormant(s.index, after) else ""
+        return f"{w.res(s.resource)} notifies {w.slot(s.index)} (task {w.task_of(s.index)}){note}"
+    return ""
+
+
+def edge_words(w: TraceWords, src: SlotInfo, dst: SlotInfo, r: ResourceInfo) -> tuple[str, str]:
+    """src waits on r, whose notification went to Notified dst."""
+    name = w.res(r.index)
+    return (f"{w.slot(src.index)} waits on {name}, whose notification went to {w.slot(dst.index)}, which "
+            "has not consumed it (dropping it would pass it on)", f"{name}: notification went to")
+
+
+def producer_words(w: TraceWords, src: SlotInfo, dst: SlotInfo, r: ResourceInfo | None) -> tuple[str, str]:
+    """Notified src waits for dst, which may still notify r."""
+    name = w.res(r.index if r is not None else src.resource)
+    return f"{w.slot(src.index)} waits for {w.slot(dst.index)}, which may still notify {name}", f"waits for {name} from"

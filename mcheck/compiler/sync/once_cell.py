@@ -12,6 +12,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from mcheck.compiler.step import Step
+from mcheck.compiler.sync import State, TraceWords, semaphore
+from mcheck.model import EventKind, ResourceInfo, SlotInfo
 
 if TYPE_CHECKING:
     from mcheck.compiler.machine import Compiler
@@ -23,3 +25,11 @@ def is_set(c: Compiler, st: Step, r: int) -> object:
 
 def set_value(c: Compiler, st: Step, r: int) -> None:
     st.write(c.resources[r].msgs_var, 1)
+
+
+def words(w: TraceWords, kind: EventKind, s: SlotInfo | None, r: ResourceInfo, detail: str,
+          before: State, after: State) -> str:
+    """Taking the cell's semaphore starts the initializer; queueing on it is the semaphore's."""
+    if kind is EventKind.ACQUIRED:
+        return f"initializes {w.res(r.index)} (holding its semaphore)"
+    return semaphore.words(w, kind, s, r, detail, before, after)

@@ -19,10 +19,10 @@ from typing import TYPE_CHECKING
 
 from mcheck import program as p
 from mcheck.compiler.step import Step
-from mcheck.compiler.sync import LeafSemantics, Res
+from mcheck.compiler.sync import LeafSemantics, Res, State, TraceWords
 from mcheck.instantiate import Slot
 from mcheck.ir import EdgeKind, Expr, WaitEdge
-from mcheck.model import ST_GRANTED, ST_HELD, ST_IDLE, ST_QUEUED, EventKind
+from mcheck.model import ST_GRANTED, ST_HELD, ST_IDLE, ST_QUEUED, EventKind, ResourceInfo, SlotInfo, SlotKind
 
 if TYPE_CHECKING:
     from mcheck.compiler.machine import Compiler
@@ -238,3 +238,62 @@ def try_acquire(c: Compiler, st: Step, s: Slot) -> list[Step]:
             q.event(EventKind.TRY_SEND_FULL, -1, s.res, s.span, "reserve")
         out.append(q)
     return out
+
+
+# ---- the words the trace uses -------------------------------------------------------------------
+
+
+def words(w: TraceWords, kind: EventKind, s: SlotInfo | None, r: ResourceInfo, detail: str,
+          before: State, after: State) -> str:
+    """Queued, acquired, released: the semaphore's events (also the permits of a channel, a
+    OnceCell's lock and the acquire and release of futures::lock::Mutex)."""
+    match kind:
+        case EventKind.QUEUED:
+            assert s is not None
+            pos = after[s.pos_var]
+            got = after[s.got_var]
+            held = f"; holds {got} of the {s.count} permits it needs" if got else ""
+            ahead = "the head of the queue" if pos == 1 else f"position {pos} of the queue"
+            owners = w.owners(r.index, after)
+            by = f" ({owners})" if owners else ""
+            return f"{w.res(r.index)} is not available{by}: queued at {ahead}{held}"
+        case EventKind.ACQUIRED:
+            what = "the lock" if r.kind in (p.ResKind.MUTEX, p.ResKind.UNFAIR_MUTEX) else (
+                ("the write lock" if s and s.purpose is p.Purpose.WRITE else "a read lock")
+                if r.kind is p.ResKind.RWLOCK else f"{s.count if s else 1} permit{'s' if s and s.count > 1 else ''} of")
+            return f"acquired {what} {w.res(r.index)}"
+        case EventKind.RELEASED:
+            if s is None or (before[s.state_var] != ST_HELD and after[s.state_var] == before[s.state_var]):
+                return ""
+            if before[s.state_var] != ST_HELD:
+                return f"released {w.res(r.index)} at once"
+            how = "drop() releases" if detail == "explicit" else "guard goes out of scope: releases"
+            return f"{how} {w.res(r.index)}"
+    return ""
+
+
+def handover_words(w: TraceWords, s: SlotInfo, before: State, after: State) -> str:
+    """A release that reached waiter s: handed every permit it asked for, or some of them."""
+    if before[s.state_var] == ST_QUEUED and after[s.state_var] == ST_GRANTED:
+        who = f"{w.slot(s.index)} (task {w.task_of(s.index)})"
+        note = ": nobody is polling it (dormant)" if w.dormant(s.index, after) else ", which will take it when polled"
+        return f"{w.res(s.resource)} is handed to {who}{note}"
+    if before[s.state_var] == ST_QUEUED and after[s.got_var] > before[s.got_var]:
+        return (f"{w.res(s.resource)} grants {after[s.got_var] - before[s.got_var]} permit(s) to "
+                f"{w.slot(s.index)}, which still waits for {s.count - after[s.got_var]}")
+    return ""
+
+
+def edge_words(w: TraceWords, src: SlotInfo, dst: SlotInfo, r: ResourceInfo, state: State) -> tuple[str, str]:
+    """src is queued on r behind waiter dst, or behind the future dst whose guard holds r."""
+    name = w.res(r.index)
+    if dst.kind is SlotKind.ACQUIRE:
+        if state[dst.state_var] == ST_GRANTED:
+            return (f"{w.slot(src.index)} is queued on {name} behind {w.slot(dst.index)}, which was handed {name} "
+                    "but has not taken it", f"queued on {name} behind (handed it, not taken)")
+        return (f"{w.slot(src.index)} is queued on {name} behind {w.slot(dst.index)} (ahead in the FIFO queue)",
+                f"queued on {name} behind")
+    holders = w.holders(r.index, dst.index, state)
+    what = "permit" if holders and holders[0].purpose is p.Purpose.RESERVE else "guard"
+    guard = f" (the {what} of `{holders[0].label}`)" if holders else ""
+    return f"{w.slot(src.index)} is queued on {name}, held by {w.slot(dst.index)}{guard}", f"{name} held by"

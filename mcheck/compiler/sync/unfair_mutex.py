@@ -10,9 +10,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from mcheck.compiler.step import Step
-from mcheck.compiler.sync import LeafSemantics, Res
+from mcheck.compiler.sync import LeafSemantics, Res, State, TraceWords, semaphore
 from mcheck.ir import EdgeKind, Expr, WaitEdge
-from mcheck.model import ST_HELD, ST_IDLE, ST_QUEUED, EventKind
+from mcheck.model import ST_HELD, ST_IDLE, ST_QUEUED, EventKind, ResourceInfo, SlotInfo
 
 if TYPE_CHECKING:
     from mcheck.compiler.machine import Compiler
@@ -103,3 +103,12 @@ def release(c: Compiler, st: Step, r: int, k: Expr) -> None:
     """The lock is free again; every polled waiter may try to take it."""
     avail = c.resources[r].avail_var
     st.write(avail, c.b.add(st.read(avail), k))
+
+
+def words(w: TraceWords, kind: EventKind, s: SlotInfo | None, r: ResourceInfo, detail: str,
+          before: State, after: State) -> str:
+    """Waiting without a queue; acquiring and releasing read as a semaphore's."""
+    if kind is EventKind.QUEUED:
+        owners = w.owners(r.index, after)
+        return f"{w.res(r.index)} is locked{f' ({owners})' if owners else ''}: waits to be woken (no queue, no hand-off)"
+    return semaphore.words(w, kind, s, r, detail, before, after)
