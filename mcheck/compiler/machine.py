@@ -416,6 +416,16 @@ class Compiler:
     def receiver_tasks(self, r: int) -> list[TaskInst]:
         return list(dict.fromkeys(s.task for s in self.slots if s.kind is SlotKind.RECV and s.res == r))
 
+    def receivers_gone(self, r: int) -> Expr:
+        """Channel r's Receiver is dropped: some task receives on r, and none that does may still
+        run (the Receiver goes with the last of them). A send then fails at once with Err, and
+        senders queued for a permit are woken with Err (tokio closes the channel's semaphore).
+        A channel no task receives on keeps its Receiver for the whole run."""
+        tasks_ = self.receiver_tasks(r)
+        if not tasks_ or self.prog.resources[r].kind is not p.ResKind.CHANNEL:
+            return self.b.false
+        return self.b.and_(*(self.b.not_(self.may_run(t)) for t in tasks_))
+
     def producer_edges(self, s: Slot, waiting: Expr) -> list[WaitEdge]:
         from mcheck.compiler.waits import producer_edges
 

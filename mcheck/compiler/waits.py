@@ -51,7 +51,9 @@ def wait_graph(c: Compiler) -> WaitGraph:
         for ch in s.children:
             cond = active[ch.index]
             if ch.kind is SlotKind.CODE:
-                cond = b.and_(cond, b.ne(b.var(ch.state_var), PC_DONE))
+                cond = b.and_(cond, live[ch.index])  # a completed future is not polled again
+            if s.kind is SlotKind.SET:
+                cond = b.and_(cond, sets.member_alive(c, None, ch))  # nor one the set has yielded
             edges.append(WaitEdge(s.index, ch.index, cond, EdgeKind.POLLS))
         if s.kind is not SlotKind.ROOT:
             edges.append(WaitEdge(s.index, root.index, b.and_(nodes[s.index].dormant, c.returns(s)), EdgeKind.RETURN))

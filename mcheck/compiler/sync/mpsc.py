@@ -109,13 +109,26 @@ class Channels:
         return info.permits if info.bounded else p.UNBOUNDED_LIMIT + 1
 
     def push_message(self, st: Step, r: int) -> None:
+        """One more message queued on r; none once its Receiver is gone (the send is Err)."""
         info = self.c.resources[r]
         b = self.c.b
-        st.write(info.msgs_var, b.min_(b.add(st.read(info.msgs_var), 1), self.queue_bound(r)))
+        cur = st.read(info.msgs_var)
+        st.write(info.msgs_var, b.ite(self.c.receivers_gone(r), cur, b.min_(b.add(cur, 1), self.queue_bound(r))))
 
     def try_send(self, st: Step, r: int, span: object) -> list[Step]:
         """`ch.try_send()`: never waits; with no free permit it is Err(Full) and sends nothing.
-        `ev.send()` on an unbounded channel always sends."""
+        `ev.send()` on an unbounded channel always sends. Both are Err once the Receiver is gone."""
+        c = self.c
+        out = []
+        for q, gone in c.dom.split(st, c.receivers_gone(r)):
+            if gone:
+                q.event(EventKind.CLOSED, -1, r, span, detail="send")  # type: ignore[arg-type]
+                out.append(q)
+            else:
+                out.extend(self.try_send_open(q, r, span))
+        return out
+
+    def try_send_open(self, st: Step, r: int, span: object) -> list[Step]:
         c, b = self.c, self.c.b
         info = c.resources[r]
         if not info.bounded:
@@ -166,6 +179,9 @@ def words(w: TraceWords, kind: EventKind, s: SlotInfo | None, r: ResourceInfo, d
         case EventKind.RECEIVED:
             extra = "; its permit returns to the channel" if r.kind is p.ResKind.CHANNEL and r.bounded else ""
             return f"received from {w.res(r.index)}{extra}"
+        case EventKind.CLOSED if detail == "send":
+            what = "reserve" if s is not None and s.purpose is p.Purpose.RESERVE else "send"
+            return f"every receiver of {w.res(r.index)} is gone: {what} returns Err without sending"
         case EventKind.CLOSED:
             return f"every sender of {w.res(r.index)} is gone: recv returns None"
         case EventKind.TRY_SEND_FULL:

@@ -22,7 +22,7 @@ from mcheck.compiler.step import Step
 from mcheck.compiler.sync import LeafSemantics, Res, State, TraceWords
 from mcheck.instantiate import Slot
 from mcheck.ir import EdgeKind, Expr, WaitEdge
-from mcheck.model import ST_GRANTED, ST_HELD, ST_IDLE, ST_QUEUED, EventKind, ResourceInfo, SlotInfo, SlotKind
+from mcheck.model import PC_DEAD, ST_GRANTED, ST_HELD, ST_IDLE, ST_QUEUED, EventKind, ResourceInfo, SlotInfo, SlotKind
 
 if TYPE_CHECKING:
     from mcheck.compiler.machine import Compiler
@@ -50,6 +50,29 @@ class Acquire(LeafSemantics):
         pass  # what an acquire holds after completing is decided by `acquired`
 
     def poll(self, st: Step, s: Slot, bind: bool) -> list[tuple[Step, Res]]:
+        c = self.c
+        out: list[tuple[Step, Res]] = []
+        if self.sends(s):
+            for q, gone in c.dom.split(st, c.receivers_gone(s.res)):
+                if gone:
+                    self.refused(q, s)
+                    out.append((q, Res.READY))
+                else:
+                    out.extend(self.poll_open(q, s, bind))
+            return out
+        return self.poll_open(st, s, bind)
+
+    def sends(self, s: Slot) -> bool:
+        """s is a channel's send() or reserve(): it fails once the Receiver is dropped."""
+        return s.purpose in (p.Purpose.SEND, p.Purpose.RESERVE) and self.c.prog.resources[s.res].kind is p.ResKind.CHANNEL
+
+    def refused(self, st: Step, s: Slot) -> None:
+        """The channel's Receiver is gone: the send or reserve returns Err, sending nothing and
+        holding nothing; a queued one leaves the queue (what it was granted goes back)."""
+        self.drop(st, s)
+        st.event(EventKind.CLOSED, s.index, s.res, s.span, detail="send")
+
+    def poll_open(self, st: Step, s: Slot, bind: bool) -> list[tuple[Step, Res]]:
         c, b = self.c, self.c.b
         avail = c.resources[s.res].avail_var
         out: list[tuple[Step, Res]] = []
@@ -79,11 +102,17 @@ class Acquire(LeafSemantics):
 
     def wake(self, s: Slot) -> list[tuple[Step, Res]]:
         c, b = self.c, self.c.b
+        out = []
         st = Step(b)
-        if not c.dom.assume(st, b.eq(b.var(s.state_var), ST_GRANTED)):
-            return []
-        self.acquired(st, s, c.binds(s))
-        return [(st, Res.READY)]
+        if c.dom.assume(st, b.eq(b.var(s.state_var), ST_GRANTED)):
+            self.acquired(st, s, c.binds(s))
+            out.append((st, Res.READY))
+        if self.sends(s):
+            st = Step(b)
+            if c.dom.assume(st, b.and_(b.eq(b.var(s.state_var), ST_QUEUED), c.receivers_gone(s.res))):
+                self.refused(st, s)
+                out.append((st, Res.READY))
+        return out
 
     def acquired(self, st: Step, s: Slot, bind: bool) -> None:
         """s holds all its permits and completes: a send pushes its message (the permit travels
@@ -128,7 +157,10 @@ class Acquire(LeafSemantics):
 
     def ready(self, s: Slot, active: Expr) -> Expr:
         b = self.c.b
-        return b.and_(active, b.eq(b.var(s.state_var), ST_GRANTED))
+        granted = b.eq(b.var(s.state_var), ST_GRANTED)
+        if self.sends(s):
+            granted = b.or_(granted, b.and_(b.eq(b.var(s.state_var), ST_QUEUED), self.c.receivers_gone(s.res)))
+        return b.and_(active, granted)
 
     def edges(self, s: Slot, active: Expr) -> list[WaitEdge]:
         """Queued: behind every holder, every grantee and every waiter ahead of it; on a channel,
@@ -146,10 +178,15 @@ class Acquire(LeafSemantics):
             out.append(WaitEdge(s.index, o.index, b.and_(queued, ahead), EdgeKind.RESOURCE, s.res))
         info = c.resources[s.res]
         if info.kind is p.ResKind.CHANNEL:
+            full = b.and_(queued, b.lt(0, b.var(info.msgs_var)))
             for t in c.receiver_tasks(s.res):
                 assert t.root is not None
-                out.append(WaitEdge(s.index, t.root.index, b.and_(queued, b.lt(0, b.var(info.msgs_var))),
-                                    EdgeKind.RESOURCE, s.res))
+                out.append(WaitEdge(s.index, t.root.index, b.and_(full, c.alive(t)), EdgeKind.RESOURCE, s.res))
+                if t.spawner is not None and t.spawner.root is not None:
+                    # A receiver not spawned yet receives only once its spawner gets that far.
+                    out.append(WaitEdge(s.index, t.spawner.root.index,
+                                        b.and_(full, b.eq(b.var(t.root.state_var), PC_DEAD), c.may_run(t)),
+                                        EdgeKind.RESOURCE, s.res))
         return out
 
 
