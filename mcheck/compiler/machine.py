@@ -190,6 +190,16 @@ class Compiler:
             for s in self.task_slots[t.index]:
                 self.allocate_slot(s)
         self.allocating_task = -1
+        # futures::select! skips a borrowed future that has completed. A leaf whose completed
+        # state is its idle one (an acquire whose guard nobody kept) gets a flag that says so.
+        self.fused_var: dict[int, int] = {}
+        for s in self.slots:
+            for ins in s.code:
+                if isinstance(ins, IFlagUnfinished) and ins.slot.kind in LEAF_KINDS \
+                        and ins.slot.index not in self.fused_var and self.leaf_semantics(ins.slot).done_state(ins.slot) == 0:
+                    self.allocating_task = ins.slot.task.index
+                    self.fused_var[ins.slot.index] = self.new_var(f"{self.var_name(ins.slot)}.terminated", 0, 1, 0)
+        self.allocating_task = -1
         # The future tree in preorder: a slot's descendants are the positions subtree[s] = (its
         # own, one past its last descendant's); slot_order maps each slot variable to its slot's.
         self.subtree: dict[int, tuple[int, int]] = {}
@@ -342,6 +352,8 @@ class Compiler:
             st.write(s.state_var, 1)
         else:
             self.leaf_semantics(s).create(st, s)
+            if s.index in self.fused_var:
+                st.write(self.fused_var[s.index], 0)
 
     def drop_slot(self, st: Step, s: Slot) -> None:
         """Drop a future and everything inside it: leave queues, release what it holds."""
@@ -353,6 +365,8 @@ class Compiler:
                 st.write(d.state_var, 0)
             else:
                 self.leaf_semantics(d).drop(st, d)
+                if d.index in self.fused_var:
+                    st.write(self.fused_var[d.index], 0)
 
     def reset_after(self, st: Step, s: Slot, owned: bool) -> None:
         """s completed and its parent took the result: owned, it is gone; borrowed, it stays done."""
@@ -360,6 +374,8 @@ class Compiler:
             st.write(s.state_var, PC_DEAD if owned else PC_DONE)
         elif s.kind is not SlotKind.SET:
             self.leaf_semantics(s).reset(st, s, owned)
+            if s.index in self.fused_var:
+                st.write(self.fused_var[s.index], 0 if owned else 1)
 
     def release(self, st: Step, r: int, k: Expr) -> None:
         if self.unfair(r):
@@ -850,8 +866,11 @@ class Compiler:
             case ICounterInc(var=var):
                 st.write(var, b.add(st.read(var), 1))
             case IFlagUnfinished(var=var, slot=c):
-                done = PC_DONE if c.kind in (SlotKind.CODE, SlotKind.ROOT) else self.leaf_semantics(c).done_state(c)
-                st.write(var, b.ite(b.eq(st.read(c.state_var), done), 0, 1))
+                if c.index in self.fused_var:
+                    st.write(var, b.ite(b.eq(st.read(self.fused_var[c.index]), 1), 0, 1))
+                else:
+                    done = PC_DONE if c.kind in (SlotKind.CODE, SlotKind.ROOT) else self.leaf_semantics(c).done_state(c)
+                    st.write(var, b.ite(b.eq(st.read(c.state_var), done), 0, 1))
             case ISetInt(var=var, value=value):
                 v = self.int_value(st, value, ins)
                 lo, hi = self.int_ranges[var]

@@ -652,6 +652,15 @@ fn watchdog() {
         return;
     }
     let stuck = no_progress(&before);
+    // A task that went on running through that second while others made none is a loop of
+    // yields: the paused clock advances only when every task is idle, so it never does, and the
+    // others starve. A livelock of the paused clock, not a stuck state (with real time, timers
+    // would fire): LIVE. With no task running at all the runtime is blocked: HANG.
+    let running = before.iter().any(|(t, p)| !t.done.load(SeqCst) && t.progress.load(SeqCst) != *p);
+    if !stuck.is_empty() && running {
+        let why = format!("watchdog: {WATCHDOG_SECS} s of real time; a task kept running, so the paused clock never advanced");
+        report("LIVE", &why, &stuck);
+    }
     let verdict = if stuck.is_empty() { "LIVE" } else { "HANG" };
     report(verdict, &format!("watchdog: {WATCHDOG_SECS} s of real time"), &stuck);
 }
