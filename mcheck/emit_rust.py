@@ -552,6 +552,8 @@ class RustEmitter:
                 return ["break;"]
             case p.Continue():
                 return ["continue;"]
+            case p.Return():
+                return ["return;"]
             case p.Block() as b:
                 return self.block(b).split("\n")
             case p.NewSet(local=local, items=items, limit=limit, ordered=ordered):

@@ -386,6 +386,7 @@ class Instantiator:
 @dataclass
 class _LoopCtx:
     scope_depth: int
+    counter: tuple[int, int] | None = None  # a `for` loop's counter variable and its value outside the loop
     break_fixups: list[int] = field(default_factory=list)
     continue_fixups: list[int] = field(default_factory=list)
 
@@ -735,7 +736,7 @@ class _CfgBuilder:
                 self.ints[counter.index] = var
                 self.emit(ICounterSet(var, lo))
                 top = self.emit(ICounterTest(var, hi, -1))
-                ctx = self.loop_body(body)
+                ctx = self.loop_body(body, (var, lo))
                 inc = self.emit(ICounterInc(var))
                 self.emit(IJump(top, span))
                 test = self.code[top]
@@ -762,6 +763,14 @@ class _CfgBuilder:
                 ctx = self.loops[-1]
                 self.exit_scopes_to(ctx.scope_depth)
                 ctx.continue_fixups.append(self.emit(IJump(-1)))
+            case p.Return():
+                # Leave every scope and loop of this body, as the end of the body does: the locals
+                # are dropped and each `for` counter is back at its canonical value.
+                self.exit_scopes_to(0)
+                for ctx in reversed(self.loops):
+                    if ctx.counter is not None:
+                        self.emit(ICounterSet(*ctx.counter))
+                self.emit(IReturn())
             case _:
                 raise AssertionError(st)
 
@@ -879,8 +888,8 @@ class _CfgBuilder:
                 return self.reads(c)
         return {}
 
-    def loop_body(self, body: p.Block) -> _LoopCtx:
-        ctx = _LoopCtx(len(self.scopes))
+    def loop_body(self, body: p.Block, counter: tuple[int, int] | None = None) -> _LoopCtx:
+        ctx = _LoopCtx(len(self.scopes), counter)
         self.loops.append(ctx)
         self.block(body)
         self.loops.pop()

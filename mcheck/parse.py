@@ -132,6 +132,9 @@ class _ToSyntax(Transformer_NonRecursive[Token, Any]):
     def continue_stmt(self, meta: Meta, c: list[Any]) -> s.Continue:
         return s.Continue(_span(meta))
 
+    def return_stmt(self, meta: Meta, c: list[Any]) -> s.Return:
+        return s.Return(_span(meta))
+
     def arm_break(self, meta: Meta, c: list[Any]) -> s.Block:
         return s.Block((s.Break(_span(meta)),), _span(meta))
 

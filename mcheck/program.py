@@ -538,6 +538,13 @@ class Continue:
 
 
 @dataclass(frozen=True, slots=True)
+class Return:
+    """`return;`: leave the enclosing async fn, async block or task body."""
+
+    span: Span | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
 class Block:
     """Statements, and the locals declared directly in this block (dropped at its end, in reverse)."""
 
@@ -548,7 +555,7 @@ class Block:
 
 Stmt = (
     LetFuture | AwaitStmt | Select | Join | Drop | TrySend | OneshotSend | PermitSend | Spawn
-    | Loop | For | While | WhileRecv | If | SetInt | Break | Continue | Block
+    | Loop | For | While | WhileRecv | If | SetInt | Break | Continue | Return | Block
     | NewSet | Push | SetSpawn | ForEach | NotifyOne | Enable | PollOnce | NewInterval | TryReserve | Abort
 )
 

@@ -535,6 +535,8 @@ class _BodyChecker:
                 if self.loop_depth == 0:
                     self.r.err.add(st.span, "'continue' outside of a loop")
                 return [p.Continue(st.span)]
+            case s.Return():
+                return [p.Return(st.span)]
         raise AssertionError(st)
 
     def loop_body(self, body: s.Block) -> p.Block:
@@ -983,9 +985,11 @@ class _BodyChecker:
 
 
 def _suspends_or_breaks(b: p.Block, breaks: bool) -> bool:
-    """Whether a loop body may suspend ('.await', select!, join!) or, when `breaks`, leave by 'break'."""
+    """Whether a loop body may suspend ('.await', select!, join!), leave by 'return' or, when `breaks`,
+    by 'break'."""
     for st in b.stmts:
-        if isinstance(st, p.AwaitStmt | p.Select | p.Join | p.WhileRecv | p.ForEach) or (breaks and isinstance(st, p.Break)):
+        if isinstance(st, p.AwaitStmt | p.Select | p.Join | p.WhileRecv | p.ForEach | p.Return) or (
+                breaks and isinstance(st, p.Break)):
             return True
         if isinstance(st, p.Block) and _suspends_or_breaks(st, breaks):
             return True

@@ -239,7 +239,12 @@ class Continue:
     span: Span | None = field(default=None, compare=False)
 
 
-Stmt = Block | Let | Assign | ExprStmt | Select | Loop | While | WhileLet | For | If | Break | Continue
+@dataclass(frozen=True, slots=True)
+class Return:
+    span: Span | None = field(default=None, compare=False)
+
+
+Stmt = Block | Let | Assign | ExprStmt | Select | Loop | While | WhileLet | For | If | Break | Continue | Return
 
 
 # ---- items -------------------------------------------------------------------------------------
