@@ -16,6 +16,7 @@ from lark import Token, v_args
 from lark.tree import Meta
 from lark.visitors import Transformer_NonRecursive
 
+from mcheck import rustisms
 from mcheck import syntax as s
 from mcheck.errors import ModelError
 from mcheck.source import Source, Span
@@ -335,6 +336,13 @@ def _end_of_code_before(source: Source, line: int) -> Span | None:
     return None
 
 
+def _refuse_rust(source: Source, line: int, col: int) -> None:
+    """Where parsing stopped at Rust the language does not take, say what it is and how to model it."""
+    hint = rustisms.explain(source, line, col)
+    if hint is not None:
+        raise ModelError.at(hint.span, hint.message) from None
+
+
 def parse_module(source: Source) -> s.Module:
     """Parse a model file; raise ModelError with a located diagnostic on bad syntax."""
     text = " " + source.text[1:] if source.text.startswith("\ufeff") else source.text  # a BOM, as rustc allows
@@ -347,6 +355,8 @@ def parse_module(source: Source) -> s.Module:
         result = _ToSyntax().transform(tree)
     except lark.exceptions.UnexpectedToken as e:
         tok = e.token
+        if tok.type != "$END":
+            _refuse_rust(source, tok.line or 1, tok.column or 1)
         span: Span | None
         expected = set(e.expected)
         if e.interactive_parser is not None:
@@ -365,6 +375,7 @@ def parse_module(source: Source) -> s.Module:
                 raise ModelError.at(before, f"expected ';', found '{tok}' on line {tok.line}") from None
         raise ModelError.at(span, f"unexpected {what}; expected {_expected(expected)}") from None
     except lark.exceptions.UnexpectedCharacters as e:
+        _refuse_rust(source, e.line, e.column)
         span = Span(e.line, e.column, e.line, e.column + 1)
         rest = source.line_text(e.line)[e.column - 1 :]
         if rest.startswith("/*"):

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 
 from mcheck import program as p
+from mcheck import rustisms
 from mcheck import syntax as s
 from mcheck.errors import Diagnostic, ModelError, Severity
 from mcheck.source import Source, Span
@@ -176,7 +177,8 @@ class _BodyChecker:
                 return None
             self.r.err.add(e.span, f"unknown name '{'::'.join(e.path)}'", *self.suggest_name(e.path[-1]))
             return None
-        self.r.err.add(e.span, f"expected a name or a number, found '{self.r.text(e.span)}'")
+        text = self.r.text(e.span)
+        self.r.err.add(e.span, rustisms.value_hint(text) or f"expected a name or a number, found '{text}'")
         return None
 
     def suggest_name(self, name: str) -> list[tuple[Span | None, str]]:
@@ -320,6 +322,9 @@ class _BodyChecker:
                 if name in ("spawn", "drop", "choose"):
                     self.r.err.add(e.span, f"'{name}(...)' is not a future; it cannot be {context}")
                     return None
+                if (how := rustisms.call_hint(path[-1])) is not None:
+                    self.r.err.add(e.span, how)
+                    return None
                 self.r.err.add(e.span, f"unknown async fn '{'::'.join(path)}'", *self.r.suggest(name))
                 return None
             case s.MethodCall(receiver=recv, method="as_mut", args=()):
@@ -337,7 +342,7 @@ class _BodyChecker:
                 self.r.err.add(e.span, f"'{text}' is already awaited; it is not a future")
                 return None
             case _:
-                self.r.err.add(e.span, f"expected a future, found '{text}'")
+                self.r.err.add(e.span, rustisms.value_hint(text) or f"expected a future, found '{text}'")
                 return None
 
     def call_fn(self, e: s.Call, name: str, text: str) -> p.CallFn | None:
@@ -768,7 +773,8 @@ class _BodyChecker:
                     return []
                 return [p.Join(tuple(f for f in futs if f is not None), span)]
             case s.MacroCall(path=path):
-                self.r.err.add(value.span, f"unknown macro '{'::'.join(path)}!'; expected 'join!' or 'select!'")
+                self.r.err.add(value.span, rustisms.macro_hint(path[-1])
+                               or f"unknown macro '{'::'.join(path)}!'; expected 'join!' or 'select!'")
                 return []
             case s.Call(path=path, args=args) if _canonical(path) == "drop":
                 if len(args) != 1 or not isinstance(args[0], s.Name) or len(args[0].path) != 1:
@@ -1144,9 +1150,14 @@ class Resolver:
                 body = _BodyChecker(self, {}, it.name).block(it.body)
                 tasks.append(p.TaskDef(it.name, it.copies, body, it.span))
         if not tasks and not self.err.items:
-            self.err.add(Span(1, 1, 1, 1), "the model has no task, so nothing runs",
-                         (None, "a model runs its tasks: add one, e.g. `task main { sleep(1).await; }` "
-                                "(docs/language.md, Tasks)"))
+            rust_main = self.syntax_fns.get("main")
+            if rust_main is not None:  # Rust's `async fn main`: a model's entry point is a task
+                self.err.add(rust_main.span, "the model has no task, so nothing runs; `async fn main` is an "
+                             f"async fn: {rustisms.RUNTIME_HINT}")
+            else:
+                self.err.add(Span(1, 1, 1, 1), "the model has no task, so nothing runs",
+                             (None, "a model runs its tasks: add one, e.g. `task main { sleep(1).await; }` "
+                                    "(docs/language.md, Tasks)"))
         self.check_recursion()
         expect = self.expectation()
         runtime, runtime_at = self.runtime_header()

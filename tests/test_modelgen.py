@@ -32,7 +32,7 @@ VERDICT_SEEDS = 80
 """Models checked for the futurelock share (each is compiled and searched: they cost the most)."""
 FUTURELOCK_SHARE = 0.10
 
-NOT_CONSTRUCTS = ("File layout", "Header comments", "Limits", "Not yet supported")
+NOT_CONSTRUCTS = ("File layout", "Header comments", "Limits", "Not yet supported", "Coming from Rust")
 """Headings of docs/language.md that describe no construct a model is written with."""
 
 HEADING_FEATURES: dict[str, tuple[str, ...]] = {
