@@ -555,7 +555,7 @@ class _CfgBuilder:
             self.drop_local(local, None, explicit=False)
 
     def drop_local(self, local: p.Local, span: Span | None, explicit: bool) -> None:
-        if local.ty is p.Ty.INT_VAR:  # back to 0 when out of scope, so states do not differ in dead values
+        if local.ty in (p.Ty.INT_VAR, p.Ty.BOOL_VAR):  # back to 0 when out of scope, so states do not differ in dead values
             self.emit(ISetInt(self.ints[local.index], p.IntConst(0), {}, {}))
             return
         s = self.locals.get(local.index)

@@ -42,6 +42,7 @@ class Ty(Enum):
     HANDLE = "JoinHandle"
     COUNTER = "loop counter"
     INT_VAR = "integer variable"
+    BOOL_VAR = "bool variable"  # an integer variable that holds 0 (false) or 1 (true)
     SET = "FuturesUnordered"
     ORDERED_SET = "FuturesOrdered"
     JOIN_SET = "JoinSet"

@@ -520,6 +520,8 @@ class _BodyChecker:
                 return [p.If(c, then_b, else_b, st.span)]
             case s.Assign(name=name, op=op, value=value):
                 b = self.lookup_local(name, st.span)
+                if b is not None and b.local.ty is p.Ty.BOOL_VAR:
+                    return self.bool_assign(b.local, op, value, st.span)
                 if b is None or b.local.ty is not p.Ty.INT_VAR:
                     what = "an unknown name" if b is None and name not in self.params else "not an integer variable"
                     self.r.err.add(st.span, f"cannot assign to '{name}': it is {what}; declare integers with "
@@ -577,11 +579,28 @@ class _BodyChecker:
                 if x is None or y is None:
                     return None
                 return p.Compare(p.CmpOp(op.value), x, y)
+            case s.Name(path=(name,)) if (flag := self.lookup_local(name, e.span)) is not None \
+                    and flag.local.ty is p.Ty.BOOL_VAR:
+                return p.Compare(p.CmpOp.NE, p.ReadInt(flag.local), p.IntConst(0))
         self.r.err.add(
             e.span, f"unsupported condition '{self.r.text(e.span)}': mcheck abstracts data, so a condition is "
-            "`choose()` (either branch may be taken) or compares integer variables and numbers",
+            "`choose()` (either branch may be taken), a bool variable, or compares integer variables and numbers",
         )
         return None
+
+    def bool_assign(self, local: p.Local, op: s.AssignOp, value: s.Expr, span: Span | None) -> list[p.Stmt]:
+        """`let mut done = false;`, `done = true;`, `done = choose();`: a bool variable is an integer
+        variable of range 0..1, set to a literal or to either value (data the model abstracts)."""
+        literal = _bool_literal(value)
+        if op is not s.AssignOp.SET or (literal is None and not _is_choose(value)):
+            self.r.err.add(span, f"'{local.name}' is a bool variable: it is set to `true`, `false` or `choose()` "
+                           "(either, as data the model abstracts)")
+            return []
+        if literal is not None:
+            return [p.SetInt(local, p.IntConst(int(literal)), span)]
+        return [p.SetInt(local, p.IntConst(0), span),
+                p.If(p.Choose(value.span), p.Block((p.SetInt(local, p.IntConst(1), span),), (), span),
+                     p.Block((), (), span), span)]
 
     def int_expr(self, e: s.Expr) -> p.IntExpr | None:
         """An integer: a number, a u64 parameter, an integer variable or loop counter, + and -."""
@@ -622,6 +641,8 @@ class _BodyChecker:
 
     def let(self, st: s.Let, name: str, value: s.Expr) -> list[p.Stmt]:
         value = _strip_unwrap(value)
+        if _bool_literal(value) is not None or _is_choose(value):
+            return self.bool_assign(self.declare(name, p.Ty.BOOL_VAR, st.span), s.AssignOp.SET, value, st.span)
         if self.is_int_expr(value):
             v = self.int_expr(value)
             if v is None:
@@ -1009,6 +1030,16 @@ def _suspends_or_breaks(b: p.Block, breaks: bool) -> bool:
 def _a(ty: p.Ty) -> str:
     """The type's name with its article: 'a Mutex', 'an integer variable', 'a u64'."""
     return ("an " if ty.value[0] in "aeioAEIO" else "a ") + ty.value
+
+
+def _bool_literal(e: s.Expr) -> bool | None:
+    if isinstance(e, s.Name) and e.path in (("true",), ("false",)):
+        return e.path == ("true",)
+    return None
+
+
+def _is_choose(e: s.Expr) -> bool:
+    return isinstance(e, s.Call) and not e.args and _canonical(e.path) == "choose"
 
 
 def _strip_unwrap(e: s.Expr) -> s.Expr:
