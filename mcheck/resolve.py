@@ -101,6 +101,7 @@ class _Binding:
     local: p.Local
     moved_at: Span | None = None
     moved_how: str = ""
+    pinned: bool = False  # NOTE(pinned): the name is a `Pin<&mut F>` to the future, not the future
 
 
 @dataclass
@@ -267,6 +268,9 @@ class _BodyChecker:
                     if b.local.ty not in (p.Ty.FUTURE, p.Ty.HANDLE):
                         self.r.err.add(e.span, f"'{name}' is {_a(b.local.ty)}, not a future; it cannot be awaited")
                         return None
+                    if b.pinned:  # NOTE(pinned): moving the reference leaves the future where it is
+                        self.use(b, e.span, "borrowed", moves=False)
+                        return p.UseVar(b.local, True, text, e.span)
                     self.use(b, e.span, "moved", moves=True)
                     return p.UseVar(b.local, False, text, e.span)
                 v = self.value(e)
@@ -716,6 +720,11 @@ class _BodyChecker:
             return [p.Spawn(spawned, handle, st.span)]
         if isinstance(value, s.MethodCall) and value.method in ("try_send", "send") and self.is_sync_send(value):
             return self.expr_stmt(value, st.span)
+        if name == "_" and isinstance(value, s.MacroCall) and _canonical(value.path) == "poll":
+            return self.expr_stmt(value, st.span)  # `let _ = poll!(f.as_mut());` discards the Poll
+        pinned = _pins(value)
+        if pinned is not None and isinstance(pinned, s.Name) and pinned.path == (name,):
+            return self.pin_in_place(pinned)  # `let f = pin!(f);`: the same future under the same name
         fut = self.future(value, "bound")
         if fut is None:
             return []
@@ -729,7 +738,22 @@ class _BodyChecker:
         if name == "_":
             return []  # `let _ = fut;` drops an unpolled future at once: nothing happens
         local = self.declare(name, p.Ty.FUTURE, st.span)
+        self.scopes[-1].names[name].pinned = pinned is not None
         return [p.LetFuture(local, fut, st.span)]
+
+    def pin_in_place(self, e: s.Name) -> list[p.Stmt]:
+        """NOTE(pinned): `tokio::pin!(f);` and `let f = pin!(f);` turn `f` into a `Pin<&mut F>` to the
+        future, which stays where it is until the end of its scope. Moving `f` (awaiting it, a select!
+        branch, poll!) then moves only the reference: the future is borrowed, and a losing branch leaves
+        it alive (dormant); `drop(f)` drops the reference, not the future."""
+        b = self.lookup_local(e.path[0], e.span)
+        if b is None or b.local.ty is not p.Ty.FUTURE:
+            self.r.err.add(e.span, f"pin! takes a future bound with `let`; '{e.path[0]}' is "
+                           f"{'an unknown name' if b is None else _a(b.local.ty)}")
+            return []
+        self.use(b, e.span, "pinned", moves=False)
+        b.pinned = True
+        return []
 
     def is_sync_send(self, e: s.MethodCall) -> bool:
         v = self.value(e.receiver) if isinstance(e.receiver, s.Name) else None
@@ -775,7 +799,7 @@ class _BodyChecker:
             case s.MacroCall(path=path, args=args) if _canonical(path) == "pin" and all(
                 isinstance(a, s.Name) for a in args
             ):
-                return []  # `tokio::pin!(f);` pins f in place: nothing to model
+                return [st for a in args if isinstance(a, s.Name) for st in self.pin_in_place(a)]
             case s.MacroCall(path=path, args=args) if _canonical(path) == "poll":
                 if len(args) != 1:
                     self.r.err.add(value.span, "poll! takes one future")
@@ -812,6 +836,8 @@ class _BodyChecker:
                 if b.local.ty is p.Ty.COUNTER:
                     self.r.err.add(args[0].span, f"'{b.local.name}' is a loop counter; it cannot be dropped")
                     return []
+                if b.pinned:
+                    return []  # NOTE(pinned): drops the `Pin<&mut F>`; the future lives to the end of its scope
                 self.use(b, value.span, "dropped", moves=True)
                 return [p.Drop(b.local, value.span)]
             case s.Call(path=path) if _canonical(path) == "spawn":
@@ -1030,6 +1056,13 @@ def _suspends_or_breaks(b: p.Block, breaks: bool) -> bool:
 def _a(ty: p.Ty) -> str:
     """The type's name with its article: 'a Mutex', 'an integer variable', 'a u64'."""
     return ("an " if ty.value[0] in "aeioAEIO" else "a ") + ty.value
+
+
+def _pins(e: s.Expr) -> s.Expr | None:
+    """X, when e is `pin!(X)` (std::pin::pin!, tokio::pin!): a `Pin<&mut>` to X (Box::pin owns X)."""
+    if isinstance(e, s.MacroCall) and _canonical(e.path) in ("pin", "pin::pin", "std::pin::pin") and len(e.args) == 1:
+        return e.args[0]
+    return None
 
 
 def _bool_literal(e: s.Expr) -> bool | None:
