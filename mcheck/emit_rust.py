@@ -580,6 +580,9 @@ class RustEmitter:
                 return [f"let mut {_rn(local.name)} = tokio::time::interval(rt::ms({self.ref(ms)}));"]
             case p.TryReserve(local=local, res=ref):
                 return [f"let mut {_rn(local.name)} = {self.ref(ref)}.try_reserve();"]
+            case p.TryAcquire(local=local, res=ref, count=count, method=method):
+                args = f"{self.ref(count)} as u32" if method == "try_acquire_many" else ""
+                return [f"let mut {_rn(local.name)} = {self.ref(ref)}.{method}({args});"]
             case p.Abort(local=local):
                 method = "abort_all" if local.ty is p.Ty.JOIN_SET else "abort"
                 return [f"{_rn(local.name)}.{method}();"]
@@ -794,6 +797,8 @@ class RustEmitter:
                 return f"({self.int(x)} {op.value} {self.int(y)})"
             case p.NotCond(value=v):
                 return f"!{self.cond(v)}"
+            case p.Holds(local=local):
+                return f"{_rn(local.name)}.is_ok()"
             case p.AndCond(left=x, right=y):
                 return f"({self.cond(x)} && {self.cond(y)})"
             case p.OrCond(left=x, right=y):

@@ -170,6 +170,15 @@ class ICounterInc:
 
 
 @dataclass(eq=False)
+class IHeldTest:
+    """Go to targets[0] when the try_* acquire `slot` holds its guard, else targets[1] (`g.is_ok()`)."""
+
+    slot: Slot
+    targets: list[int]
+    span: Span | None = None
+
+
+@dataclass(eq=False)
 class IReturn:
     pass
 
@@ -236,6 +245,7 @@ class IOnceSet:
 Instr = (
     ICreate | IAwait | ISelect | IJoin | IDrop | IRelease | ITrySend | IOneshotSend | IPermitSend | ISpawn
     | ITest | IChoose | IFlagUnfinished | ISetInt | IJump | ICounterSet | ICounterTest | ICounterInc | IReturn
+    | IHeldTest
     | IPush | ITryAcquire | IPollOnce | INotify | IEnable | IOnceTest | IOnceSet | IAbort
 )
 SUSPENDS = (IAwait, ISelect, IJoin)
@@ -648,6 +658,15 @@ class _CfgBuilder:
             case p.NewSet(local=local, span=span, items=items, limit=limit, ordered=ordered):
                 s = self.new_set(local.name, span, items, limit, ordered or local.ty is p.Ty.ORDERED_SET)
                 self.declare(local, s)
+            case p.TryAcquire(local=local, res=ref, count=cnt, purpose=purpose, text=text, span=span):
+                s = self.inst.new_slot(SlotKind.ACQUIRE, self.slot.task, self.slot, text, span)
+                s.res, s.count, s.purpose = self.inst.res(ref, self.env), self.inst.int_(cnt, self.env), purpose
+                r = self.inst.res_by_index[s.res]
+                if s.count > r.permits and r.kind is not p.ResKind.RWLOCK:
+                    raise ModelError.at(span, f"'{text}' asks for {s.count} permits, but '{r.name}' has only "
+                                        f"{r.permits}: it can never succeed", (r.span, f"'{r.name}' declared here"))
+                self.emit(ITryAcquire(s, span))
+                self.declare(local, s)
             case p.TryReserve(local=local, res=ref, text=text, span=span):
                 s = self.inst.new_slot(SlotKind.ACQUIRE, self.slot.task, self.slot, text, span)
                 s.res, s.count, s.purpose = self.inst.res(ref, self.env), 1, p.Purpose.RESERVE
@@ -853,6 +872,10 @@ class _CfgBuilder:
                     at = self.emit(ITest(c, [-1, -1], self.reads(c), self.env, span))
                     t_dest.append((at, 0))
                     f_dest.append((at, 1))
+                case p.Holds(local=local):
+                    at = self.emit(IHeldTest(self.locals[local.index], [-1, -1], span))
+                    t_dest.append((at, 0))
+                    f_dest.append((at, 1))
                 case p.NotCond(value=v):
                     work.append((v, f_dest, t_dest, []))
                 case p.AndCond(left=x, right=y):
@@ -869,7 +892,7 @@ class _CfgBuilder:
     def patch(self, places: list[tuple[int, int]], target: int) -> None:
         for at, k in places:
             ins = self.code[at]
-            if isinstance(ins, ITest | IChoose):
+            if isinstance(ins, ITest | IChoose | IHeldTest):
                 ins.targets[k] = target
             else:
                 assert isinstance(ins, IJump)

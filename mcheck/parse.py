@@ -154,6 +154,10 @@ class _ToSyntax(Transformer_NonRecursive[Token, Any]):
     def for_stmt(self, meta: Meta, c: list[Any]) -> s.For:
         return s.For(str(c[0]), _number(c[1]), _number(c[2]), c[3], _span(meta))
 
+    def if_let_stmt(self, meta: Meta, c: list[Any]) -> s.IfLet:
+        otherwise = None if c[4] is None else _block(c[4])
+        return s.IfLet(str(c[0]), str(c[1]), c[2], c[3], otherwise, _span(meta))
+
     def if_stmt(self, meta: Meta, c: list[Any]) -> s.If:
         otherwise = None if c[2] is None else _block(c[2])
         return s.If(c[0], c[1], otherwise, _span(meta))

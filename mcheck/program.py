@@ -157,6 +157,13 @@ class Compare:
 
 
 @dataclass(frozen=True, slots=True)
+class Holds:
+    """`g.is_ok()`, where `g` is bound by a try_* acquire: whether it got the lock or permits."""
+
+    local: Local
+
+
+@dataclass(frozen=True, slots=True)
 class NotCond:
     value: Cond
 
@@ -173,7 +180,7 @@ class OrCond:
     right: Cond
 
 
-Cond = Choose | Compare | NotCond | AndCond | OrCond
+Cond = Choose | Compare | NotCond | AndCond | OrCond | Holds
 
 
 # ---- futures -----------------------------------------------------------------------------------
@@ -381,6 +388,20 @@ class Push:
 
 
 @dataclass(frozen=True, slots=True)
+class TryAcquire:
+    """`let g = m.try_lock();` (try_read, try_write, try_acquire, try_acquire_many): the guard or
+    permits if they are free now and nobody is queued (tokio's fair semaphore), else nothing."""
+
+    local: Local
+    res: ResRef
+    count: IntRef
+    purpose: Purpose
+    method: str
+    text: str
+    span: Span | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
 class SetSpawn:
     """`set.spawn(f)` on a JoinSet: f runs as its own task."""
 
@@ -558,6 +579,7 @@ Stmt = (
     LetFuture | AwaitStmt | Select | Join | Drop | TrySend | OneshotSend | PermitSend | Spawn
     | Loop | For | While | WhileRecv | If | SetInt | Break | Continue | Return | Block
     | NewSet | Push | SetSpawn | ForEach | NotifyOne | Enable | PollOnce | NewInterval | TryReserve | Abort
+    | TryAcquire
 )
 
 

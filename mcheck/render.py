@@ -215,6 +215,8 @@ def _event_text(model: CompiledModel, d: Describer, kind: EventKind, slot: int, 
         case EventKind.CLOSED:
             return f"every sender of {d.res(res)} is gone: recv returns None"
         case EventKind.TRY_SEND_FULL:
+            if detail not in ("reserve", ""):  # a try_* acquire, by its text: `m.try_lock()`
+                return f"{detail} on {d.res(res)}: taken (or a waiter is queued), returns Err without waiting"
             what = "try_reserve" if detail == "reserve" else "try_send"
             return f"{what} on {d.res(res)}: full, returns Err(Full) without waiting"
         case EventKind.SELECT_WON:

@@ -122,6 +122,7 @@ class _BodyChecker:
         self.next_local = 0
         self.loop_depth = 0
         self.async_floor = 0  # scopes below this index belong to an enclosing body
+        self.tried: set[int] = set()  # locals bound by a try_* acquire (`g.is_ok()` tests them)
 
     # ---- scopes --------------------------------------------------------------------------------
 
@@ -548,6 +549,8 @@ class _BodyChecker:
                 return [p.Continue(st.span)]
             case s.Return():
                 return [p.Return(st.span)]
+            case s.IfLet():
+                return self.if_let(st)
         raise AssertionError(st)
 
     def loop_body(self, body: s.Block) -> p.Block:
@@ -583,6 +586,10 @@ class _BodyChecker:
                 if x is None or y is None:
                     return None
                 return p.Compare(p.CmpOp(op.value), x, y)
+            case s.MethodCall(receiver=s.Name(path=(name,)), method="is_ok" | "is_err" as method, args=()) if (
+                    tried := self.lookup_local(name, e.span)) is not None and tried.local.index in self.tried:
+                holds = p.Holds(tried.local)
+                return holds if method == "is_ok" else p.NotCond(holds)
             case s.Name(path=(name,)) if (flag := self.lookup_local(name, e.span)) is not None \
                     and flag.local.ty is p.Ty.BOOL_VAR:
                 return p.Compare(p.CmpOp.NE, p.ReadInt(flag.local), p.IntConst(0))
@@ -692,6 +699,11 @@ class _BodyChecker:
                 return []
             local = self.declare(name, p.Ty.STREAM, value.span)
             return [p.NewSet(local, value.span, tuple(items), limit, ordered)]
+        if isinstance(value, s.MethodCall) and value.method in _TRY_ACQUIRES:
+            if name == "_":
+                return []  # taken and released in the same statement: nothing another task could see
+            tried = self.try_acquire(name, value, st.span)
+            return [] if tried is None else [tried]
         if isinstance(value, s.MethodCall) and value.method == "try_reserve":
             ch = self.resource(value.receiver, (p.Ty.CHANNEL,), "try_reserve")
             if ch is None or not self.nargs(value, 0, "try_reserve"):
@@ -740,6 +752,45 @@ class _BodyChecker:
         local = self.declare(name, p.Ty.FUTURE, st.span)
         self.scopes[-1].names[name].pinned = pinned is not None
         return [p.LetFuture(local, fut, st.span)]
+
+    def try_acquire(self, name: str, value: s.MethodCall, span: Span | None) -> p.TryAcquire | None:
+        """`m.try_lock()`, `l.try_read()`, `l.try_write()`, `s.try_acquire()`, `s.try_acquire_many(n)`
+        bound to `name`: the guard it holds when it succeeds (`name.is_ok()`)."""
+        ty, purpose = _TRY_ACQUIRES[value.method]
+        ref = self.resource(value.receiver, (ty,), value.method)
+        if ref is None:
+            return None
+        count: p.IntRef | None = p.IntConst(p.WRITE_PERMITS if purpose is p.Purpose.WRITE else 1)
+        if value.method == "try_acquire_many":
+            if not self.nargs(value, 1, value.method):
+                return None
+            count = self.int_arg(value.args[0])
+            if isinstance(count, p.IntConst) and count.value < 1:
+                self.r.err.add(value.args[0].span, "try_acquire_many needs at least 1 permit")
+                return None
+        elif not self.nargs(value, 0, value.method):
+            return None
+        if count is None:
+            return None
+        local = self.declare(name, p.Ty.GUARD, span)
+        self.tried.add(local.index)
+        return p.TryAcquire(local, ref, count, purpose, value.method, self.r.text(value.span), value.span)
+
+    def if_let(self, st: s.IfLet) -> list[p.Stmt]:
+        """`if let Ok(g) = m.try_lock() { A } else { B }`: try, then A holding the guard or B without
+        it; the guard (bound, or the `Ok(_)` temporary) is released when the statement ends."""
+        value = _strip_unwrap(st.value)
+        if st.variant != "Ok" or not (isinstance(value, s.MethodCall) and value.method in _TRY_ACQUIRES):
+            self.r.err.add(st.value.span or st.span, "`if let` in a model takes `Ok(g) = m.try_lock()` (or "
+                           "`try_read()`, `try_write()`, `try_acquire()`, `try_acquire_many(n)`)")
+            return []
+        self.scopes.append(_Scope(self.loop_depth))
+        tried = self.try_acquire(st.binding, value, st.span)
+        then_b, else_b = self.branches([st.then, st.otherwise or s.Block((), st.span)])
+        scope = self.scopes.pop()
+        if tried is None:
+            return []
+        return [p.Block((tried, p.If(p.Holds(tried.local), then_b, else_b, st.span)), tuple(scope.declared), st.span)]
 
     def pin_in_place(self, e: s.Name) -> list[p.Stmt]:
         """NOTE(pinned): `tokio::pin!(f);` and `let f = pin!(f);` turn `f` into a `Pin<&mut F>` to the
@@ -1056,6 +1107,14 @@ def _suspends_or_breaks(b: p.Block, breaks: bool) -> bool:
 def _a(ty: p.Ty) -> str:
     """The type's name with its article: 'a Mutex', 'an integer variable', 'a u64'."""
     return ("an " if ty.value[0] in "aeioAEIO" else "a ") + ty.value
+
+
+_TRY_ACQUIRES = {
+    "try_lock": (p.Ty.MUTEX, p.Purpose.LOCK), "try_read": (p.Ty.RWLOCK, p.Purpose.LOCK),
+    "try_write": (p.Ty.RWLOCK, p.Purpose.WRITE), "try_acquire": (p.Ty.SEMAPHORE, p.Purpose.ACQUIRE),
+    "try_acquire_many": (p.Ty.SEMAPHORE, p.Purpose.ACQUIRE),
+}
+"""The try_* acquires: the resource each is a method of, and what the permits it takes are for."""
 
 
 def _pins(e: s.Expr) -> s.Expr | None:

@@ -244,7 +244,19 @@ class Return:
     span: Span | None = field(default=None, compare=False)
 
 
-Stmt = Block | Let | Assign | ExprStmt | Select | Loop | While | WhileLet | For | If | Break | Continue | Return
+@dataclass(frozen=True, slots=True)
+class IfLet:
+    """`if let Ok(g) = e { ... } else { ... }`: runs `then` when e's value matches `variant(binding)`."""
+
+    variant: str
+    binding: str
+    value: Expr
+    then: Block
+    otherwise: Block | None
+    span: Span | None = field(default=None, compare=False)
+
+
+Stmt = Block | Let | Assign | ExprStmt | Select | Loop | While | WhileLet | For | If | Break | Continue | Return | IfLet
 
 
 # ---- items -------------------------------------------------------------------------------------

@@ -275,6 +275,8 @@ class _Gen:
         if r is None:
             return self.s_leaf(scope)
         g = self.fresh("g")
+        if r.kind in ("mutex", "sem", "rwlock") and self.chance(0.15):
+            return self.s_try(scope, r.name, r.kind, g)
         take = {"mutex": f"{r.name}.lock()", "fmutex": f"{r.name}.lock()", "sem": f"{r.name}.acquire()",
                 "rwlock": self.rng.choice([f"{r.name}.read()", f"{r.name}.write()"]),
                 "chan": f"{r.name}.reserve()"}[r.kind]
@@ -285,6 +287,14 @@ class _Gen:
         elif self.chance(0.4):
             body.append(f"drop({g});")
         return ["{", *body, "}"]
+
+    def s_try(self, scope: _Scope, res: str, kind: str, g: str) -> list[str]:
+        """A try_* acquire: one body holding the guard, the other without it."""
+        method = {"mutex": "try_lock()", "sem": self.rng.choice(["try_acquire()", "try_acquire_many(1)"]),
+                  "rwlock": self.rng.choice(["try_read()", "try_write()"])}[kind]
+        held, without = scope.child(), scope.child()
+        return [f"if let Ok({g}) = {res}.{method} {{", *self.stmts(held, self.rng.randint(1, 2)), "} else {",
+                *self.stmts(without, 1), "}"]
 
     def s_int(self, scope: _Scope) -> list[str]:
         if scope.ints and self.chance(0.6):

@@ -43,6 +43,7 @@ HEADING_FEATURES: dict[str, tuple[str, ...]] = {
     "poll! and pinning": ("PollOnce",),
     "Guards and scope": ("AwaitStmt.bind.GUARD", "AwaitStmt.bind.PERMIT", "Drop.GUARD", "Drop.PERMIT"),
     "Mutex": ("Resource.Mutex", "Acquire.lock"),
+    "try_lock, try_read, try_write, try_acquire": ("TryAcquire",),
     "Semaphore": ("Resource.Semaphore", "Resource.Semaphore.permits>1", "Acquire.acquire", "Acquire.many"),
     "Bounded channel": ("Resource.Channel", "Resource.Channel.permits>1", "Acquire.send", "Acquire.reserve",
                         "TrySend.try_send", "TryReserve", "PermitSend", "Recv"),

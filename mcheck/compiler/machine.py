@@ -48,6 +48,7 @@ from mcheck.instantiate import (
     IDrop,
     IEnable,
     IFlagUnfinished,
+    IHeldTest,
     IJoin,
     IJump,
     INotify,
@@ -758,6 +759,8 @@ class Compiler:
                 return self.answer(st, s, Res.READY, fuse)
             case ITest():
                 return self.branch(st, s, self.int_cond(st, ins), ins.targets, fuse)
+            case IHeldTest(slot=c, targets=targets):
+                return self.branch(st, s, sem.holds(self, st, c), targets, fuse)
             case IChoose(targets=targets, span=cspan):
                 out = []
                 for holds in (True, False):
@@ -1278,7 +1281,7 @@ def _successors(ins: object, ip: int) -> list[int]:
     match ins:
         case IJump(target=t):
             return [t]
-        case ITest(targets=ts) | IChoose(targets=ts):
+        case ITest(targets=ts) | IChoose(targets=ts) | IHeldTest(targets=ts):
             return list(ts)
         case ICounterTest(exit=e):
             return [ip + 1, e]
