@@ -710,6 +710,8 @@ class RustEmitter:
                 return f"{self.ref(ref)}.recv()"
             case p.YieldNow():
                 return "tokio::task::yield_now()"
+            case p.Pending():
+                return "std::future::pending::<()>()"
             case p.CallFn() as call:
                 return self.call(call, tokens or {})
             case p.AsyncBlock(body=body):

@@ -475,6 +475,8 @@ class _CfgBuilder:
                 return s, True
             case p.YieldNow(text=text, span=span):
                 return inst.new_slot(SlotKind.YIELD, task, owner, text, span), True
+            case p.Pending(text=text, span=span):
+                return inst.new_slot(SlotKind.PENDING, task, owner, text, span), True
             case p.CallFn(fn=fn, args=args, text=text, span=span):
                 s = inst.new_slot(SlotKind.CODE, task, owner, text, span)
                 fdef = inst.prog.fns[fn]

@@ -228,6 +228,9 @@ class _ToSyntax(Transformer_NonRecursive[Token, Any]):
     def name(self, meta: Meta, c: list[Any]) -> s.Name:
         return s.Name(c[0], _span(meta))
 
+    def unit(self, meta: Meta, c: list[Any]) -> s.Unit:
+        return s.Unit(_span(meta))
+
     def int_lit(self, meta: Meta, c: list[Token]) -> s.IntLit:
         return s.IntLit(_number(c[0]), _span(meta))
 

@@ -230,6 +230,14 @@ class YieldNow:
 
 
 @dataclass(frozen=True, slots=True)
+class Pending:
+    """`std::future::pending()`: never completes, holds nothing."""
+
+    text: str
+    span: Span | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
 class CallFn:
     fn: str
     args: tuple[Arg, ...]
@@ -310,9 +318,9 @@ class WithParam:
     value: int
 
 
-Leaf = Acquire | Sleep | Recv | YieldNow
+Leaf = Acquire | Sleep | Recv | YieldNow | Pending
 Future = (
-    Acquire | Sleep | Recv | YieldNow | CallFn | AsyncBlock | UseVar | Race | SetNext | Notified | GetOrInit | Tick
+    Acquire | Sleep | Recv | YieldNow | Pending | CallFn | AsyncBlock | UseVar | Race | SetNext | Notified | GetOrInit | Tick
     | WithParam
 )
 
@@ -374,6 +382,20 @@ class TryReserve:
 
     local: Local
     res: ResRef
+    text: str
+    span: Span | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class TryAcquire:
+    """`let g = m.try_lock();` (try_read, try_write, try_acquire, try_acquire_many): the guard or
+    permits if they are free now and nobody is queued (tokio's fair semaphore), else nothing."""
+
+    local: Local
+    res: ResRef
+    count: IntRef
+    purpose: Purpose
+    method: str
     text: str
     span: Span | None = field(default=None, compare=False)
 

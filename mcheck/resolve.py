@@ -318,6 +318,11 @@ class _BodyChecker:
                     return None
                 if name == "yield_now":
                     return p.YieldNow(text, e.span) if self.nargs(e, 0, "yield_now") else None
+                if name in ("pending", "std::future::pending"):
+                    return p.Pending(text, e.span) if self.nargs(e, 0, "pending") else None
+                if name in ("ready", "std::future::ready") and len(args) <= 1:
+                    # Ready at its first poll with its value (abstracted): an async block that does nothing.
+                    return p.AsyncBlock(p.Block((), (), e.span), text, e.span)
                 if name in self.r.syntax_fns:
                     return self.call_fn(e, name, text)
                 if name in _CONSTRUCTORS:

@@ -27,6 +27,13 @@ class IntLit:
 
 
 @dataclass(frozen=True, slots=True)
+class Unit:
+    """`()`, as in `ready(())`: a value, which the model abstracts."""
+
+    span: Span | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
 class Call:
     path: tuple[str, ...]
     args: tuple[Expr, ...]
@@ -124,7 +131,8 @@ class Range:
     span: Span | None = field(default=None, compare=False)
 
 
-Expr = Name | IntLit | Call | MacroCall | MethodCall | Await | Borrow | AsyncBlock | Binary | Not | Closure | ListLit | Range
+Expr = (Name | IntLit | Call | MacroCall | MethodCall | Await | Borrow | AsyncBlock | Binary | Not | Closure | ListLit
+        | Range | Unit)
 
 
 # ---- statements --------------------------------------------------------------------------------

@@ -28,6 +28,7 @@ from functools import partial
 from mcheck import program as p
 from mcheck.budget import Budget
 from mcheck.compiler import sets, tasks
+from mcheck.compiler.pending import Pending
 from mcheck.compiler.step import Domains, Step
 from mcheck.compiler.sync import LeafSemantics, Res
 from mcheck.compiler.sync import oneshot as oneshot_mod
@@ -141,7 +142,8 @@ class Compiler:
         self.scan_var: dict[int, int] = {}  # set slot -> the member its next() is polling
         self.semantics: dict[int, LeafSemantics] = {}
         self._kinds = {SlotKind.RECV: Recv(self), SlotKind.NOTIFIED: Notified(self), SlotKind.SLEEP: Sleep(self),
-                       SlotKind.YIELD: Yield(self), SlotKind.JOIN: tasks.JoinHandle(self)}
+                       SlotKind.YIELD: Yield(self), SlotKind.JOIN: tasks.JoinHandle(self),
+                       SlotKind.PENDING: Pending(self)}
         self._acquire, self._unfair = sem.Acquire(self), UnfairLock(self)
 
     # ---- variables ------------------------------------------------------------------------------
