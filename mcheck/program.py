@@ -410,20 +410,6 @@ class Push:
 
 
 @dataclass(frozen=True, slots=True)
-class TryAcquire:
-    """`let g = m.try_lock();` (try_read, try_write, try_acquire, try_acquire_many): the guard or
-    permits if they are free now and nobody is queued (tokio's fair semaphore), else nothing."""
-
-    local: Local
-    res: ResRef
-    count: IntRef
-    purpose: Purpose
-    method: str
-    text: str
-    span: Span | None = field(default=None, compare=False)
-
-
-@dataclass(frozen=True, slots=True)
 class SetSpawn:
     """`set.spawn(f)` on a JoinSet: f runs as its own task."""
 
