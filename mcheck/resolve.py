@@ -1029,6 +1029,7 @@ class _BodyChecker:
         and whether in order: `stream::iter(items)[.buffered(n) | .buffer_unordered(n)]`,
         `stream::once(f)` (f's output, so f runs)."""
         limit, ordered = 0, True
+        src = _unpinned(src)
         if isinstance(src, s.MethodCall) and src.method in ("buffered", "buffer_unordered"):
             if not self.nargs(src, 1, src.method):
                 return None
@@ -1036,7 +1037,7 @@ class _BodyChecker:
             if not isinstance(n, s.IntLit) or n.value < 1:
                 self.r.err.add(n.span, f"{src.method} takes a number of at least 1")
                 return None
-            limit, ordered, src = n.value, src.method == "buffered", src.receiver
+            limit, ordered, src = n.value, src.method == "buffered", _unpinned(src.receiver)
         if isinstance(src, s.Call) and _canonical(src.path) == "once" and len(src.args) == 1 and limit == 0:
             fut = self.future(src.args[0], "run by the stream")
             return None if fut is None else ([fut], 1, True)
@@ -1055,8 +1056,9 @@ class _BodyChecker:
         return [p.ForEach(tuple(items), limit, ordered, cf[1], span)]
 
     def is_stream(self, e: s.Expr) -> bool:
+        e = _unpinned(e)
         while isinstance(e, s.MethodCall) and e.method in ("buffered", "buffer_unordered", "map"):
-            e = e.receiver
+            e = _unpinned(e.receiver)
         return isinstance(e, s.Call) and _canonical(e.path) in ("iter", "once")
 
     def branches(self, bodies: list[s.Block]) -> list[p.Block]:
@@ -1120,6 +1122,17 @@ _TRY_ACQUIRES = {
     "try_acquire_many": (p.Ty.SEMAPHORE, p.Purpose.ACQUIRE),
 }
 """The try_* acquires: the resource each is a method of, and what the permits it takes are for."""
+
+
+def _unpinned(e: s.Expr) -> s.Expr:
+    """A stream without the `Box::pin(..)` or `pin!(..)` around it: pinned, it yields the same items."""
+    while True:
+        if isinstance(e, s.Call) and _canonical(e.path) in ("Box::pin", "pin") and len(e.args) == 1:
+            e = e.args[0]
+        elif (inner := _pins(e)) is not None:
+            e = inner
+        else:
+            return e
 
 
 def _pins(e: s.Expr) -> s.Expr | None:

@@ -53,3 +53,18 @@ def test_pin_of_something_that_is_not_a_future_is_refused() -> None:
 
     with pytest.raises(ModelError, match="pin! takes a future bound with `let`; 'n' is an integer variable"):
         compile_text("task main {\n    let mut n = 0;\n    let n = pin!(n);\n}\n")
+
+
+STREAM = (CONSTRUCTS / "pinned_stream_once_left_dormant.mc").read_text()
+
+
+@pytest.mark.parametrize("wrap", ["pin!({})", "Box::pin({})", "{}"])
+def test_a_pinned_stream_keeps_its_in_flight_future_when_next_loses(wrap: str) -> None:
+    text = STREAM.replace("pin!(stream::once(lock_op(lock)))", wrap.format("stream::once(lock_op(lock))"))
+    assert verdict(text) is Status.FUTURELOCK
+
+
+def test_for_each_over_a_pinned_stream() -> None:
+    text = "task main {\n    Box::pin(stream::once(sleep(1))).for_each(|_| async {}).await;\n}\n"
+    assert verdict(text) is Status.SAFE
+    assert verdict(text.replace("Box::pin(", "pin!(")) is Status.SAFE
