@@ -1195,6 +1195,9 @@ class Resolver:
         e = d.init
         ctor = _canonical(e.path) if isinstance(e, s.Call) else ""
         if ctor not in _CONSTRUCTORS or not isinstance(e, s.Call):
+            if (how := rustisms.resource_hint(self.text(e.span))) is not None:
+                self.err.add(e.span, how)
+                return
             self.err.add(
                 e.span, f"unknown resource '{self.text(e.span)}'; expected Mutex::new(), Semaphore::new(n), "
                 "channel(n), unbounded_channel(), oneshot(), RwLock::new(), Notify::new(), OnceCell::new() or "

@@ -422,3 +422,28 @@ def value_hint(text: str) -> str | None:
     if words[:3] == ["Handle", "::", "current"] or words[:3] == ["Runtime", "::", "new"]:
         return f"'{text}': a model has one runtime: write `spawn(...)` for `handle.spawn(...)`"
     return None
+
+
+# Resources a model does not have yet, by the text of their constructor, and what to write instead.
+_BLOCKING = ("blocks the worker thread and is not modelled; a guard never held across an `.await` does nothing "
+             "a model can see: leave it out")
+_RESOURCES: tuple[tuple[str, str], ...] = (
+    ("std::sync::Mutex", f"a `std::sync::Mutex` {_BLOCKING}"),
+    ("parking_lot::Mutex", f"a `parking_lot::Mutex` {_BLOCKING}"),
+    ("std::sync::RwLock", f"a `std::sync::RwLock` {_BLOCKING}"),
+    ("watch::channel", "`tokio::sync::watch` is not modelled yet; a `Notify` (`notify_waiters()` / `notified()`) "
+                       "models its change notifications"),
+    ("broadcast::channel", "`tokio::sync::broadcast` is not modelled yet; one bounded `channel(n)` per receiver "
+                           "models each receiver's queue"),
+    ("Arc::new", "`Arc::new(..)`: declare the resource itself at the top level (`let m = Mutex::new();`); "
+                 "every task and async fn names it, as through an `Arc`"),
+)
+
+
+def resource_hint(text: str) -> str | None:
+    """How to model a top-level `let` whose constructor is not a model resource."""
+    squeezed = "".join(text.split())
+    for ctor, how in _RESOURCES:
+        if ctor in squeezed:
+            return f"'{text}': {how}"
+    return None

@@ -268,6 +268,10 @@ RUST_CASES = [
                  "`for` bounds are number literals", None, id="rust-for-bound-variable"),
     pytest.param("async fn main() {\n    yield_now().await;\n}\n", 1, 10, "`async fn main` is an async fn: a model's "
                  "entry point is `task main { ... }`", None, id="rust-async-fn-main"),
+    pytest.param("let m = std::sync::Mutex::new(());\ntask main {}\n", 1, 9, "a `std::sync::Mutex` blocks the "
+                 "worker thread and is not modelled", None, id="rust-std-mutex"),
+    pytest.param("let w = tokio::sync::watch::channel(0);\ntask main {}\n", 1, 9, "`tokio::sync::watch` is not "
+                 "modelled yet; a `Notify`", None, id="rust-watch-channel"),
     pytest.param("task main {\n    let v = vec![sleep(1)];\n}\n", 2, 13, "`vec![...]`: write a list `[f, g]`", None,
                  id="rust-vec-macro"),
 ]
