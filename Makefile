@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint docs bench runtime-check clean
+.PHONY: demo test lint docs bench runtime-check constructs-tokio clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,7 +22,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)
-	$(BIN)/mypy --strict mcheck tools/patterns_doc.py tools/runtime_check.py tools/runtime_modelgen.py tools/runtime_minimize.py
+	$(BIN)/mypy --strict mcheck tools/patterns_doc.py tools/runtime_check.py tools/runtime_modelgen.py tools/runtime_minimize.py tools/constructs_tokio.py
 	$(BIN)/ruff check mcheck tests tools
 
 # Regenerate docs/patterns.md (the pattern catalog) from tools/patterns_catalog.toml and real mcheck output.
@@ -44,6 +44,11 @@ bench: $(STAMP)
 N ?= 200
 runtime-check: $(STAMP)
 	$(BIN)/python tools/runtime_check.py -n $(N) $(if $(SEED),--seed $(SEED)) $(RUNTIME_CHECK_FLAGS)
+
+# Build and run the tokio program beside each construct model (models/constructs/NAME.rs) and
+# compare what it did with the model's exact-time header; needs cargo and Debian's tokio sources.
+constructs-tokio: $(STAMP)
+	$(BIN)/python tools/constructs_tokio.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache .runtime-check

@@ -552,6 +552,8 @@ class RustEmitter:
                 return ["break;"]
             case p.Continue():
                 return ["continue;"]
+            case p.Return():
+                return ["return;"]
             case p.Block() as b:
                 return self.block(b).split("\n")
             case p.NewSet(local=local, items=items, limit=limit, ordered=ordered):
@@ -578,6 +580,9 @@ class RustEmitter:
                 return [f"let mut {_rn(local.name)} = tokio::time::interval(rt::ms({self.ref(ms)}));"]
             case p.TryReserve(local=local, res=ref):
                 return [f"let mut {_rn(local.name)} = {self.ref(ref)}.try_reserve();"]
+            case p.TryAcquire(local=local, res=ref, count=count, method=method):
+                args = f"{self.ref(count)} as u32" if method == "try_acquire_many" else ""
+                return [f"let mut {_rn(local.name)} = {self.ref(ref)}.{method}({args});"]
             case p.Abort(local=local):
                 method = "abort_all" if local.ty is p.Ty.JOIN_SET else "abort"
                 return [f"{_rn(local.name)}.{method}();"]
@@ -705,6 +710,8 @@ class RustEmitter:
                 return f"{self.ref(ref)}.recv()"
             case p.YieldNow():
                 return "tokio::task::yield_now()"
+            case p.Pending():
+                return "std::future::pending::<()>()"
             case p.CallFn() as call:
                 return self.call(call, tokens or {})
             case p.AsyncBlock(body=body):
@@ -792,6 +799,8 @@ class RustEmitter:
                 return f"({self.int(x)} {op.value} {self.int(y)})"
             case p.NotCond(value=v):
                 return f"!{self.cond(v)}"
+            case p.Holds(local=local):
+                return f"{_rn(local.name)}.is_ok()"
             case p.AndCond(left=x, right=y):
                 return f"({self.cond(x)} && {self.cond(y)})"
             case p.OrCond(left=x, right=y):

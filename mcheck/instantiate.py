@@ -170,6 +170,15 @@ class ICounterInc:
 
 
 @dataclass(eq=False)
+class IHeldTest:
+    """Go to targets[0] when the try_* acquire `slot` holds its guard, else targets[1] (`g.is_ok()`)."""
+
+    slot: Slot
+    targets: list[int]
+    span: Span | None = None
+
+
+@dataclass(eq=False)
 class IReturn:
     pass
 
@@ -236,6 +245,7 @@ class IOnceSet:
 Instr = (
     ICreate | IAwait | ISelect | IJoin | IDrop | IRelease | ITrySend | IOneshotSend | IPermitSend | ISpawn
     | ITest | IChoose | IFlagUnfinished | ISetInt | IJump | ICounterSet | ICounterTest | ICounterInc | IReturn
+    | IHeldTest
     | IPush | ITryAcquire | IPollOnce | INotify | IEnable | IOnceTest | IOnceSet | IAbort
 )
 SUSPENDS = (IAwait, ISelect, IJoin)
@@ -386,6 +396,7 @@ class Instantiator:
 @dataclass
 class _LoopCtx:
     scope_depth: int
+    counter: tuple[int, int] | None = None  # a `for` loop's counter variable and its value outside the loop
     break_fixups: list[int] = field(default_factory=list)
     continue_fixups: list[int] = field(default_factory=list)
 
@@ -464,6 +475,8 @@ class _CfgBuilder:
                 return s, True
             case p.YieldNow(text=text, span=span):
                 return inst.new_slot(SlotKind.YIELD, task, owner, text, span), True
+            case p.Pending(text=text, span=span):
+                return inst.new_slot(SlotKind.PENDING, task, owner, text, span), True
             case p.CallFn(fn=fn, args=args, text=text, span=span):
                 s = inst.new_slot(SlotKind.CODE, task, owner, text, span)
                 fdef = inst.prog.fns[fn]
@@ -554,7 +567,7 @@ class _CfgBuilder:
             self.drop_local(local, None, explicit=False)
 
     def drop_local(self, local: p.Local, span: Span | None, explicit: bool) -> None:
-        if local.ty is p.Ty.INT_VAR:  # back to 0 when out of scope, so states do not differ in dead values
+        if local.ty in (p.Ty.INT_VAR, p.Ty.BOOL_VAR):  # back to 0 when out of scope, so states do not differ in dead values
             self.emit(ISetInt(self.ints[local.index], p.IntConst(0), {}, {}))
             return
         s = self.locals.get(local.index)
@@ -647,6 +660,15 @@ class _CfgBuilder:
             case p.NewSet(local=local, span=span, items=items, limit=limit, ordered=ordered):
                 s = self.new_set(local.name, span, items, limit, ordered or local.ty is p.Ty.ORDERED_SET)
                 self.declare(local, s)
+            case p.TryAcquire(local=local, res=ref, count=cnt, purpose=purpose, text=text, span=span):
+                s = self.inst.new_slot(SlotKind.ACQUIRE, self.slot.task, self.slot, text, span)
+                s.res, s.count, s.purpose = self.inst.res(ref, self.env), self.inst.int_(cnt, self.env), purpose
+                r = self.inst.res_by_index[s.res]
+                if s.count > r.permits and r.kind is not p.ResKind.RWLOCK:
+                    raise ModelError.at(span, f"'{text}' asks for {s.count} permits, but '{r.name}' has only "
+                                        f"{r.permits}: it can never succeed", (r.span, f"'{r.name}' declared here"))
+                self.emit(ITryAcquire(s, span))
+                self.declare(local, s)
             case p.TryReserve(local=local, res=ref, text=text, span=span):
                 s = self.inst.new_slot(SlotKind.ACQUIRE, self.slot.task, self.slot, text, span)
                 s.res, s.count, s.purpose = self.inst.res(ref, self.env), 1, p.Purpose.RESERVE
@@ -735,7 +757,7 @@ class _CfgBuilder:
                 self.ints[counter.index] = var
                 self.emit(ICounterSet(var, lo))
                 top = self.emit(ICounterTest(var, hi, -1))
-                ctx = self.loop_body(body)
+                ctx = self.loop_body(body, (var, lo))
                 inc = self.emit(ICounterInc(var))
                 self.emit(IJump(top, span))
                 test = self.code[top]
@@ -762,6 +784,14 @@ class _CfgBuilder:
                 ctx = self.loops[-1]
                 self.exit_scopes_to(ctx.scope_depth)
                 ctx.continue_fixups.append(self.emit(IJump(-1)))
+            case p.Return():
+                # Leave every scope and loop of this body, as the end of the body does: the locals
+                # are dropped and each `for` counter is back at its canonical value.
+                self.exit_scopes_to(0)
+                for ctx in reversed(self.loops):
+                    if ctx.counter is not None:
+                        self.emit(ICounterSet(*ctx.counter))
+                self.emit(IReturn())
             case _:
                 raise AssertionError(st)
 
@@ -844,6 +874,10 @@ class _CfgBuilder:
                     at = self.emit(ITest(c, [-1, -1], self.reads(c), self.env, span))
                     t_dest.append((at, 0))
                     f_dest.append((at, 1))
+                case p.Holds(local=local):
+                    at = self.emit(IHeldTest(self.locals[local.index], [-1, -1], span))
+                    t_dest.append((at, 0))
+                    f_dest.append((at, 1))
                 case p.NotCond(value=v):
                     work.append((v, f_dest, t_dest, []))
                 case p.AndCond(left=x, right=y):
@@ -860,7 +894,7 @@ class _CfgBuilder:
     def patch(self, places: list[tuple[int, int]], target: int) -> None:
         for at, k in places:
             ins = self.code[at]
-            if isinstance(ins, ITest | IChoose):
+            if isinstance(ins, ITest | IChoose | IHeldTest):
                 ins.targets[k] = target
             else:
                 assert isinstance(ins, IJump)
@@ -879,8 +913,8 @@ class _CfgBuilder:
                 return self.reads(c)
         return {}
 
-    def loop_body(self, body: p.Block) -> _LoopCtx:
-        ctx = _LoopCtx(len(self.scopes))
+    def loop_body(self, body: p.Block, counter: tuple[int, int] | None = None) -> _LoopCtx:
+        ctx = _LoopCtx(len(self.scopes), counter)
         self.loops.append(ctx)
         self.block(body)
         self.loops.pop()

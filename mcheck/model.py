@@ -24,10 +24,11 @@ class SlotKind(Enum):
     JOIN = "JoinHandle"
     SET = "set"  # FuturesUnordered/FuturesOrdered/JoinSet, or the buffer of a stream: its members
     NOTIFIED = "notified"
+    PENDING = "pending"  # std::future::pending(): never ready
 
 
 LEAF_KINDS = frozenset({SlotKind.ACQUIRE, SlotKind.SLEEP, SlotKind.RECV, SlotKind.YIELD, SlotKind.JOIN,
-                        SlotKind.NOTIFIED})
+                        SlotKind.NOTIFIED, SlotKind.PENDING})
 
 # Program-counter values shared by every code slot; suspension points follow.
 PC_DEAD = 0  # not created, dropped, or consumed

@@ -16,6 +16,7 @@ from lark import Token, v_args
 from lark.tree import Meta
 from lark.visitors import Transformer_NonRecursive
 
+from mcheck import rustisms
 from mcheck import syntax as s
 from mcheck.errors import ModelError
 from mcheck.source import Source, Span
@@ -132,6 +133,9 @@ class _ToSyntax(Transformer_NonRecursive[Token, Any]):
     def continue_stmt(self, meta: Meta, c: list[Any]) -> s.Continue:
         return s.Continue(_span(meta))
 
+    def return_stmt(self, meta: Meta, c: list[Any]) -> s.Return:
+        return s.Return(_span(meta))
+
     def arm_break(self, meta: Meta, c: list[Any]) -> s.Block:
         return s.Block((s.Break(_span(meta)),), _span(meta))
 
@@ -149,6 +153,10 @@ class _ToSyntax(Transformer_NonRecursive[Token, Any]):
 
     def for_stmt(self, meta: Meta, c: list[Any]) -> s.For:
         return s.For(str(c[0]), _number(c[1]), _number(c[2]), c[3], _span(meta))
+
+    def if_let_stmt(self, meta: Meta, c: list[Any]) -> s.IfLet:
+        otherwise = None if c[4] is None else _block(c[4])
+        return s.IfLet(str(c[0]), str(c[1]), c[2], c[3], otherwise, _span(meta))
 
     def if_stmt(self, meta: Meta, c: list[Any]) -> s.If:
         otherwise = None if c[2] is None else _block(c[2])
@@ -219,6 +227,9 @@ class _ToSyntax(Transformer_NonRecursive[Token, Any]):
 
     def name(self, meta: Meta, c: list[Any]) -> s.Name:
         return s.Name(c[0], _span(meta))
+
+    def unit(self, meta: Meta, c: list[Any]) -> s.Unit:
+        return s.Unit(_span(meta))
 
     def int_lit(self, meta: Meta, c: list[Token]) -> s.IntLit:
         return s.IntLit(_number(c[0]), _span(meta))
@@ -332,6 +343,13 @@ def _end_of_code_before(source: Source, line: int) -> Span | None:
     return None
 
 
+def _refuse_rust(source: Source, line: int, col: int) -> None:
+    """Where parsing stopped at Rust the language does not take, say what it is and how to model it."""
+    hint = rustisms.explain(source, line, col)
+    if hint is not None:
+        raise ModelError.at(hint.span, hint.message) from None
+
+
 def parse_module(source: Source) -> s.Module:
     """Parse a model file; raise ModelError with a located diagnostic on bad syntax."""
     text = " " + source.text[1:] if source.text.startswith("\ufeff") else source.text  # a BOM, as rustc allows
@@ -344,6 +362,8 @@ def parse_module(source: Source) -> s.Module:
         result = _ToSyntax().transform(tree)
     except lark.exceptions.UnexpectedToken as e:
         tok = e.token
+        if tok.type != "$END":
+            _refuse_rust(source, tok.line or 1, tok.column or 1)
         span: Span | None
         expected = set(e.expected)
         if e.interactive_parser is not None:
@@ -362,6 +382,7 @@ def parse_module(source: Source) -> s.Module:
                 raise ModelError.at(before, f"expected ';', found '{tok}' on line {tok.line}") from None
         raise ModelError.at(span, f"unexpected {what}; expected {_expected(expected)}") from None
     except lark.exceptions.UnexpectedCharacters as e:
+        _refuse_rust(source, e.line, e.column)
         span = Span(e.line, e.column, e.line, e.column + 1)
         rest = source.line_text(e.line)[e.column - 1 :]
         if rest.startswith("/*"):

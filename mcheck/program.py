@@ -42,6 +42,7 @@ class Ty(Enum):
     HANDLE = "JoinHandle"
     COUNTER = "loop counter"
     INT_VAR = "integer variable"
+    BOOL_VAR = "bool variable"  # an integer variable that holds 0 (false) or 1 (true)
     SET = "FuturesUnordered"
     ORDERED_SET = "FuturesOrdered"
     JOIN_SET = "JoinSet"
@@ -156,6 +157,13 @@ class Compare:
 
 
 @dataclass(frozen=True, slots=True)
+class Holds:
+    """`g.is_ok()`, where `g` is bound by a try_* acquire: whether it got the lock or permits."""
+
+    local: Local
+
+
+@dataclass(frozen=True, slots=True)
 class NotCond:
     value: Cond
 
@@ -172,7 +180,7 @@ class OrCond:
     right: Cond
 
 
-Cond = Choose | Compare | NotCond | AndCond | OrCond
+Cond = Choose | Compare | NotCond | AndCond | OrCond | Holds
 
 
 # ---- futures -----------------------------------------------------------------------------------
@@ -217,6 +225,14 @@ class Recv:
 
 @dataclass(frozen=True, slots=True)
 class YieldNow:
+    text: str
+    span: Span | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """`std::future::pending()`: never completes, holds nothing."""
+
     text: str
     span: Span | None = field(default=None, compare=False)
 
@@ -302,9 +318,9 @@ class WithParam:
     value: int
 
 
-Leaf = Acquire | Sleep | Recv | YieldNow
+Leaf = Acquire | Sleep | Recv | YieldNow | Pending
 Future = (
-    Acquire | Sleep | Recv | YieldNow | CallFn | AsyncBlock | UseVar | Race | SetNext | Notified | GetOrInit | Tick
+    Acquire | Sleep | Recv | YieldNow | Pending | CallFn | AsyncBlock | UseVar | Race | SetNext | Notified | GetOrInit | Tick
     | WithParam
 )
 
@@ -366,6 +382,20 @@ class TryReserve:
 
     local: Local
     res: ResRef
+    text: str
+    span: Span | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class TryAcquire:
+    """`let g = m.try_lock();` (try_read, try_write, try_acquire, try_acquire_many): the guard or
+    permits if they are free now and nobody is queued (tokio's fair semaphore), else nothing."""
+
+    local: Local
+    res: ResRef
+    count: IntRef
+    purpose: Purpose
+    method: str
     text: str
     span: Span | None = field(default=None, compare=False)
 
@@ -538,6 +568,13 @@ class Continue:
 
 
 @dataclass(frozen=True, slots=True)
+class Return:
+    """`return;`: leave the enclosing async fn, async block or task body."""
+
+    span: Span | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
 class Block:
     """Statements, and the locals declared directly in this block (dropped at its end, in reverse)."""
 
@@ -548,8 +585,9 @@ class Block:
 
 Stmt = (
     LetFuture | AwaitStmt | Select | Join | Drop | TrySend | OneshotSend | PermitSend | Spawn
-    | Loop | For | While | WhileRecv | If | SetInt | Break | Continue | Block
+    | Loop | For | While | WhileRecv | If | SetInt | Break | Continue | Return | Block
     | NewSet | Push | SetSpawn | ForEach | NotifyOne | Enable | PollOnce | NewInterval | TryReserve | Abort
+    | TryAcquire
 )
 
 

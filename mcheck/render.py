@@ -358,6 +358,8 @@ def _sink_text(model: CompiledModel, d: Describer, node: int, state: State) -> s
             return (f"{d.res(s.resource)} is full ({state[r.msgs_var]}/{r.permits} messages) and no task will ever "
                     "receive from it")
         return f"nothing will ever release {d.res(s.resource)}"
+    if s.kind is SlotKind.PENDING:
+        return f"{d.slot(node)} never completes (std::future::pending)"
     return f"{d.slot(node)} waits for something no task will ever do"
 
 
@@ -366,6 +368,8 @@ def fixes(model: CompiledModel, report: StuckReport) -> list[str]:
     if not report.dormant:
         cycle = report.cycle
         if cycle and cycle[-1].dst != cycle[0].src:  # no cycle: something nobody will ever do
+            if model.slots[cycle[-1].dst].kind is SlotKind.PENDING:
+                return ["await `pending()` only as a `select!` branch beside one that can win"]
             names = ", ".join(d.res(r) for r in report.resources) or "it"
             return [f"make sure some task still receives from or releases {names} (or use try_send, "
                     "a timeout, or more capacity)"]

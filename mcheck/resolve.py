@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 
 from mcheck import program as p
+from mcheck import rustisms
 from mcheck import syntax as s
 from mcheck.errors import Diagnostic, ModelError, Severity
 from mcheck.source import Source, Span
@@ -100,6 +101,7 @@ class _Binding:
     local: p.Local
     moved_at: Span | None = None
     moved_how: str = ""
+    pinned: bool = False  # NOTE(pinned): the name is a `Pin<&mut F>` to the future, not the future
 
 
 @dataclass
@@ -120,6 +122,7 @@ class _BodyChecker:
         self.next_local = 0
         self.loop_depth = 0
         self.async_floor = 0  # scopes below this index belong to an enclosing body
+        self.tried: set[int] = set()  # locals bound by a try_* acquire (`g.is_ok()` tests them)
 
     # ---- scopes --------------------------------------------------------------------------------
 
@@ -176,7 +179,8 @@ class _BodyChecker:
                 return None
             self.r.err.add(e.span, f"unknown name '{'::'.join(e.path)}'", *self.suggest_name(e.path[-1]))
             return None
-        self.r.err.add(e.span, f"expected a name or a number, found '{self.r.text(e.span)}'")
+        text = self.r.text(e.span)
+        self.r.err.add(e.span, rustisms.value_hint(text) or f"expected a name or a number, found '{text}'")
         return None
 
     def suggest_name(self, name: str) -> list[tuple[Span | None, str]]:
@@ -265,6 +269,9 @@ class _BodyChecker:
                     if b.local.ty not in (p.Ty.FUTURE, p.Ty.HANDLE):
                         self.r.err.add(e.span, f"'{name}' is {_a(b.local.ty)}, not a future; it cannot be awaited")
                         return None
+                    if b.pinned:  # NOTE(pinned): moving the reference leaves the future where it is
+                        self.use(b, e.span, "borrowed", moves=False)
+                        return p.UseVar(b.local, True, text, e.span)
                     self.use(b, e.span, "moved", moves=True)
                     return p.UseVar(b.local, False, text, e.span)
                 v = self.value(e)
@@ -311,6 +318,11 @@ class _BodyChecker:
                     return None
                 if name == "yield_now":
                     return p.YieldNow(text, e.span) if self.nargs(e, 0, "yield_now") else None
+                if name in ("pending", "std::future::pending"):
+                    return p.Pending(text, e.span) if self.nargs(e, 0, "pending") else None
+                if name in ("ready", "std::future::ready") and len(args) <= 1:
+                    # Ready at its first poll with its value (abstracted): an async block that does nothing.
+                    return p.AsyncBlock(p.Block((), (), e.span), text, e.span)
                 if name in self.r.syntax_fns:
                     return self.call_fn(e, name, text)
                 if name in _CONSTRUCTORS:
@@ -319,6 +331,9 @@ class _BodyChecker:
                     return None
                 if name in ("spawn", "drop", "choose"):
                     self.r.err.add(e.span, f"'{name}(...)' is not a future; it cannot be {context}")
+                    return None
+                if (how := rustisms.call_hint(path[-1])) is not None:
+                    self.r.err.add(e.span, how)
                     return None
                 self.r.err.add(e.span, f"unknown async fn '{'::'.join(path)}'", *self.r.suggest(name))
                 return None
@@ -337,7 +352,7 @@ class _BodyChecker:
                 self.r.err.add(e.span, f"'{text}' is already awaited; it is not a future")
                 return None
             case _:
-                self.r.err.add(e.span, f"expected a future, found '{text}'")
+                self.r.err.add(e.span, rustisms.value_hint(text) or f"expected a future, found '{text}'")
                 return None
 
     def call_fn(self, e: s.Call, name: str, text: str) -> p.CallFn | None:
@@ -515,6 +530,8 @@ class _BodyChecker:
                 return [p.If(c, then_b, else_b, st.span)]
             case s.Assign(name=name, op=op, value=value):
                 b = self.lookup_local(name, st.span)
+                if b is not None and b.local.ty is p.Ty.BOOL_VAR:
+                    return self.bool_assign(b.local, op, value, st.span)
                 if b is None or b.local.ty is not p.Ty.INT_VAR:
                     what = "an unknown name" if b is None and name not in self.params else "not an integer variable"
                     self.r.err.add(st.span, f"cannot assign to '{name}': it is {what}; declare integers with "
@@ -535,6 +552,10 @@ class _BodyChecker:
                 if self.loop_depth == 0:
                     self.r.err.add(st.span, "'continue' outside of a loop")
                 return [p.Continue(st.span)]
+            case s.Return():
+                return [p.Return(st.span)]
+            case s.IfLet():
+                return self.if_let(st)
         raise AssertionError(st)
 
     def loop_body(self, body: s.Block) -> p.Block:
@@ -570,11 +591,32 @@ class _BodyChecker:
                 if x is None or y is None:
                     return None
                 return p.Compare(p.CmpOp(op.value), x, y)
+            case s.MethodCall(receiver=s.Name(path=(name,)), method="is_ok" | "is_err" as method, args=()) if (
+                    tried := self.lookup_local(name, e.span)) is not None and tried.local.index in self.tried:
+                holds = p.Holds(tried.local)
+                return holds if method == "is_ok" else p.NotCond(holds)
+            case s.Name(path=(name,)) if (flag := self.lookup_local(name, e.span)) is not None \
+                    and flag.local.ty is p.Ty.BOOL_VAR:
+                return p.Compare(p.CmpOp.NE, p.ReadInt(flag.local), p.IntConst(0))
         self.r.err.add(
             e.span, f"unsupported condition '{self.r.text(e.span)}': mcheck abstracts data, so a condition is "
-            "`choose()` (either branch may be taken) or compares integer variables and numbers",
+            "`choose()` (either branch may be taken), a bool variable, or compares integer variables and numbers",
         )
         return None
+
+    def bool_assign(self, local: p.Local, op: s.AssignOp, value: s.Expr, span: Span | None) -> list[p.Stmt]:
+        """`let mut done = false;`, `done = true;`, `done = choose();`: a bool variable is an integer
+        variable of range 0..1, set to a literal or to either value (data the model abstracts)."""
+        literal = _bool_literal(value)
+        if op is not s.AssignOp.SET or (literal is None and not _is_choose(value)):
+            self.r.err.add(span, f"'{local.name}' is a bool variable: it is set to `true`, `false` or `choose()` "
+                           "(either, as data the model abstracts)")
+            return []
+        if literal is not None:
+            return [p.SetInt(local, p.IntConst(int(literal)), span)]
+        return [p.SetInt(local, p.IntConst(0), span),
+                p.If(p.Choose(value.span), p.Block((p.SetInt(local, p.IntConst(1), span),), (), span),
+                     p.Block((), (), span), span)]
 
     def int_expr(self, e: s.Expr) -> p.IntExpr | None:
         """An integer: a number, a u64 parameter, an integer variable or loop counter, + and -."""
@@ -615,6 +657,8 @@ class _BodyChecker:
 
     def let(self, st: s.Let, name: str, value: s.Expr) -> list[p.Stmt]:
         value = _strip_unwrap(value)
+        if _bool_literal(value) is not None or _is_choose(value):
+            return self.bool_assign(self.declare(name, p.Ty.BOOL_VAR, st.span), s.AssignOp.SET, value, st.span)
         if self.is_int_expr(value):
             v = self.int_expr(value)
             if v is None:
@@ -660,6 +704,11 @@ class _BodyChecker:
                 return []
             local = self.declare(name, p.Ty.STREAM, value.span)
             return [p.NewSet(local, value.span, tuple(items), limit, ordered)]
+        if isinstance(value, s.MethodCall) and value.method in _TRY_ACQUIRES:
+            if name == "_":
+                return []  # taken and released in the same statement: nothing another task could see
+            tried = self.try_acquire(name, value, st.span)
+            return [] if tried is None else [tried]
         if isinstance(value, s.MethodCall) and value.method == "try_reserve":
             ch = self.resource(value.receiver, (p.Ty.CHANNEL,), "try_reserve")
             if ch is None or not self.nargs(value, 0, "try_reserve"):
@@ -688,6 +737,11 @@ class _BodyChecker:
             return [p.Spawn(spawned, handle, st.span)]
         if isinstance(value, s.MethodCall) and value.method in ("try_send", "send") and self.is_sync_send(value):
             return self.expr_stmt(value, st.span)
+        if name == "_" and isinstance(value, s.MacroCall) and _canonical(value.path) == "poll":
+            return self.expr_stmt(value, st.span)  # `let _ = poll!(f.as_mut());` discards the Poll
+        pinned = _pins(value)
+        if pinned is not None and isinstance(pinned, s.Name) and pinned.path == (name,):
+            return self.pin_in_place(pinned)  # `let f = pin!(f);`: the same future under the same name
         fut = self.future(value, "bound")
         if fut is None:
             return []
@@ -701,7 +755,61 @@ class _BodyChecker:
         if name == "_":
             return []  # `let _ = fut;` drops an unpolled future at once: nothing happens
         local = self.declare(name, p.Ty.FUTURE, st.span)
+        self.scopes[-1].names[name].pinned = pinned is not None
         return [p.LetFuture(local, fut, st.span)]
+
+    def try_acquire(self, name: str, value: s.MethodCall, span: Span | None) -> p.TryAcquire | None:
+        """`m.try_lock()`, `l.try_read()`, `l.try_write()`, `s.try_acquire()`, `s.try_acquire_many(n)`
+        bound to `name`: the guard it holds when it succeeds (`name.is_ok()`)."""
+        ty, purpose = _TRY_ACQUIRES[value.method]
+        ref = self.resource(value.receiver, (ty,), value.method)
+        if ref is None:
+            return None
+        count: p.IntRef | None = p.IntConst(p.WRITE_PERMITS if purpose is p.Purpose.WRITE else 1)
+        if value.method == "try_acquire_many":
+            if not self.nargs(value, 1, value.method):
+                return None
+            count = self.int_arg(value.args[0])
+            if isinstance(count, p.IntConst) and count.value < 1:
+                self.r.err.add(value.args[0].span, "try_acquire_many needs at least 1 permit")
+                return None
+        elif not self.nargs(value, 0, value.method):
+            return None
+        if count is None:
+            return None
+        local = self.declare(name, p.Ty.GUARD, span)
+        self.tried.add(local.index)
+        return p.TryAcquire(local, ref, count, purpose, value.method, self.r.text(value.span), value.span)
+
+    def if_let(self, st: s.IfLet) -> list[p.Stmt]:
+        """`if let Ok(g) = m.try_lock() { A } else { B }`: try, then A holding the guard or B without
+        it; the guard (bound, or the `Ok(_)` temporary) is released when the statement ends."""
+        value = _strip_unwrap(st.value)
+        if st.variant != "Ok" or not (isinstance(value, s.MethodCall) and value.method in _TRY_ACQUIRES):
+            self.r.err.add(st.value.span or st.span, "`if let` in a model takes `Ok(g) = m.try_lock()` (or "
+                           "`try_read()`, `try_write()`, `try_acquire()`, `try_acquire_many(n)`)")
+            return []
+        self.scopes.append(_Scope(self.loop_depth))
+        tried = self.try_acquire(st.binding, value, st.span)
+        then_b, else_b = self.branches([st.then, st.otherwise or s.Block((), st.span)])
+        scope = self.scopes.pop()
+        if tried is None:
+            return []
+        return [p.Block((tried, p.If(p.Holds(tried.local), then_b, else_b, st.span)), tuple(scope.declared), st.span)]
+
+    def pin_in_place(self, e: s.Name) -> list[p.Stmt]:
+        """NOTE(pinned): `tokio::pin!(f);` and `let f = pin!(f);` turn `f` into a `Pin<&mut F>` to the
+        future, which stays where it is until the end of its scope. Moving `f` (awaiting it, a select!
+        branch, poll!) then moves only the reference: the future is borrowed, and a losing branch leaves
+        it alive (dormant); `drop(f)` drops the reference, not the future."""
+        b = self.lookup_local(e.path[0], e.span)
+        if b is None or b.local.ty is not p.Ty.FUTURE:
+            self.r.err.add(e.span, f"pin! takes a future bound with `let`; '{e.path[0]}' is "
+                           f"{'an unknown name' if b is None else _a(b.local.ty)}")
+            return []
+        self.use(b, e.span, "pinned", moves=False)
+        b.pinned = True
+        return []
 
     def is_sync_send(self, e: s.MethodCall) -> bool:
         v = self.value(e.receiver) if isinstance(e.receiver, s.Name) else None
@@ -747,7 +855,7 @@ class _BodyChecker:
             case s.MacroCall(path=path, args=args) if _canonical(path) == "pin" and all(
                 isinstance(a, s.Name) for a in args
             ):
-                return []  # `tokio::pin!(f);` pins f in place: nothing to model
+                return [st for a in args if isinstance(a, s.Name) for st in self.pin_in_place(a)]
             case s.MacroCall(path=path, args=args) if _canonical(path) == "poll":
                 if len(args) != 1:
                     self.r.err.add(value.span, "poll! takes one future")
@@ -766,7 +874,8 @@ class _BodyChecker:
                     return []
                 return [p.Join(tuple(f for f in futs if f is not None), span)]
             case s.MacroCall(path=path):
-                self.r.err.add(value.span, f"unknown macro '{'::'.join(path)}!'; expected 'join!' or 'select!'")
+                self.r.err.add(value.span, rustisms.macro_hint(path[-1])
+                               or f"unknown macro '{'::'.join(path)}!'; expected 'join!' or 'select!'")
                 return []
             case s.Call(path=path, args=args) if _canonical(path) == "drop":
                 if len(args) != 1 or not isinstance(args[0], s.Name) or len(args[0].path) != 1:
@@ -783,6 +892,8 @@ class _BodyChecker:
                 if b.local.ty is p.Ty.COUNTER:
                     self.r.err.add(args[0].span, f"'{b.local.name}' is a loop counter; it cannot be dropped")
                     return []
+                if b.pinned:
+                    return []  # NOTE(pinned): drops the `Pin<&mut F>`; the future lives to the end of its scope
                 self.use(b, value.span, "dropped", moves=True)
                 return [p.Drop(b.local, value.span)]
             case s.Call(path=path) if _canonical(path) == "spawn":
@@ -918,6 +1029,7 @@ class _BodyChecker:
         and whether in order: `stream::iter(items)[.buffered(n) | .buffer_unordered(n)]`,
         `stream::once(f)` (f's output, so f runs)."""
         limit, ordered = 0, True
+        src = _unpinned(src)
         if isinstance(src, s.MethodCall) and src.method in ("buffered", "buffer_unordered"):
             if not self.nargs(src, 1, src.method):
                 return None
@@ -925,7 +1037,7 @@ class _BodyChecker:
             if not isinstance(n, s.IntLit) or n.value < 1:
                 self.r.err.add(n.span, f"{src.method} takes a number of at least 1")
                 return None
-            limit, ordered, src = n.value, src.method == "buffered", src.receiver
+            limit, ordered, src = n.value, src.method == "buffered", _unpinned(src.receiver)
         if isinstance(src, s.Call) and _canonical(src.path) == "once" and len(src.args) == 1 and limit == 0:
             fut = self.future(src.args[0], "run by the stream")
             return None if fut is None else ([fut], 1, True)
@@ -944,8 +1056,9 @@ class _BodyChecker:
         return [p.ForEach(tuple(items), limit, ordered, cf[1], span)]
 
     def is_stream(self, e: s.Expr) -> bool:
+        e = _unpinned(e)
         while isinstance(e, s.MethodCall) and e.method in ("buffered", "buffer_unordered", "map"):
-            e = e.receiver
+            e = _unpinned(e.receiver)
         return isinstance(e, s.Call) and _canonical(e.path) in ("iter", "once")
 
     def branches(self, bodies: list[s.Block]) -> list[p.Block]:
@@ -983,9 +1096,11 @@ class _BodyChecker:
 
 
 def _suspends_or_breaks(b: p.Block, breaks: bool) -> bool:
-    """Whether a loop body may suspend ('.await', select!, join!) or, when `breaks`, leave by 'break'."""
+    """Whether a loop body may suspend ('.await', select!, join!), leave by 'return' or, when `breaks`,
+    by 'break'."""
     for st in b.stmts:
-        if isinstance(st, p.AwaitStmt | p.Select | p.Join | p.WhileRecv | p.ForEach) or (breaks and isinstance(st, p.Break)):
+        if isinstance(st, p.AwaitStmt | p.Select | p.Join | p.WhileRecv | p.ForEach | p.Return) or (
+                breaks and isinstance(st, p.Break)):
             return True
         if isinstance(st, p.Block) and _suspends_or_breaks(st, breaks):
             return True
@@ -999,6 +1114,42 @@ def _suspends_or_breaks(b: p.Block, breaks: bool) -> bool:
 def _a(ty: p.Ty) -> str:
     """The type's name with its article: 'a Mutex', 'an integer variable', 'a u64'."""
     return ("an " if ty.value[0] in "aeioAEIO" else "a ") + ty.value
+
+
+_TRY_ACQUIRES = {
+    "try_lock": (p.Ty.MUTEX, p.Purpose.LOCK), "try_read": (p.Ty.RWLOCK, p.Purpose.LOCK),
+    "try_write": (p.Ty.RWLOCK, p.Purpose.WRITE), "try_acquire": (p.Ty.SEMAPHORE, p.Purpose.ACQUIRE),
+    "try_acquire_many": (p.Ty.SEMAPHORE, p.Purpose.ACQUIRE),
+}
+"""The try_* acquires: the resource each is a method of, and what the permits it takes are for."""
+
+
+def _unpinned(e: s.Expr) -> s.Expr:
+    """A stream without the `Box::pin(..)` or `pin!(..)` around it: pinned, it yields the same items."""
+    while True:
+        if isinstance(e, s.Call) and _canonical(e.path) in ("Box::pin", "pin") and len(e.args) == 1:
+            e = e.args[0]
+        elif (inner := _pins(e)) is not None:
+            e = inner
+        else:
+            return e
+
+
+def _pins(e: s.Expr) -> s.Expr | None:
+    """X, when e is `pin!(X)` (std::pin::pin!, tokio::pin!): a `Pin<&mut>` to X (Box::pin owns X)."""
+    if isinstance(e, s.MacroCall) and _canonical(e.path) in ("pin", "pin::pin", "std::pin::pin") and len(e.args) == 1:
+        return e.args[0]
+    return None
+
+
+def _bool_literal(e: s.Expr) -> bool | None:
+    if isinstance(e, s.Name) and e.path in (("true",), ("false",)):
+        return e.path == ("true",)
+    return None
+
+
+def _is_choose(e: s.Expr) -> bool:
+    return isinstance(e, s.Call) and not e.args and _canonical(e.path) == "choose"
 
 
 def _strip_unwrap(e: s.Expr) -> s.Expr:
@@ -1044,6 +1195,9 @@ class Resolver:
         e = d.init
         ctor = _canonical(e.path) if isinstance(e, s.Call) else ""
         if ctor not in _CONSTRUCTORS or not isinstance(e, s.Call):
+            if (how := rustisms.resource_hint(self.text(e.span))) is not None:
+                self.err.add(e.span, how)
+                return
             self.err.add(
                 e.span, f"unknown resource '{self.text(e.span)}'; expected Mutex::new(), Semaphore::new(n), "
                 "channel(n), unbounded_channel(), oneshot(), RwLock::new(), Notify::new(), OnceCell::new() or "
@@ -1140,9 +1294,14 @@ class Resolver:
                 body = _BodyChecker(self, {}, it.name).block(it.body)
                 tasks.append(p.TaskDef(it.name, it.copies, body, it.span))
         if not tasks and not self.err.items:
-            self.err.add(Span(1, 1, 1, 1), "the model has no task, so nothing runs",
-                         (None, "a model runs its tasks: add one, e.g. `task main { sleep(1).await; }` "
-                                "(docs/language.md, Tasks)"))
+            rust_main = self.syntax_fns.get("main")
+            if rust_main is not None:  # Rust's `async fn main`: a model's entry point is a task
+                self.err.add(rust_main.span, "the model has no task, so nothing runs; `async fn main` is an "
+                             f"async fn: {rustisms.RUNTIME_HINT}")
+            else:
+                self.err.add(Span(1, 1, 1, 1), "the model has no task, so nothing runs",
+                             (None, "a model runs its tasks: add one, e.g. `task main { sleep(1).await; }` "
+                                    "(docs/language.md, Tasks)"))
         self.check_recursion()
         expect = self.expectation()
         runtime, runtime_at = self.runtime_header()

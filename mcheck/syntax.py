@@ -27,6 +27,13 @@ class IntLit:
 
 
 @dataclass(frozen=True, slots=True)
+class Unit:
+    """`()`, as in `ready(())`: a value, which the model abstracts."""
+
+    span: Span | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
 class Call:
     path: tuple[str, ...]
     args: tuple[Expr, ...]
@@ -124,7 +131,8 @@ class Range:
     span: Span | None = field(default=None, compare=False)
 
 
-Expr = Name | IntLit | Call | MacroCall | MethodCall | Await | Borrow | AsyncBlock | Binary | Not | Closure | ListLit | Range
+Expr = (Name | IntLit | Call | MacroCall | MethodCall | Await | Borrow | AsyncBlock | Binary | Not | Closure | ListLit
+        | Range | Unit)
 
 
 # ---- statements --------------------------------------------------------------------------------
@@ -239,7 +247,24 @@ class Continue:
     span: Span | None = field(default=None, compare=False)
 
 
-Stmt = Block | Let | Assign | ExprStmt | Select | Loop | While | WhileLet | For | If | Break | Continue
+@dataclass(frozen=True, slots=True)
+class Return:
+    span: Span | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class IfLet:
+    """`if let Ok(g) = e { ... } else { ... }`: runs `then` when e's value matches `variant(binding)`."""
+
+    variant: str
+    binding: str
+    value: Expr
+    then: Block
+    otherwise: Block | None
+    span: Span | None = field(default=None, compare=False)
+
+
+Stmt = Block | Let | Assign | ExprStmt | Select | Loop | While | WhileLet | For | If | Break | Continue | Return | IfLet
 
 
 # ---- items -------------------------------------------------------------------------------------

@@ -41,6 +41,7 @@ class _Scope:
     """What a body being generated can use."""
 
     ints: list[str] = field(default_factory=list)
+    bools: list[str] = field(default_factory=list)
     futures: list[str] = field(default_factory=list)  # let-bound futures still owned here
     in_loop: bool = False
     depth: int = 0
@@ -48,7 +49,7 @@ class _Scope:
     params: dict[str, str] = field(default_factory=dict)  # in an async fn: param -> resource kind
 
     def child(self, *, loop: bool | None = None, async_block: bool = False) -> _Scope:
-        return _Scope(list(self.ints), [], self.in_loop if loop is None else loop, self.depth + 1,
+        return _Scope(list(self.ints), list(self.bools), [], self.in_loop if loop is None else loop, self.depth + 1,
                       self.in_async_block or async_block, dict(self.params))
 
 
@@ -197,7 +198,7 @@ class _Gen:
 
     def fut_async_block(self, scope: _Scope) -> str:
         inner = scope.child(async_block=True)
-        inner.ints = []  # an async block may not use the enclosing body's locals
+        inner.ints, inner.bools = [], []  # an async block may not use the enclosing body's locals
         return "async { " + " ".join(self.stmts(inner, self.rng.randint(1, 2))) + " }"
 
     def wrap(self, fut: str) -> str:
@@ -275,6 +276,8 @@ class _Gen:
         if r is None:
             return self.s_leaf(scope)
         g = self.fresh("g")
+        if r.kind in ("mutex", "sem", "rwlock") and self.chance(0.15):
+            return self.s_try(scope, r.name, r.kind, g)
         take = {"mutex": f"{r.name}.lock()", "fmutex": f"{r.name}.lock()", "sem": f"{r.name}.acquire()",
                 "rwlock": self.rng.choice([f"{r.name}.read()", f"{r.name}.write()"]),
                 "chan": f"{r.name}.reserve()"}[r.kind]
@@ -286,7 +289,17 @@ class _Gen:
             body.append(f"drop({g});")
         return ["{", *body, "}"]
 
+    def s_try(self, scope: _Scope, res: str, kind: str, g: str) -> list[str]:
+        """A try_* acquire: one body holding the guard, the other without it."""
+        method = {"mutex": "try_lock()", "sem": self.rng.choice(["try_acquire()", "try_acquire_many(1)"]),
+                  "rwlock": self.rng.choice(["try_read()", "try_write()"])}[kind]
+        held, without = scope.child(), scope.child()
+        return [f"if let Ok({g}) = {res}.{method} {{", *self.stmts(held, self.rng.randint(1, 2)), "} else {",
+                *self.stmts(without, 1), "}"]
+
     def s_int(self, scope: _Scope) -> list[str]:
+        if self.chance(0.15):
+            return self.s_bool(scope)
         if scope.ints and self.chance(0.6):
             n = self.rng.choice(scope.ints)
             return [self.rng.choice([f"{n} += 1;", f"{n} -= 1;", f"{n} = {n} + {self.rng.randint(1, 2)};", f"{n} = 0;"])]
@@ -294,7 +307,17 @@ class _Gen:
         scope.ints.append(n)
         return [f"let mut {n} = {self.rng.randint(0, 2)};"]
 
+    def s_bool(self, scope: _Scope) -> list[str]:
+        if scope.bools and self.chance(0.6):
+            return [f"{self.rng.choice(scope.bools)} = {self.rng.choice(['true', 'false', 'choose()'])};"]
+        flag = self.fresh("flag")
+        scope.bools.append(flag)
+        return [f"let mut {flag} = {self.rng.choice(['false', 'true', 'choose()'])};"]
+
     def cond(self, scope: _Scope) -> str:
+        if scope.bools and self.chance(0.3):
+            flag = self.rng.choice(scope.bools)
+            return self.rng.choice([flag, f"!{flag}", f"{flag} && choose()"])
         if scope.ints and self.chance(0.5):
             n = self.rng.choice(scope.ints)
             c = f"{n} {self.rng.choice(['<', '<=', '>', '>=', '==', '!='])} {self.rng.randint(0, 3)}"
@@ -341,6 +364,8 @@ class _Gen:
             arms.append(f"_ = &mut {f} => {self.arm_body(scope)}")
         for _ in range(self.rng.randint(1, 2) if dormant is None else 1):
             fut = self.future_expr(scope)
+            if self.chance(0.08):
+                fut = self.rng.choice(["std::future::ready(())", "std::future::pending()"])
             guard = ""
             if self.chance(0.2 if scope.ints else 0.1):
                 guard = f", if {self.cond(scope)}"
@@ -441,6 +466,8 @@ class _Gen:
 
     def s_if(self, scope: _Scope) -> list[str]:
         then = self.stmts(scope.child(), self.rng.randint(1, 2))
+        if self.chance(0.05):
+            then.append("return;")
         out = [f"if {self.cond(scope)} {{", *then]
         if self.chance(0.5):
             out += ["} else {", *self.stmts(scope.child(), 1)]
@@ -454,7 +481,7 @@ class _Gen:
             if f is not None:
                 return f
         inner = scope.child(async_block=True)
-        inner.ints = []
+        inner.ints, inner.bools = [], []
         return self.rng.choice(["async", "async move"]) + " { " + " ".join(self.stmts(inner, self.rng.randint(1, 2))) + " }"
 
     def s_spawn(self, scope: _Scope) -> list[str]:

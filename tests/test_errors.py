@@ -140,6 +140,10 @@ CASES = [
     pytest.param("task main {\n    while ready() { sleep(1).await; }\n}\n", 2, 11, "unsupported condition 'ready()'", None,
                  id="unsupported-while-condition"),
     pytest.param("task main {\n    break;\n}\n", 2, 5, "'break' outside of a loop", None, id="break-outside-loop"),
+    pytest.param("task main {\n    let mut done = false;\n    done += 1;\n}\n", 3, 5,
+                 "'done' is a bool variable: it is set to `true`, `false` or `choose()`", None, id="bool-arithmetic"),
+    pytest.param("task main {\n    let mut done = false;\n    if done == 1 { yield_now().await; }\n}\n", 3, 8,
+                 "expected an integer", None, id="bool-compared-with-number"),
     pytest.param("task main {\n    continue;\n}\n", 2, 5, "'continue' outside of a loop", None, id="continue-outside-loop"),
     pytest.param("let c = channel(1);\ntask main {\n    while let Some(_) = c.recv() { }\n}\n", 3, 25,
                  "expected `<receiver>.recv().await`", None, id="while-let-without-await"),
@@ -163,6 +167,116 @@ CASES = [
 ]
 
 
+# Rust the language does not take: each names the construct and says how to model it (mcheck/rustisms.py).
+RUST_CASES = [
+    pytest.param(MUTEX_FN + "task main {\n    let _g = lock.lock().await?;\n}\n", 6, 31,
+                 "the `?` operator: a model has no errors (`.await` gives no value); write the failure path as "
+                 "`if choose() { return; }`", None, id="rust-question-mark"),
+    pytest.param("async fn f<T>(x: T) {}\ntask main {}\n", 1, 11, "generic parameters: a model has no type parameters; "
+                 "name the concrete resource instead (`async fn f(m: Mutex)`)", None, id="rust-generic-fn"),
+    pytest.param("async fn f<'a>(m: &'a Mutex) {}\ntask main {}\n", 1, 12, "lifetimes: a model has no references",
+                 None, id="rust-lifetime"),
+    pytest.param("async fn f(m: &Mutex) {}\ntask main {}\n", 1, 15, "references in parameter types: write the "
+                 "resource kind alone (`m: Mutex`)", None, id="rust-reference-parameter"),
+    pytest.param("async fn f(m: Arc<Mutex<u32>>) {}\ntask main {}\n", 1, 15, "type arguments (`Arc<...>`): a model "
+                 "has no data types; write the resource kind alone", None, id="rust-arc-parameter"),
+    pytest.param("async fn f(pool: Box<dyn Pool>) {}\ntask main {}\n", 1, 18, "`Box<dyn ...>`: a model has no trait "
+                 "objects", None, id="rust-box-dyn"),
+    pytest.param("async fn f(w: impl Future) {}\ntask main {}\n", 1, 15, "`impl Trait` parameter types", None,
+                 id="rust-impl-trait-parameter"),
+    pytest.param("async fn f(&self) {}\ntask main {}\n", 1, 12, "`self` parameters are not supported: write the "
+                 "method as an async fn that takes the resources it uses", None, id="rust-self-parameter"),
+    pytest.param("trait Store {\n    async fn get(&self);\n}\ntask main {}\n", 1, 1, "traits: a model has no traits",
+                 None, id="rust-trait"),
+    pytest.param("impl Pool {\n    async fn claim(&self) {}\n}\ntask main {}\n", 1, 1, "`impl` blocks are not "
+                 "supported: write each method as a top-level `async fn`", None, id="rust-impl-block"),
+    pytest.param("task main {\n    unsafe { yield_now().await; }\n}\n", 2, 5, "`unsafe` blocks: unsafe code does "
+                 "nothing a model can see; write the block without `unsafe`", None, id="rust-unsafe-block"),
+    pytest.param("use tokio::sync::Mutex;\ntask main {}\n", 1, 1, "`use` declarations: a model imports nothing",
+                 None, id="rust-use"),
+    pytest.param("mod pool {\n}\ntask main {}\n", 1, 1, "modules (`mod`): a model is one file", None, id="rust-mod"),
+    pytest.param("const N: usize = 3;\ntask main {}\n", 1, 1, "`const` items: write the number where it is used",
+                 None, id="rust-const"),
+    pytest.param("static M: Mutex = Mutex::new();\ntask main {}\n", 1, 1, "`static` items: declare a resource with "
+                 "`let NAME = Mutex::new();` at the top level", None, id="rust-static"),
+    pytest.param("pub async fn f() {}\ntask main {}\n", 1, 1, "visibility (`pub`)", None, id="rust-pub"),
+    pytest.param("fn helper() {}\ntask main {}\n", 1, 1, "a plain (non-async) `fn`: only `async fn` is modelled",
+                 None, id="rust-plain-fn"),
+    pytest.param("#[tokio::main]\nasync fn main() {\n    yield_now().await;\n}\n", 1, 1,
+                 "attribute `#[tokio::main]`: a model's entry point is `task main { ... }`; its runtime is a header "
+                 "comment: `// runtime: multi-thread`", None, id="rust-tokio-main"),
+    pytest.param("task main {\n    #[allow(unused)]\n    yield_now().await;\n}\n", 2, 5, "attributes (`#[...]`) "
+                 "are not part of the model language", None, id="rust-attribute"),
+    pytest.param("fn work() -> impl Future<Output = ()> {\n    async {}\n}\ntask main {}\n", 1, 1,
+                 "`fn ... -> impl Future`: write it as an `async fn`", None, id="rust-impl-future"),
+    pytest.param("async fn f() -> u32 {\n    yield_now().await;\n}\ntask main {}\n", 1, 14, "return types: an "
+                 "async fn returns nothing in a model", None, id="rust-return-type"),
+    pytest.param("async fn f(m: T) where T: Send {}\ntask main {}\n", 1, 18, "`where` clauses: a model has no "
+                 "generics", None, id="rust-where-clause"),
+    pytest.param("task main {\n    let n: u64 = 5;\n}\n", 2, 10, "type annotations on `let`: a local's kind comes "
+                 "from its value", None, id="rust-type-annotation"),
+    pytest.param("task main {\n    let f: Pin<Box<dyn Future>> = Box::pin(sleep(1));\n}\n", 2, 10,
+                 "type annotations on `let`", None, id="rust-pinned-box-annotation"),
+    pytest.param(MUTEX_FN + "task main {\n    let g = lock.lock().await.unwrap().clone();\n}\n", 6, 13,
+                 "what `.await` gives is a value (`.len()`, `.clone()`, `.is_ok()` on it), and a model has none",
+                 None, id="rust-unwrap-chain"),
+    pytest.param("let c = channel(1);\ntask main {\n    c.send().await.expect(\"closed\");\n}\n", 3, 20,
+                 "`.expect(..)`: a model has no errors", None, id="rust-expect"),
+    pytest.param("async fn f() {\n    return 5;\n}\ntask main {}\n", 2, 5, "`return` with a value: a model's async "
+                 "fns and tasks return nothing (values are abstracted); write `return;`", None, id="rust-return-value"),
+    pytest.param("task main {\n    loop { break 1; }\n}\n", 2, 12, "`break` with a value", None,
+                 id="rust-break-value"),
+    pytest.param("task main {\n    let name = \"pool\";\n}\n", 2, 16, "string literals: a model has no text", None,
+                 id="rust-string-literal"),
+    pytest.param("task main {\n    sleep(1.5).await;\n}\n", 2, 11, "float literals: a model's numbers are whole; "
+                 "durations are milliseconds", None, id="rust-float-literal"),
+    pytest.param("task main {\n    println!(\"waiting\");\n}\n", 2, 5, "`println!` does nothing a model can see: "
+                 "remove it", None, id="rust-println"),
+    pytest.param("task main {\n    tracing::info!();\n}\n", 2, 5, "`info!` does nothing a model can see", None,
+                 id="rust-tracing-macro-without-arguments"),
+    pytest.param("task main {\n    assert!(choose());\n}\n", 2, 5, "`assert!` checks values, which a model "
+                 "abstracts", None, id="rust-assert"),
+    pytest.param("task main {\n    'outer: loop {\n        yield_now().await;\n        break 'outer;\n    }\n}\n",
+                 2, 5, "loop labels: `break` and `continue` leave the innermost loop", None, id="rust-loop-label"),
+    pytest.param("task main {\n    let f = async move || { yield_now().await; };\n}\n", 2, 13,
+                 "async closures (`async move |..|`): write an async fn and call it", None, id="rust-async-closure"),
+    pytest.param("task main {\n    spawn(|| { yield_now(); });\n}\n", 2, 14, "a closure with a block body", None,
+                 id="rust-closure-block"),
+    pytest.param("task main {\n    let f = |a, b| a;\n}\n", 2, 13, "closures take at most one parameter", None,
+                 id="rust-closure-two-parameters"),
+    pytest.param("task main {\n    tokio::spawn(async move { yield_now().await; }.instrument(span));\n}\n", 2, 51,
+                 "a method on an async block (`.instrument(..)`, `.boxed()`)", None, id="rust-spawn-instrumented"),
+    pytest.param("task main {\n    tokio::task::spawn_blocking(|| 1);\n}\n", 2, 5, "`spawn_blocking`: a model has "
+                 "no blocking code", None, id="rust-spawn-blocking"),
+    pytest.param("task main {\n    tokio::task::spawn_local(async {});\n}\n", 2, 5, "`spawn_local` is `spawn` on a "
+                 "`LocalSet`", None, id="rust-spawn-local"),
+    pytest.param("async fn w() { yield_now().await; }\ntask main {\n    spawn(async move { w().await });\n}\n",
+                 3, 33, "expected ';' after the block's last expression", None, id="rust-tail-expression"),
+    pytest.param("task main {\n    let mut n = 0;\n    *n += 1;\n}\n", 3, 5, "dereferencing (`*x`): a model has no "
+                 "references", None, id="rust-deref"),
+    pytest.param("task main {\n    let mut n = 1;\n    n = n * 2;\n}\n", 3, 11, "multiplication: a model's integers "
+                 "have only `+` and `-`", None, id="rust-multiplication"),
+    pytest.param(MUTEX_FN + "task main {\n    lock_op(&lock).await;\n}\n", 6, 13, "shared references (`&x`): pass a "
+                 "resource by name", None, id="rust-shared-reference-argument"),
+    pytest.param(MUTEX_FN + "task main {\n    lock_op(&mut lock).await;\n}\n", 6, 13, "'&mut lock': pass a resource "
+                 "by name (`f(m)`)", None, id="rust-mut-reference-argument"),
+    pytest.param("task main {\n    let c = mpsc::channel::<u32>(1);\n}\n", 2, 28, "type arguments (`::<...>`)",
+                 None, id="rust-turbofish"),
+    pytest.param("task main {\n    let mut n = 0;\n    n = n as u64;\n}\n", 3, 11, "casts (`as`)", None,
+                 id="rust-cast"),
+    pytest.param("task main {\n    let n = 3;\n    for _ in 0..n { yield_now().await; }\n}\n", 3, 17,
+                 "`for` bounds are number literals", None, id="rust-for-bound-variable"),
+    pytest.param("async fn main() {\n    yield_now().await;\n}\n", 1, 10, "`async fn main` is an async fn: a model's "
+                 "entry point is `task main { ... }`", None, id="rust-async-fn-main"),
+    pytest.param("let m = std::sync::Mutex::new(());\ntask main {}\n", 1, 9, "a `std::sync::Mutex` blocks the "
+                 "worker thread and is not modelled", None, id="rust-std-mutex"),
+    pytest.param("let w = tokio::sync::watch::channel(0);\ntask main {}\n", 1, 9, "`tokio::sync::watch` is not "
+                 "modelled yet; a `Notify`", None, id="rust-watch-channel"),
+    pytest.param("task main {\n    let v = vec![sleep(1)];\n}\n", 2, 13, "`vec![...]`: write a list `[f, g]`", None,
+                 id="rust-vec-macro"),
+]
+
+
 def _write(tmp_path: Path, text: str) -> Path:
     path = tmp_path / "model.mc"
     path.write_text(text, encoding="utf-8")
@@ -175,7 +289,7 @@ def _verify(path: Path, capsys: pytest.CaptureFixture[str], *flags: str) -> tupl
     return rc, out, err
 
 
-@pytest.mark.parametrize(("source", "line", "col", "phrase", "note"), CASES)
+@pytest.mark.parametrize(("source", "line", "col", "phrase", "note"), CASES + RUST_CASES)
 def test_malformed_model_is_located(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], source: str, line: int, col: int, phrase: str, note: str | None
 ) -> None:
@@ -202,8 +316,9 @@ def test_malformed_model_is_located(
 
 
 def test_cases_are_distinct() -> None:
-    sources = [c.values[0] for c in CASES]
+    sources = [c.values[0] for c in CASES + RUST_CASES]
     assert len(set(sources)) == len(sources) >= 20
+    assert len(RUST_CASES) >= 25
 
 
 def test_every_independent_error_is_reported(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -32,7 +32,7 @@ VERDICT_SEEDS = 80
 """Models checked for the futurelock share (each is compiled and searched: they cost the most)."""
 FUTURELOCK_SHARE = 0.10
 
-NOT_CONSTRUCTS = ("File layout", "Header comments", "Limits", "Not yet supported")
+NOT_CONSTRUCTS = ("File layout", "Header comments", "Limits", "Not yet supported", "Coming from Rust")
 """Headings of docs/language.md that describe no construct a model is written with."""
 
 HEADING_FEATURES: dict[str, tuple[str, ...]] = {
@@ -43,6 +43,7 @@ HEADING_FEATURES: dict[str, tuple[str, ...]] = {
     "poll! and pinning": ("PollOnce",),
     "Guards and scope": ("AwaitStmt.bind.GUARD", "AwaitStmt.bind.PERMIT", "Drop.GUARD", "Drop.PERMIT"),
     "Mutex": ("Resource.Mutex", "Acquire.lock"),
+    "try_lock, try_read, try_write, try_acquire": ("TryAcquire",),
     "Semaphore": ("Resource.Semaphore", "Resource.Semaphore.permits>1", "Acquire.acquire", "Acquire.many"),
     "Bounded channel": ("Resource.Channel", "Resource.Channel.permits>1", "Acquire.send", "Acquire.reserve",
                         "TrySend.try_send", "TryReserve", "PermitSend", "Recv"),

@@ -28,6 +28,7 @@ from functools import partial
 from mcheck import program as p
 from mcheck.budget import Budget
 from mcheck.compiler import sets, tasks
+from mcheck.compiler.pending import Pending
 from mcheck.compiler.step import Domains, Step
 from mcheck.compiler.sync import LeafSemantics, Res
 from mcheck.compiler.sync import oneshot as oneshot_mod
@@ -48,6 +49,7 @@ from mcheck.instantiate import (
     IDrop,
     IEnable,
     IFlagUnfinished,
+    IHeldTest,
     IJoin,
     IJump,
     INotify,
@@ -140,7 +142,8 @@ class Compiler:
         self.scan_var: dict[int, int] = {}  # set slot -> the member its next() is polling
         self.semantics: dict[int, LeafSemantics] = {}
         self._kinds = {SlotKind.RECV: Recv(self), SlotKind.NOTIFIED: Notified(self), SlotKind.SLEEP: Sleep(self),
-                       SlotKind.YIELD: Yield(self), SlotKind.JOIN: tasks.JoinHandle(self)}
+                       SlotKind.YIELD: Yield(self), SlotKind.JOIN: tasks.JoinHandle(self),
+                       SlotKind.PENDING: Pending(self)}
         self._acquire, self._unfair = sem.Acquire(self), UnfairLock(self)
 
     # ---- variables ------------------------------------------------------------------------------
@@ -794,6 +797,8 @@ class Compiler:
                 return self.answer(st, s, Res.READY, fuse)
             case ITest():
                 return self.branch(st, s, self.int_cond(st, ins), ins.targets, fuse)
+            case IHeldTest(slot=c, targets=targets):
+                return self.branch(st, s, sem.holds(self, st, c), targets, fuse)
             case IChoose(targets=targets, span=cspan):
                 out = []
                 for holds in (True, False):
@@ -1317,7 +1322,7 @@ def _successors(ins: object, ip: int) -> list[int]:
     match ins:
         case IJump(target=t):
             return [t]
-        case ITest(targets=ts) | IChoose(targets=ts):
+        case ITest(targets=ts) | IChoose(targets=ts) | IHeldTest(targets=ts):
             return list(ts)
         case ICounterTest(exit=e):
             return [ip + 1, e]

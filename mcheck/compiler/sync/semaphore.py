@@ -259,20 +259,29 @@ def release_guard(c: Compiler, st: Step, s: Slot) -> Expr:
     return held
 
 
+def holds(c: Compiler, st: Step, s: Slot) -> Expr:
+    """Whether acquire slot s holds its permits (a guard is alive): `g.is_ok()` after a try."""
+    return c.b.eq(st.read(s.state_var), ST_HELD)
+
+
 def try_acquire(c: Compiler, st: Step, s: Slot) -> list[Step]:
-    """`try_reserve()`: a permit if one is free now and nobody is queued, else none."""
+    """`try_reserve()`, `try_lock()`, `try_read()`, `try_write()`, `try_acquire[_many](n)`: the
+    permits if they are free now and nobody is queued, else none. tokio's `try_acquire` only looks
+    at the free count, but a release hands its permits to the queue's head first (partial grants
+    included), so permits are free only while nobody is queued: both conditions are the same."""
     b = c.b
     avail = c.resources[s.res].avail_var
-    ok = b.and_(b.eq(qlen(c, st, s.res), 0), b.le(1, st.read(avail)))
+    ok = b.and_(b.eq(qlen(c, st, s.res), 0), b.le(s.count, st.read(avail)))
     out = []
     for q, room in c.dom.split(st, ok):
         if room:
-            q.write(avail, b.sub(q.read(avail), 1))
-            q.write(s.got_var, 1)
+            q.write(avail, b.sub(q.read(avail), s.count))
+            q.write(s.got_var, s.count)
             q.write(s.state_var, ST_HELD)
             q.event(EventKind.ACQUIRED, s.index, s.res, s.span)
         else:
-            q.event(EventKind.TRY_SEND_FULL, -1, s.res, s.span, "reserve")
+            q.event(EventKind.TRY_SEND_FULL, -1, s.res, s.span,
+                    "reserve" if s.purpose is p.Purpose.RESERVE else s.label)
         out.append(q)
     return out
 
@@ -306,6 +315,8 @@ def words(w: TraceWords, kind: EventKind, s: SlotInfo | None, r: ResourceInfo, d
                 return f"released {w.res(r.index)} at once"
             how = "drop() releases" if detail == "explicit" else "guard goes out of scope: releases"
             return f"{how} {w.res(r.index)}"
+        case EventKind.TRY_SEND_FULL:  # a try_* acquire that failed; detail is its text: `m.try_lock()`
+            return f"{detail} on {w.res(r.index)}: taken (or a waiter is queued), returns Err without waiting"
     return ""
 
 
