@@ -22,7 +22,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)
-	$(BIN)/mypy --strict mcheck tools/patterns_doc.py tools/runtime_check.py tools/runtime_modelgen.py tools/runtime_minimize.py
+	$(BIN)/mypy --strict mcheck tools/patterns_doc.py tools/runtime_check.py tools/runtime_modelgen.py tools/runtime_minimize.py tools/constructs_tokio.py
 	$(BIN)/ruff check mcheck tests tools
 
 # Regenerate docs/patterns.md (the pattern catalog) from tools/patterns_catalog.toml and real mcheck output.

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from importlib import resources
 
 from mcheck import program as p
+from mcheck.errors import ModelError
 from mcheck.model import CompiledModel, EventKind, StepKind
 from mcheck.source import Source, Span
 from mcheck.trace import Trace, step_events
@@ -668,7 +669,8 @@ class RustEmitter:
                 lines.append(f"_ = {fut} => {body},")
             else:
                 pre = f", if {self.cond(arm.precondition)}" if arm.precondition is not None else ""
-                lines.append(f"_ = {self.child(arm.future)}{pre} => {body}")
+                pattern = "Some(_)" if arm.refutable else "_"
+                lines.append(f"{pattern} = {self.child(arm.future)}{pre} => {body}")
         self.declared = declared
         if sel.otherwise is not None:
             lines.append(f"{'complete' if sel.fused else 'else'} => {self.block(sel.otherwise)}{',' if sel.fused else ''}")
@@ -816,8 +818,22 @@ def _rust_str(text: str) -> str:
     return f'"{out}"'
 
 
+def unsupported(prog: p.Program) -> ModelError | None:
+    """Why emit_rust cannot write prog faithfully (a located error), or None: message values are
+    not written yet (rt.rs's channels carry `()`), and a match on them would lose its meaning."""
+    if prog.enums:
+        e = prog.enums[0]
+        return ModelError.at(e.span, f"emit-rust does not write message values yet (enum '{e.name}'): "
+                             "rt.rs's channels carry no values; verify the model with `mcheck verify`")
+    return None
+
+
 def emit_module(prog: p.Program, source: Source, schedule: Schedule | None = None) -> str:
-    """The Rust module of one model (its `CASE` is what rt.rs runs)."""
+    """The Rust module of one model (its `CASE` is what rt.rs runs). Raises the ModelError of
+    `unsupported(prog)` for a construct it cannot write."""
+    refused = unsupported(prog)
+    if refused is not None:
+        raise refused
     header = (f"//! {source.name}, written by `mcheck emit-rust`: the model on real tokio "
               f"(tested with tokio {TOKIO_VERSION}, futures {FUTURES_VERSION}).\n")
     return header + RustEmitter(prog, source, schedule).module()

@@ -47,6 +47,7 @@ class Ty(Enum):
     JOIN_SET = "JoinSet"
     STREAM = "stream"
     INTERVAL = "Interval"
+    MESSAGE = "message value"  # `Some(req) = rx.recv()`: an enum tag received from a channel
 
 
 RES_TY = {
@@ -199,6 +200,7 @@ class Acquire:
     purpose: Purpose
     text: str
     span: Span | None = field(default=None, compare=False)
+    message: int = 0  # a send's message value (0: a message without one; messages.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,6 +215,7 @@ class Recv:
     res: ResRef
     text: str
     span: Span | None = field(default=None, compare=False)
+    bind: Local | None = None  # `Some(v) = rx.recv()`: v gets the message's value (messages.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -336,6 +339,7 @@ class SelectArm:
     body: Block
     span: Span | None = field(default=None, compare=False)
     precondition: Cond | None = None  # `, if cond`: evaluated before any branch is polled
+    refutable: bool = False  # `Some(_) = ...`: a None disables the branch for the rest of the select!
 
 
 @dataclass(frozen=True, slots=True)
@@ -458,6 +462,7 @@ class TrySend:
     res: ResRef
     span: Span | None = field(default=None, compare=False)
     unbounded_send: bool = False
+    message: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -470,6 +475,7 @@ class OneshotSend:
 class PermitSend:
     local: Local
     span: Span | None = field(default=None, compare=False)
+    message: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -608,6 +614,23 @@ class Expectation:
 
 
 @dataclass(frozen=True, slots=True)
+class EnumType:
+    """`enum Request { Claim, SetWantedCount }`: variant i has the message value first + i.
+    Values are numbered across the model from 1 (0 is a message without a value)."""
+
+    name: str
+    variants: tuple[str, ...]
+    first: int
+    span: Span | None = field(default=None, compare=False)
+
+    def value(self, variant: str) -> int:
+        return self.first + self.variants.index(variant)
+
+    def variant(self, value: int) -> str:
+        return f"{self.name}::{self.variants[value - self.first]}"
+
+
+@dataclass(frozen=True, slots=True)
 class Program:
     resources: tuple[Resource, ...]
     fns: dict[str, FnDef]
@@ -615,3 +638,15 @@ class Program:
     expect: Expectation
     runtime: str | None = None  # the `// runtime:` header: the runtime the model's code runs on
     runtime_span: Span | None = field(default=None, compare=False)
+    enums: tuple[EnumType, ...] = ()
+
+    @property
+    def message_values(self) -> int:
+        """The largest message value (a received value ranges over 0..this)."""
+        return sum(len(e.variants) for e in self.enums)
+
+    def message_name(self, value: int) -> str:
+        for e in self.enums:
+            if e.first <= value < e.first + len(e.variants):
+                return e.variant(value)
+        return "a message"

@@ -1,0 +1,224 @@
+"""Message values (`enum`, `send(Enum::Variant)`, `Some(v) = rx.recv()`, `match`) and refutable
+`Some(_)` select! branches (docs/language.md, Message values and match, Some(_) patterns): their
+semantics on both engines, and every refusal as a located error."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import compile_text
+
+from mcheck.cli import EXIT_BAD_INPUT, main
+from mcheck.model import TimeMode
+from mcheck.trace import Status
+from mcheck.verify import Engine, check
+
+STUCK = "let stuck = Mutex::new();\nasync fn hang(m: Mutex) { let _g = m.lock().await; m.lock().await; }\n"
+"""`hang(stuck).await` re-locks a mutex its task holds: a deadlock, so a model that reaches it is not safe."""
+
+
+def verdicts(text: str) -> set[Status]:
+    """The verdict in both time modes, untimed on both runtimes; on the current-thread runtime
+    cross-checked by the z3 engine (whose unrolling of the multi-thread steps is slow)."""
+    out = set()
+    for time, runtime in ((TimeMode.UNTIMED, "multi-thread"), (TimeMode.UNTIMED, "current-thread"),
+                          (TimeMode.EXACT, "current-thread")):
+        model = compile_text(text, time, runtime=runtime)
+        result = check(model, engine=Engine.BFS)
+        if runtime == "current-thread":
+            assert check(model, engine=Engine.Z3).status is result.status, (time, runtime)
+        out.add(result.status)
+    return out
+
+
+def fifo(first: str, second: str) -> str:
+    """A receiver that hangs unless it gets Msg::First and then Msg::Second."""
+    return STUCK + f"""
+    enum Msg {{ First, Second }}
+    let ch = channel(2);
+    task sender {{ ch.send({first}).await; ch.send({second}).await; }}
+    task main {{
+        let mut n = 0;
+        while let Some(v) = ch.recv().await {{
+            match v {{
+                Msg::First => {{ if n == 1 {{ hang(stuck).await; }} }}
+                Msg::Second => {{ if n == 0 {{ hang(stuck).await; }} }}
+            }}
+            n += 1;
+        }}
+    }}
+    """
+
+
+def test_messages_are_received_in_order_with_their_values() -> None:
+    assert verdicts(fifo("Msg::First", "Msg::Second")) == {Status.SAFE}
+    assert verdicts(fifo("Msg::Second", "Msg::First")) == {Status.DEADLOCK}
+
+
+def test_try_send_unbounded_send_and_a_reserved_permit_carry_values() -> None:
+    for send in ("ch.try_send(Msg::B);", "ev.send(Msg::B);", "let p = ch.reserve().await; p.send(Msg::B);"):
+        rx = "ev" if send.startswith("ev") else "ch"
+        text = STUCK + f"""
+        enum Msg {{ A, B }}
+        let ch = channel(1);
+        let ev = unbounded_channel();
+        task sender {{ {send} }}
+        task main {{
+            while let Some(v) = {rx}.recv().await {{
+                match v {{ Msg::A => {{ hang(stuck).await; }} Msg::B => {{}} }}
+            }}
+        }}
+        """
+        assert verdicts(text) == {Status.SAFE}, send
+        assert verdicts(text.replace("Msg::B);", "Msg::A);")) == {Status.DEADLOCK}, send
+
+
+def test_a_message_without_a_value_goes_to_the_wildcard_arm_only() -> None:
+    text = STUCK + """
+    enum Msg { A, B }
+    let ch = channel(1);
+    task sender { ch.send().await; }
+    task main {
+        while let Some(v) = ch.recv().await {
+            match v { Msg::A => { hang(stuck).await; } Msg::B => { hang(stuck).await; } }
+        }
+    }
+    """
+    assert verdicts(text) == {Status.SAFE}
+    assert verdicts(text.replace("Msg::B => { hang(stuck).await; }", "_ => { hang(stuck).await; }")) == {Status.DEADLOCK}
+
+
+def select_on_closed(pattern: str, biased: str) -> str:
+    """The producer finishes without sending: recv() gives None while main waits in the select!."""
+    return STUCK + f"""
+    let ch = channel(1);
+    task producer {{ sleep(5).await; }}
+    task main {{
+        select! {{
+            {biased}
+            {pattern} = ch.recv() => {{ hang(stuck).await; }}
+            _ = sleep(10) => {{}}
+        }}
+    }}
+    """
+
+
+@pytest.mark.parametrize("biased", ["", "biased;"])
+def test_a_refuted_branch_is_disabled_and_the_select_goes_on(biased: str) -> None:
+    assert verdicts(select_on_closed("Some(_)", biased)) == {Status.SAFE}
+    # `_` takes the None: the branch wins and its body hangs (in exact time too: at 5 ms)
+    assert verdicts(select_on_closed("_", biased)) == {Status.DEADLOCK}
+
+
+def test_every_branch_refuted_runs_else_or_is_inconclusive() -> None:
+    text = """
+    let ch = channel(1);
+    let ev = unbounded_channel();
+    task main {
+        select! { Some(_) = ch.recv() => {} Some(_) = ev.recv() => {} else => {} }
+    }
+    """
+    assert verdicts(text) == {Status.SAFE}
+    panics = check(compile_text(text.replace("else => {}", "")))
+    assert panics.status is Status.INCONCLUSIVE  # tokio panics: every branch disabled and no else
+
+
+def test_some_binding_in_select_matches_the_value() -> None:
+    text = STUCK + """
+    enum Request { Claim, Stop }
+    let reqs = channel(1);
+    task client { reqs.send(Request::Claim).await; }
+    task main {
+        loop {
+            select! {
+                Some(req) = reqs.recv() => {
+                    match req {
+                        Request::Stop => break,
+                        _ => {}
+                    }
+                }
+                else => break,
+            }
+        }
+        hang(stuck).await;
+    }
+    """
+    assert verdicts(text) == {Status.DEADLOCK}  # Claim does not stop the loop; the closed channel does
+    model = compile_text(text.replace("task client { reqs.send(Request::Claim).await; }",
+                                      "task client { reqs.send(Request::Stop).await; sleep(1).await; }"))
+    assert check(model).status is Status.DEADLOCK
+
+
+def test_values_add_no_state_to_a_model_without_them() -> None:
+    """A channel gets its message-value variables only when a send or a receive uses values."""
+    plain = "let ch = channel(2); task p { ch.send().await; } task main { while let Some(_) = ch.recv().await {} }"
+    valued = "enum E { A } " + plain.replace("send()", "send(E::A)")
+    names = [v.name for v in compile_text(plain).ts.vars]
+    assert not any("message" in n for n in names)
+    assert [n for n in (v.name for v in compile_text(valued).ts.vars) if "message" in n] == ["ch.message0",
+                                                                                              "ch.message1"]
+
+
+ERRORS = [
+    ("enum Msg { A }\nenum Msg { B }\ntask main {}\n", 2, 6, "enum 'Msg' is declared twice"),
+    ("enum Msg { A, A }\ntask main {}\n", 1, 15, "variant 'A' of enum 'Msg' is declared twice"),
+    ("enum Msg { }\ntask main {}\n", 1, 6, "has no variants"),
+    ("enum Big { " + ", ".join(f"V{i}" for i in range(17)) + " }\ntask main {}\n", 1, 6, "at most 16"),
+    ("let ch = channel(1);\ntask main {\n    ch.send(Msg::A).await;\n}\n", 3, 13, "unknown enum 'Msg'"),
+    ("enum Msg { A }\nlet ch = channel(1);\ntask main {\n    ch.send(Msg::C).await;\n}\n", 4, 13,
+     "enum 'Msg' has no variant 'C'"),
+    ("enum Msg { A }\nlet ch = channel(1);\ntask main {\n    ch.send(Msg::A(3)).await;\n}\n", 4, 13,
+     "a variant's fields are not modelled yet"),
+    ("enum Msg { A }\nlet ch = channel(1);\ntask main {\n    ch.send(5).await;\n}\n", 4, 13,
+     "a message value is an enum variant"),
+    ("enum Msg { A }\nlet ch = channel(1);\ntask main {\n    ch.try_send(Msg::A, Msg::A);\n}\n", 4, 5,
+     "takes one message value, 2 given"),
+    ("enum Msg { A }\nlet o = oneshot();\ntask main {\n    o.send(Msg::A);\n}\n", 4, 5, "on a oneshot takes no value"),
+    ("enum A { X }\nenum B { Y }\nlet ch = channel(1);\ntask p {\n    ch.send(A::X).await;\n    ch.send(B::Y).await;\n}\n"
+     "task main {}\n", 6, 13, "this channel carries A values, not B"),
+    ("enum Msg { A, B }\nlet ch = channel(1);\ntask main {\n    while let Some(v) = ch.recv().await {\n"
+     "        match v { Msg::A => {} }\n    }\n}\n", 5, 9, "the match does not cover 'Msg::B'"),
+    ("enum Msg { A, B }\nlet ch = channel(1);\ntask main {\n    while let Some(v) = ch.recv().await {\n"
+     "        match v { _ => {} Msg::A => {} }\n    }\n}\n", 5, 27, "never reached"),
+    ("enum Msg { A, B }\nlet ch = channel(1);\ntask main {\n    while let Some(v) = ch.recv().await {\n"
+     "        match v { Msg::A => {} Msg::A | Msg::B => {} }\n    }\n}\n", 5, 32, "matched by an earlier arm"),
+    ("enum Msg { A }\nenum Other { Z }\nlet ch = channel(1);\ntask main {\n    while let Some(v) = ch.recv().await {\n"
+     "        match v { Msg::A => {} Other::Z => {} }\n    }\n}\n", 6, 32, "this match is on Msg values"),
+    ("enum Msg { A }\ntask main {\n    let mut n = 0;\n    match n { Msg::A => {} }\n}\n", 4, 11,
+     "match takes a message value received with `Some(v) = rx.recv()`"),
+    ("enum Msg { A }\nlet o = oneshot();\ntask main {\n    select! { Some(v) = o.recv() => {} }\n}\n", 4, 15,
+     "needs a channel's recv() or a set's next()"),
+    ("task main {\n    select! { Some(_) = sleep(1) => {} }\n}\n", 2, 15, "needs a channel's recv() or a set's next()"),
+    ("let ch = channel(1);\ntask main {\n    futures::select! { Some(_) = ch.recv() => {}, }\n}\n", 3, 24,
+     "futures::select! takes no refutable pattern"),
+    ("let ch = channel(1);\ntask main {\n    let s = FuturesUnordered::new();\n    select! { Some(v) = s.next() => {} }\n}\n",
+     4, 15, "binds a received message"),
+    ("enum Msg { A }\nlet ch = channel(1);\ntask p { ch.send(Msg::A).await; }\ntask main {\n"
+     "    while let Some(v) = ch.recv().await {}\n    match v { Msg::A => {} }\n}\n", 6, 11, "is not a received value"),
+]
+
+
+@pytest.mark.parametrize(("source", "line", "col", "phrase"), ERRORS, ids=[e[3][:40] for e in ERRORS])
+def test_bad_message_values_are_located(tmp_path: Path, capsys: pytest.CaptureFixture[str], source: str, line: int,
+                                        col: int, phrase: str) -> None:
+    path = tmp_path / "model.mc"
+    path.write_text(source)
+    rc = main(["verify", "--quiet", str(path)])
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert rc == EXIT_BAD_INPUT, err
+    assert "Traceback" not in err
+    first = err.splitlines()[0]
+    assert first.startswith(f"{path}:{line}:{col}: error: "), err
+    assert phrase in first, err
+
+
+def test_emit_rust_refuses_message_values(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "model.mc"
+    path.write_text("enum Msg { A }\nlet ch = channel(1);\ntask main { ch.send(Msg::A).await; }\n")
+    rc = main(["emit-rust", "--quiet", "-o", str(tmp_path / "out"), str(path)])
+    _, err = capsys.readouterr()
+    assert rc == EXIT_BAD_INPUT
+    assert err.startswith(f"{path}:1:6: error: emit-rust does not write message values yet"), err
+    assert not (tmp_path / "out").exists()
