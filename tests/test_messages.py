@@ -10,6 +10,7 @@ import pytest
 from conftest import compile_text
 
 from mcheck.cli import EXIT_BAD_INPUT, main
+from mcheck.emit_rust import emit_module
 from mcheck.model import TimeMode
 from mcheck.trace import Status
 from mcheck.verify import Engine, check
@@ -214,11 +215,22 @@ def test_bad_message_values_are_located(tmp_path: Path, capsys: pytest.CaptureFi
     assert phrase in first, err
 
 
-def test_emit_rust_refuses_message_values(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    path = tmp_path / "model.mc"
-    path.write_text("enum Msg { A }\nlet ch = channel(1);\ntask main { ch.send(Msg::A).await; }\n")
-    rc = main(["emit-rust", "--quiet", "-o", str(tmp_path / "out"), str(path)])
-    _, err = capsys.readouterr()
-    assert rc == EXIT_BAD_INPUT
-    assert err.startswith(f"{path}:1:6: error: emit-rust does not write message values yet"), err
-    assert not (tmp_path / "out").exists()
+def test_emit_rust_writes_values_and_some_patterns() -> None:
+    """Values travel through rt.rs's channels as `Msg` (u8); a bound value is an i64 local that the
+    match's tests compare (tools/runtime_check.py runs these against tokio)."""
+    text = """
+    enum Msg { A, B }
+    let ch = channel(1);
+    let ev = unbounded_channel();
+    task p { ch.send(Msg::B).await; ch.try_send(Msg::A); ev.send(Msg::A); let q = ch.reserve().await; q.send(Msg::B); }
+    task main {
+        select! { Some(v) = ch.recv() => { match v { Msg::A => {} _ => {} } } Some(_) = ev.recv() => {} }
+        while let Some(w) = ev.recv().await { match w { Msg::B => break, Msg::A => {} } }
+    }
+    """
+    model = compile_text(text, TimeMode.EXACT)
+    rust = emit_module(model.program, model.source)
+    for piece in ("ch.send_value(2)", "ch.try_send_value(1);", "ev.try_send_value(1);",
+                  "rt::permit_send_value(&mut q, 2);", "Some(v) = ch.recv() => {", "let v: i64 = v as i64;",
+                  "Some(_) = ev.recv() =>", "while let Some(w) = ", "let w: i64 = w as i64;", "(v == 1)", "(w == 2)"):
+        assert piece in rust, piece

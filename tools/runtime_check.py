@@ -46,7 +46,6 @@ from mcheck.emit_rust import (  # noqa: E402
     emit_module,
     project_files,
     schedule_from_trace,
-    unsupported,
 )
 from mcheck.errors import MCheckError  # noqa: E402
 from mcheck.model import TimeMode  # noqa: E402
@@ -144,8 +143,6 @@ def prepare(name: str, origin: str, source: Source) -> Case | str:
         return "refused"
     if result.status is Status.INCONCLUSIVE:
         return "inconclusive"
-    if unsupported(model.program) is not None:
-        return "not emitted (emit-rust refuses a construct of it)"
     prog = model.program
     case = Case(name, origin, source.text, result.status, source_name=source.name)
     case.expect = prog.expect.exact or prog.expect.untimed
