@@ -1019,13 +1019,16 @@ class _BodyChecker:
             self.r.enums.carries(carrier, found[0], e.span)
         return found[1]
 
+    def is_oneshot(self, ref: p.ResRef) -> bool:
+        return self.params.get(ref.name) is p.Ty.ONESHOT if isinstance(ref, p.ParamRef) else self.r.is_oneshot(ref)
+
     def bind_received(self, fut: p.Future, name: str, span: Span | None) -> p.Recv | None:
         """`Some(name) = rx.recv()`: name will hold the message's value (bound by block())."""
         if not isinstance(fut, p.Recv):
             self.r.err.add(span, f"'Some({name})' binds a received message; here the future is not a channel's "
                            f"recv(), so write 'Some(_)'")
             return None
-        if self.r.is_oneshot(fut.res):
+        if self.is_oneshot(fut.res):
             self.r.err.add(span, f"a oneshot's recv() gives a Result, not an Option: write `_ = {fut.text}`")
             return None
         return fut
@@ -1066,7 +1069,7 @@ class _BodyChecker:
                                "(or use tokio::select!, which disables a branch whose pattern does not match)")
                 futs[i] = None
             elif arm.some and f is not None and (not isinstance(f, p.Recv | p.SetNext) or (
-                    isinstance(f, p.Recv) and self.r.is_oneshot(f.res))):
+                    isinstance(f, p.Recv) and self.is_oneshot(f.res))):
                 self.r.err.add(arm.span, f"'Some(..)' needs a channel's recv() or a set's next(), which give an "
                                f"Option; '{self.r.text(arm.future.span)}' does not")
                 futs[i] = None

@@ -191,6 +191,8 @@ ERRORS = [
     ("enum Msg { A }\nlet o = oneshot();\ntask main {\n    select! { Some(v) = o.recv() => {} }\n}\n", 4, 15,
      "needs a channel's recv() or a set's next()"),
     ("task main {\n    select! { Some(_) = sleep(1) => {} }\n}\n", 2, 15, "needs a channel's recv() or a set's next()"),
+    ("async fn f(o: Oneshot) {\n    select! { Some(_) = o.recv() => {} }\n}\ntask main {}\n", 2, 15,
+     "needs a channel's recv() or a set's next()"),
     ("let ch = channel(1);\ntask main {\n    futures::select! { Some(_) = ch.recv() => {}, }\n}\n", 3, 24,
      "futures::select! takes no refutable pattern"),
     ("let ch = channel(1);\ntask main {\n    let s = FuturesUnordered::new();\n    select! { Some(v) = s.next() => {} }\n}\n",
