@@ -211,7 +211,8 @@ def _event_text(model: CompiledModel, d: Describer, kind: EventKind, slot: int, 
         case EventKind.RECEIVED:
             assert r is not None
             extra = "; its permit returns to the channel" if r.kind is ResKind.CHANNEL and r.bounded else ""
-            return f"received from {d.res(res)}{extra}"
+            value = f"`{detail}` " if detail else ""  # a message value (mcheck/messages.py)
+            return f"received {value}from {d.res(res)}{extra}"
         case EventKind.CLOSED:
             return f"every sender of {d.res(res)} is gone: recv returns None"
         case EventKind.TRY_SEND_FULL:

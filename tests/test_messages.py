@@ -12,6 +12,7 @@ from conftest import compile_text
 from mcheck.cli import EXIT_BAD_INPUT, main
 from mcheck.emit_rust import emit_module
 from mcheck.model import TimeMode
+from mcheck.render import render_text
 from mcheck.trace import Status
 from mcheck.verify import Engine, check
 
@@ -55,6 +56,13 @@ def fifo(first: str, second: str) -> str:
 def test_messages_are_received_in_order_with_their_values() -> None:
     assert verdicts(fifo("Msg::First", "Msg::Second")) == {Status.SAFE}
     assert verdicts(fifo("Msg::Second", "Msg::First")) == {Status.DEADLOCK}
+
+
+def test_the_trace_names_each_value_received() -> None:
+    model = compile_text(fifo("Msg::Second", "Msg::First"), TimeMode.EXACT)
+    text = render_text(model, check(model), "test.mc")
+    assert "received `Msg::Second` from `ch`" in text, text
+    assert "received `Msg::First`" not in text  # main hangs on the first message, which is Second
 
 
 def test_try_send_unbounded_send_and_a_reserved_permit_carry_values() -> None:

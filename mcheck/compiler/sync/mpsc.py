@@ -120,6 +120,7 @@ def take_message(c: Compiler, st: Step, s: Slot) -> None:
     """The receive s takes one queued message (its value into s's binding); on a bounded channel
     its permit returns."""
     info = c.resources[s.res]
+    head = st.read(info.value_vars[0]) if info.value_vars else None
     if info.value_vars:
         olds = [st.read(v) for v in info.value_vars]
         if s.bind_var is not None:
@@ -129,7 +130,12 @@ def take_message(c: Compiler, st: Step, s: Slot) -> None:
     st.write(info.msgs_var, c.b.sub(st.read(info.msgs_var), 1))
     if info.avail_var >= 0:
         c.release(st, s.res, c.b.const(1))
-    st.event(EventKind.RECEIVED, s.index, s.res, s.span)
+    if head is None:
+        st.event(EventKind.RECEIVED, s.index, s.res, s.span)
+        return
+    # the trace names the value received: one event per value, shown where it was the head's
+    for k in range(c.vars[info.value_vars[0]].hi + 1):
+        st.event(EventKind.RECEIVED, s.index, s.res, s.span, c.prog.message_name(k) if k else "", c.b.eq(head, k))
 
 
 class Channels:
