@@ -102,7 +102,7 @@ def select_on_closed(pattern: str, biased: str) -> str:
     """The producer finishes without sending: recv() gives None while main waits in the select!."""
     return STUCK + f"""
     let ch = channel(1);
-    task producer {{ sleep(5).await; }}
+    task producer {{ sleep(5).await; if 1 == 0 {{ ch.send().await; }} }}  // a sender until it ends at 5 ms
     task main {{
         select! {{
             {biased}
@@ -118,6 +118,13 @@ def test_a_refuted_branch_is_disabled_and_the_select_goes_on(biased: str) -> Non
     assert verdicts(select_on_closed("Some(_)", biased)) == {Status.SAFE}
     # `_` takes the None: the branch wins and its body hangs (in exact time too: at 5 ms)
     assert verdicts(select_on_closed("_", biased)) == {Status.DEADLOCK}
+    # in exact time the None comes at 5 ms, while main waits: the select! goes on to the timer
+    model = compile_text(select_on_closed("Some(_)", biased).replace("_ = sleep(10) => {}",
+                                                                     "_ = sleep(10) => { hang(stuck).await; }"),
+                         TimeMode.EXACT)
+    text = render_text(model, check(model), "test.mc")
+    assert "`ch.recv()` gives None, which `Some(..)` does not match: select! branch" in text, text
+    assert "time advances 5 ms to t = 10 ms" in text, text
 
 
 def test_every_branch_refuted_runs_else_or_is_inconclusive() -> None:
