@@ -126,7 +126,6 @@ class _BodyChecker:
         self.next_local = 0
         self.loop_depth = 0
         self.async_floor = 0  # scopes below this index belong to an enclosing body
-        self.bound: p.Local | None = None  # the name block(bind=...) declared last
         self.received_from: dict[int, p.ResRef] = {}  # message-value local -> the channel it came from
 
     # ---- scopes --------------------------------------------------------------------------------
@@ -153,11 +152,12 @@ class _BodyChecker:
         return None
 
     def block(self, b: s.Block, bind: Received | None = None) -> p.Block:
-        """A block's statements; `bind`: a name the block's scope starts with (a received value)."""
+        """A block's statements; `bind`: a name the block's scope starts with (a received value),
+        which is then the block's first local."""
         self.scopes.append(_Scope(self.loop_depth))
         if bind is not None:
-            self.bound = self.declare(bind[0], p.Ty.MESSAGE, bind[1])
-            self.received_from[self.bound.index] = bind[2]
+            bound = self.declare(bind[0], p.Ty.MESSAGE, bind[1])
+            self.received_from[bound.index] = bind[2]
         stmts: list[p.Stmt] = []
         for st in b.stmts:
             stmts.extend(self.stmt(st))
@@ -523,7 +523,7 @@ class _BodyChecker:
                     self.loop_depth += 1
                     blk = self.block(body, (st.binding, st.span, fut.res))
                     self.loop_depth -= 1
-                    return [p.WhileRecv(dataclasses.replace(fut, bind=self.bound), blk, st.span)]
+                    return [p.WhileRecv(dataclasses.replace(fut, bind=blk.locals[0]), blk, st.span)]
                 return [p.WhileRecv(fut, self.loop_body(body), st.span)]
             case s.For(binding=binding, lo=lo, hi=hi, body=body):
                 if hi - lo > 64:
@@ -1002,7 +1002,7 @@ class _BodyChecker:
                 b.moved_at, b.moved_how = at, how
             bind = binds[i] if binds is not None and i < len(binds) else None
             out.append(self.block(body, bind))
-            bound.append(self.bound if bind is not None else None)
+            bound.append(out[-1].locals[0] if bind is not None else None)
             after = [(a if a[0] is not None else (b.moved_at, b.moved_how)) for a, b in zip(after, bindings, strict=True)]
         for b, (at, how) in zip(bindings, after, strict=True):
             b.moved_at, b.moved_how = at, how
