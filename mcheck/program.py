@@ -613,21 +613,44 @@ class Expectation:
         return self.untimed, self.untimed_span
 
 
+NUMBER_VALUES = 8
+"""The numbers a variant's field holds (`SetWantedCount(u64)`: 0..7): each is a value of its own."""
+
+
 @dataclass(frozen=True, slots=True)
 class EnumType:
-    """`enum Request { Claim, SetWantedCount }`: variant i has the message value first + i.
-    Values are numbered across the model from 1 (0 is a message without a value)."""
+    """`enum Request { Claim, SetWantedCount(u64) }`: each variant has a message value from
+    `first` on, in order; a variant with a number field has NUMBER_VALUES of them (its number n is
+    value(variant) + n). Values are numbered across the model from 1 (0 is a message without a
+    value)."""
 
     name: str
     variants: tuple[str, ...]
     first: int
     span: Span | None = field(default=None, compare=False)
+    numbered: tuple[bool, ...] = ()  # per variant: it has a number field
 
-    def value(self, variant: str) -> int:
-        return self.first + self.variants.index(variant)
+    def width(self, i: int) -> int:
+        return NUMBER_VALUES if self.numbered and self.numbered[i] else 1
+
+    @property
+    def size(self) -> int:
+        return sum(self.width(i) for i in range(len(self.variants)))
+
+    def has_number(self, variant: str) -> bool:
+        return self.width(self.variants.index(variant)) > 1
+
+    def value(self, variant: str, number: int = 0) -> int:
+        i = self.variants.index(variant)
+        return self.first + sum(self.width(j) for j in range(i)) + number
 
     def variant(self, value: int) -> str:
-        return f"{self.name}::{self.variants[value - self.first]}"
+        at = self.first
+        for i, v in enumerate(self.variants):
+            if value < at + self.width(i):
+                return f"{self.name}::{v}({value - at})" if self.width(i) > 1 else f"{self.name}::{v}"
+            at += self.width(i)
+        raise ValueError(value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -643,10 +666,10 @@ class Program:
     @property
     def message_values(self) -> int:
         """The largest message value (a received value ranges over 0..this)."""
-        return sum(len(e.variants) for e in self.enums)
+        return sum(e.size for e in self.enums)
 
     def message_name(self, value: int) -> str:
         for e in self.enums:
-            if e.first <= value < e.first + len(e.variants):
+            if e.first <= value < e.first + e.size:
                 return e.variant(value)
         return "a message"

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from mcheck import program as p
 from mcheck import syntax as s
 from mcheck.errors import Diagnostic, ModelError, Severity
-from mcheck.messages import Enums, match_to_ifs
+from mcheck.messages import Enums, match_to_ifs, number_of
 from mcheck.source import Source, Span
 
 PARAM_TYPES = {
@@ -111,8 +111,9 @@ class _Scope:
     declared: list[p.Local] = field(default_factory=list)
 
 
-Received = tuple[str, Span | None, p.ResRef]
-"""A name bound to a received message value (`Some(v) = rx.recv()`), where, and the channel."""
+Received = tuple[str, Span | None, p.ResRef | None]
+"""A name a block starts with, where, and the channel it was received from: a message value
+(`Some(v) = rx.recv()`); with no channel, an integer: a variant's number (`Enum::V(n) =>`)."""
 
 
 class _BodyChecker:
@@ -156,8 +157,9 @@ class _BodyChecker:
         which is then the block's first local."""
         self.scopes.append(_Scope(self.loop_depth))
         if bind is not None:
-            bound = self.declare(bind[0], p.Ty.MESSAGE, bind[1])
-            self.received_from[bound.index] = bind[2]
+            bound = self.declare(bind[0], p.Ty.MESSAGE if bind[2] is not None else p.Ty.INT_VAR, bind[1])
+            if bind[2] is not None:
+                self.received_from[bound.index] = bind[2]
         stmts: list[p.Stmt] = []
         for st in b.stmts:
             stmts.extend(self.stmt(st))
@@ -1045,11 +1047,18 @@ class _BodyChecker:
         checked = self.r.enums.match_arms(st)
         if checked is None:
             return []
-        enum, values, wildcard = checked
+        enum, values, wildcard, numbers = checked
         carrier = self.received_from.get(b.local.index)
         if carrier is not None:
             self.r.enums.carries(carrier, enum, st.span)
-        bodies, _ = self.branches([arm.body for arm in st.arms])
+        binds: list[Received | None] = [None if n is None else (n[0], arm.span, None)
+                                        for n, arm in zip(numbers, st.arms, strict=True)]
+        bodies, bound = self.branches([arm.body for arm in st.arms], binds)
+        for i, (n, local) in enumerate(zip(numbers, bound, strict=True)):
+            if n is not None and local is not None:  # `V(n) =>`: n is the number the value carries
+                body = bodies[i]
+                bodies[i] = p.Block((p.SetInt(local, number_of(b.local, n[1]), st.arms[i].span), *body.stmts),
+                                    (local, *body.locals), body.span)
         return [match_to_ifs(b.local, list(zip(values, bodies, strict=True)), wildcard, st.span)]
 
     def select(self, st: s.Select) -> list[p.Stmt]:

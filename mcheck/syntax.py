@@ -247,6 +247,7 @@ class MatchArm:
     patterns: tuple[tuple[str, ...], ...]
     body: Block
     span: Span | None = field(default=None, compare=False)
+    bindings: tuple[str | None, ...] = ()  # per pattern: `Enum::V(n)` binds n to the variant's number
 
 
 @dataclass(frozen=True, slots=True)
@@ -302,6 +303,7 @@ class EnumDef:
     variants: tuple[str, ...]
     span: Span | None = field(default=None, compare=False)
     variant_spans: tuple[Span | None, ...] = field(default=(), compare=False)
+    fields: tuple[str | None, ...] = ()  # per variant: the type of its one field (`V(u64)`), or None
 
 
 Item = ResourceDecl | FnDef | TaskDef | EnumDef

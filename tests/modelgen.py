@@ -82,7 +82,7 @@ class _Gen:
         return any(r.kind in kinds for r in self.res)
 
     def value(self) -> str:
-        return self.values.choice(["Msg::A", "Msg::B"])
+        return self.values.choice(["Msg::A", "Msg::B", f"Msg::N({self.values.randint(0, 2)})"])
 
     def with_value(self, send: str) -> str:
         """`ch.send()` / `ch.try_send()` with a message value, when this model's messages carry them."""
@@ -99,12 +99,14 @@ class _Gen:
         return "Some(_)" if on_channel and self.values.random() < 0.3 else "_"
 
     def match(self, v: str, block: str) -> str:
-        """`match v { ... }` running `block` for one value (or for the other: after the `_`)."""
-        one = self.value()
-        if self.values.random() < 0.5:
-            return f"match {v} {{ {one} => {block} _ => {{}} }}"
-        other = "Msg::B" if one == "Msg::A" else "Msg::A"
-        return f"match {v} {{ {one} => {{}} {other} => {block} }}"
+        """`match v { ... }` running `block` for some values: one variant, or a number of N."""
+        kind = self.values.randint(0, 2)
+        if kind == 0:
+            return f"match {v} {{ Msg::A => {block} _ => {{}} }}"
+        if kind == 1:
+            k = self.fresh("k")
+            return f"match {v} {{ Msg::N({k}) => {{ if {k} == 1 {block} }} _ => {{}} }}"
+        return f"match {v} {{ Msg::A => {{}} Msg::B => {block} Msg::N(_) => {{}} }}"
 
     def pick(self, *kinds: str) -> _Res | None:
         found = [r for r in self.res if r.kind in kinds]
@@ -127,7 +129,7 @@ class _Gen:
                 "notify": "Notify::new()", "cell": "OnceCell::new()", "oneshot": "oneshot()",
                 "unbounded": "unbounded_channel()"}
         self.msgs = self.msgs and self.pick_kind("chan", "unbounded")
-        out = ["enum Msg { A, B }"] if self.msgs else []
+        out = ["enum Msg { A, B, N(u64) }"] if self.msgs else []
         for r in self.res:
             if r.kind == "sem":
                 out.append(f"let {r.name} = Semaphore::new({r.permits});")
@@ -732,6 +734,9 @@ def features(prog: p.Program, text: str | None = None) -> set[str]:
         out.add(name)
         if isinstance(n, p.Acquire | p.TrySend | p.PermitSend) and n.message:
             out.add("Message.send")
+        if isinstance(n, p.SetInt) and any(isinstance(x, p.ReadInt) and x.local.ty is p.Ty.MESSAGE
+                                           for x in _nodes(n.value)):
+            out.add("Message.number")  # `Enum::V(n) =>` binds the number a value carries
         match n:
             case p.Acquire(purpose=purpose, count=count):
                 out.add(f"Acquire.{purpose.value}")

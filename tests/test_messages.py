@@ -58,6 +58,49 @@ def test_messages_are_received_in_order_with_their_values() -> None:
     assert verdicts(fifo("Msg::Second", "Msg::First")) == {Status.DEADLOCK}
 
 
+def test_a_variant_carries_a_number_that_its_arm_binds() -> None:
+    def model(sent: int, wanted: int) -> str:
+        return STUCK + f"""
+        enum Request {{ Claim, SetWantedCount(u64) }}
+        let reqs = channel(2);
+        task sender {{ reqs.send(Request::SetWantedCount({sent})).await; reqs.send(Request::Claim).await; }}
+        task main {{
+            let mut wanted = 0;
+            while let Some(req) = reqs.recv().await {{
+                match req {{
+                    Request::Claim => {{ if wanted != {wanted} {{ hang(stuck).await; }} }}
+                    Request::SetWantedCount(n) => {{ wanted = n; }}
+                }}
+            }}
+        }}
+        """
+    assert verdicts(model(7, 7)) == {Status.SAFE}  # the largest number
+    assert verdicts(model(3, 2)) == {Status.DEADLOCK}
+    text = model(0, 0).replace("Request::SetWantedCount(n) => { wanted = n; }", "Request::SetWantedCount(_) => {}")
+    assert verdicts(text) == {Status.SAFE}
+    exact = compile_text(model(3, 2), TimeMode.EXACT)
+    assert "received `Request::SetWantedCount(3)` from `reqs`" in render_text(exact, check(exact), "test.mc")
+
+
+def test_nested_bindings_keep_their_own_values() -> None:
+    """A while-let body holding a select! with its own Some(y): each name has its own value (the
+    outer one was once taken for the inner's, an internal error)."""
+    text = STUCK + """
+    enum Msg { A, B }
+    let ch = channel(2);
+    let ev = channel(2);
+    task p { ch.send(Msg::A).await; ev.send(Msg::B).await; }
+    task main {
+        while let Some(x) = ch.recv().await {
+            select! { Some(y) = ev.recv() => { match y { Msg::B => {} Msg::A => { hang(stuck).await; } } } }
+            match x { Msg::A => break, Msg::B => { hang(stuck).await; } }
+        }
+    }
+    """
+    assert verdicts(text) == {Status.SAFE}
+    assert verdicts(text.replace("ev.send(Msg::B)", "ev.send(Msg::A)")) == {Status.DEADLOCK}
+
+
 def test_the_trace_names_each_value_received() -> None:
     model = compile_text(fifo("Msg::Second", "Msg::First"), TimeMode.EXACT)
     text = render_text(model, check(model), "test.mc")
@@ -185,7 +228,19 @@ ERRORS = [
     ("enum Msg { A }\nlet ch = channel(1);\ntask main {\n    ch.send(Msg::C).await;\n}\n", 4, 13,
      "enum 'Msg' has no variant 'C'"),
     ("enum Msg { A }\nlet ch = channel(1);\ntask main {\n    ch.send(Msg::A(3)).await;\n}\n", 4, 13,
-     "a variant's fields are not modelled yet"),
+     "'Msg::A' has no field"),
+    ("enum Msg { N(u64) }\nlet ch = channel(1);\ntask main {\n    ch.send(Msg::N).await;\n}\n", 4, 13,
+     "'Msg::N' has a number field: send `Msg::N(n)`"),
+    ("enum Msg { N(u64) }\nlet ch = channel(1);\ntask main {\n    ch.send(Msg::N(8)).await;\n}\n", 4, 20,
+     "a message's number is a literal in 0..7"),
+    ("enum Msg { N(String) }\ntask main {}\n", 1, 12, "a variant's field is a number"),
+    ("enum Big { A(u8), B(u8), C(u8), D(u8), E }\ntask main {}\n", 1, 6, "more than 32 values together"),
+    ("enum Msg { A, N(u64) }\nlet ch = channel(1);\ntask main {\n    while let Some(v) = ch.recv().await {\n"
+     "        match v { Msg::A(x) => {} _ => {} }\n    }\n}\n", 5, 19, "'Msg::A' has no field to bind"),
+    ("enum Msg { A, N(u64) }\nlet ch = channel(1);\ntask main {\n    while let Some(v) = ch.recv().await {\n"
+     "        match v { Msg::N => {} _ => {} }\n    }\n}\n", 5, 19, "write `Msg::N(n)` or `Msg::N(_)`"),
+    ("enum Msg { M(u64), N(u64) }\nlet ch = channel(1);\ntask main {\n    while let Some(v) = ch.recv().await {\n"
+     "        match v { Msg::M(x) | Msg::N(x) => {} }\n    }\n}\n", 5, 19, "bound in an arm of several patterns"),
     ("enum Msg { A }\nlet ch = channel(1);\ntask main {\n    ch.send(5).await;\n}\n", 4, 13,
      "a message value is an enum variant"),
     ("enum Msg { A }\nlet ch = channel(1);\ntask main {\n    ch.try_send(Msg::A, Msg::A);\n}\n", 4, 5,

@@ -47,7 +47,7 @@ HEADING_FEATURES: dict[str, tuple[str, ...]] = {
     "Bounded channel": ("Resource.Channel", "Resource.Channel.permits>1", "Acquire.send", "Acquire.reserve",
                         "TrySend.try_send", "TryReserve", "PermitSend", "Recv"),
     "Unbounded channel": ("Resource.unbounded", "TrySend.unbounded"),
-    "Message values and match": ("EnumType", "Message.send", "Recv.bind", "Match"),
+    "Message values and match": ("EnumType", "Message.send", "Recv.bind", "Match", "Message.number"),
     "oneshot": ("Resource.Oneshot", "OneshotSend"),
     "RwLock": ("Resource.RwLock", "Acquire.write"),
     "futures::lock::Mutex": ("Resource.futures::lock::Mutex",),
