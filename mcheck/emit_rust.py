@@ -520,11 +520,13 @@ class RustEmitter:
                 return [self.at(span), *self.join(futs, span).split("\n")]
             case p.Drop(local=local):
                 return [f"drop({_rn(local.name)});"]
-            case p.TrySend(res=ref):
-                return [f"{self.ref(ref)}.try_send();"]
+            case p.TrySend(res=ref, message=m):
+                return [f"{self.ref(ref)}.try_send_value({m});" if m else f"{self.ref(ref)}.try_send();"]
             case p.OneshotSend(res=ref):
                 return [f"{self.ref(ref)}.send();"]
-            case p.PermitSend(local=local):
+            case p.PermitSend(local=local, message=m):
+                if m:
+                    return [f"rt::permit_send_value(&mut {_rn(local.name)}, {m});"]
                 return [f"rt::permit_send(&mut {_rn(local.name)});"]
             case p.Spawn(future=fut, handle=handle, span=span):
                 name = handle.name if handle is not None else self.spawn_name(fut, span)
@@ -537,7 +539,8 @@ class RustEmitter:
             case p.While(cond=c, body=body):
                 return [f"while {self.cond(c)} {self.block(body)}"]
             case p.WhileRecv(future=fut, body=body, span=span):
-                return [f"while let Some(_) = {{ {self.at(span)} {self.future(fut)} }}.await {self.block(body)}"]
+                pattern, body_text = self.received(fut, body)
+                return [f"while let {pattern} = {{ {self.at(span)} {self.future(fut)} }}.await {body_text}"]
             case p.If(cond=c, then=then, otherwise=otherwise):
                 text = f"if {self.cond(c)} {self.block(then)}"
                 if otherwise.stmts:
@@ -667,13 +670,13 @@ class RustEmitter:
         declared = set(self.declared)
         for arm in arms:
             self.declared = set(declared)
-            body = self.block(arm.body)
+            pattern, body = self.received(arm.future, arm.body) if arm.refutable else ("_", self.block(arm.body))
             if sel.fused:
                 fut = self.fused_branch(arm.future)
                 lines.append(f"_ = {fut} => {body},")
             else:
                 pre = f", if {self.cond(arm.precondition)}" if arm.precondition is not None else ""
-                lines.append(f"_ = {self.child(arm.future)}{pre} => {body}")
+                lines.append(f"{pattern} = {self.child(arm.future)}{pre} => {body}")
         self.declared = declared
         if sel.otherwise is not None:
             lines.append(f"{'complete' if sel.fused else 'else'} => {self.block(sel.otherwise)}{',' if sel.fused else ''}")
@@ -681,6 +684,15 @@ class RustEmitter:
         if sel.fused:
             return f"futures_util::select_biased! {{\n{_indent(inner, 1)}\n}}"
         return f"tokio::select! {{\n    biased;\n{_indent(inner, 1)}\n}}"
+
+    def received(self, fut: p.Future, body: p.Block) -> tuple[str, str]:
+        """The `Some(..)` pattern for a receive and the body after it: a bound message value (rt.rs's
+        `Msg`) becomes an i64 local, as the model's integers are, that `match`'s tests compare."""
+        if not isinstance(fut, p.Recv) or fut.bind is None:
+            return "Some(_)", self.block(body)
+        name = _rn(fut.bind.name)
+        self.declared.add(fut.bind.index)
+        return f"Some({name})", f"{{\n    let {name}: i64 = {name} as i64;\n{_indent(self.block(body), 1)}\n}}"
 
     def fused_branch(self, f: p.Future) -> str:
         if isinstance(f, p.UseVar):
@@ -702,7 +714,9 @@ class RustEmitter:
                     case p.Ty.RWLOCK:
                         return f"{r}.write()" if purpose is p.Purpose.WRITE else f"{r}.read()"
                     case p.Ty.CHANNEL:
-                        return f"{r}.reserve()" if purpose is p.Purpose.RESERVE else f"{r}.send()"
+                        if purpose is p.Purpose.RESERVE:
+                            return f"{r}.reserve()"
+                        return f"{r}.send_value({f.message})" if f.message else f"{r}.send()"
                 return f"{r}.lock()"
             case p.Sleep(ms=ms):
                 return f"tokio::time::sleep(rt::ms({self.ref(ms)}))"

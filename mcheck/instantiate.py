@@ -56,10 +56,13 @@ class ISelect:
     # in futures::select!, from whether a borrowed future has completed (then it is skipped).
     enabled_vars: list[int | None] = field(default_factory=list)
     else_ip: int = -1  # `else`: every arm disabled; -1 without one (then the task panics)
+    refutable: list[bool] = field(default_factory=list)  # `Some(_) = ...`: a None disables the arm
 
     def __post_init__(self) -> None:
         if not self.enabled_vars:
             self.enabled_vars = [None] * len(self.arms)
+        if not self.refutable:
+            self.refutable = [False] * len(self.arms)
 
 
 @dataclass(eq=False)
@@ -86,6 +89,7 @@ class IRelease:
 class ITrySend:
     res: int
     span: Span | None = None
+    message: int = 0
 
 
 @dataclass(eq=False)
@@ -98,6 +102,7 @@ class IOneshotSend:
 class IPermitSend:
     slot: Slot
     span: Span | None = None
+    message: int = 0
 
 
 @dataclass(eq=False)
@@ -274,6 +279,8 @@ class Slot:
     limit: int = 0  # a buffered stream: each next() first starts members while fewer than this run
     fill_var: int | None = None  # ... and this variable counts the members started so far
     first_var: int | None = None  # interval ticks: the interval's "first tick taken" flag
+    bind_var: int | None = None  # a receive's `Some(v)`: v's variable, which takes the message's value
+    message: int = 0  # a send's message value
     # state variables
     state_var: int = -1
     pos_var: int = -1
@@ -458,6 +465,7 @@ class _CfgBuilder:
                 r = inst.res_by_index[s.res]
                 s.count = inst.int_(cnt, self.env)
                 s.purpose = purpose
+                s.message = f.message
                 if r.kind is p.ResKind.CHANNEL and not r.bounded:
                     raise ModelError.at(span, f"'{text}' is on '{r.name}', an unbounded channel, which never waits: "
                                         "write the send without '.await'", (r.span, f"'{r.name}' declared here"))
@@ -469,9 +477,12 @@ class _CfgBuilder:
                 s = inst.new_slot(SlotKind.SLEEP, task, owner, text, span)
                 s.ms = inst.int_(ms, self.env)
                 return s, True
-            case p.Recv(res=ref, text=text, span=span):
+            case p.Recv(res=ref, text=text, span=span, bind=bind):
                 s = inst.new_slot(SlotKind.RECV, task, owner, text, span)
                 s.res = inst.res(ref, self.env)
+                if bind is not None:  # the received value: a variable of this body (messages.py)
+                    s.bind_var = self.ints.setdefault(bind.index, self.inst.placeholder())
+                    self.slot.counters.append((s.bind_var, 0, max(1, inst.prog.message_values)))
                 return s, True
             case p.YieldNow(text=text, span=span):
                 return inst.new_slot(SlotKind.YIELD, task, owner, text, span), True
@@ -567,6 +578,9 @@ class _CfgBuilder:
             self.drop_local(local, None, explicit=False)
 
     def drop_local(self, local: p.Local, span: Span | None, explicit: bool) -> None:
+        if local.ty is p.Ty.MESSAGE and local.index in self.ints:
+            self.emit(ISetInt(self.ints[local.index], p.IntConst(0), {}, {}))
+            return
         if local.ty in (p.Ty.INT_VAR, p.Ty.BOOL_VAR):  # back to 0 when out of scope, so states do not differ in dead values
             self.emit(ISetInt(self.ints[local.index], p.IntConst(0), {}, {}))
             return
@@ -618,13 +632,14 @@ class _CfgBuilder:
                 flags: list[int | None] = []
                 for a, (arm_slot, owned) in zip(arms, futs, strict=True):
                     fused_arm = fused and not owned
-                    if a.precondition is None and not fused_arm:
+                    if a.precondition is None and not fused_arm and not a.refutable:
                         flags.append(None)
                         continue
                     flag = self.new_flag()
                     flags.append(flag)
                     if a.precondition is None:
-                        self.emit(IFlagUnfinished(flag, arm_slot))
+                        # a refutable branch starts enabled; a None disables it (machine.arm_refuted)
+                        self.emit(IFlagUnfinished(flag, arm_slot) if fused_arm else ICounterSet(flag, 1))
                         continue
                     yes, no = self.condition(a.precondition, a.span)
                     self.patch(yes, len(self.code))
@@ -633,13 +648,17 @@ class _CfgBuilder:
                     self.patch(no, len(self.code))
                     self.emit(ICounterSet(flag, 0))
                     self.patch([(end, 0)], len(self.code))
-                sel = ISelect([(s, owned, -1) for s, owned in futs], biased, span, flags)
+                sel = ISelect([(s, owned, -1) for s, owned in futs], biased, span, flags,
+                              refutable=[a.refutable for a in arms])
                 self.emit(sel)
                 ends: list[int] = []
                 for i, arm in enumerate(arms):
                     s, owned, _ = sel.arms[i]
                     sel.arms[i] = (s, owned, len(self.code))
+                    bind = arm.future.bind if isinstance(arm.future, p.Recv) else None
+                    self.scopes.append([bind] if bind is not None else [])  # the received value's scope
                     self.block(arm.body)
+                    self.close_scope(self.scopes.pop())
                     ends.append(self.emit(IJump(-1)))
                 if otherwise is not None:
                     sel.else_ip = len(self.code)
@@ -708,11 +727,11 @@ class _CfgBuilder:
                 if unbounded_send and r.bounded:
                     raise ModelError.at(span, f"send() without '.await' needs an unbounded channel, but '{r.name}' "
                                         f"is bounded (capacity {r.permits}): add '.await'", (r.span, f"'{r.name}' declared here"))
-                self.emit(ITrySend(r.index, span))
+                self.emit(ITrySend(r.index, span, st.message))
             case p.OneshotSend(res=ref, span=span):
                 self.emit(IOneshotSend(self.inst.res(ref, self.env), span))
             case p.PermitSend(local=local, span=span):
-                self.emit(IPermitSend(self.locals[local.index], span))
+                self.emit(IPermitSend(self.locals[local.index], span, st.message))
             case p.Spawn(future=fut, handle=handle, span=span):
                 t = self.spawn_task(fut, handle, span)
                 h = None
@@ -751,6 +770,8 @@ class _CfgBuilder:
                 assert isinstance(aw, IAwait)
                 aw.on_none = len(self.code)
                 self.fix_loop(ctx, top, len(self.code))
+                if isinstance(fut, p.Recv) and fut.bind is not None:  # the received value's scope ends
+                    self.drop_local(fut.bind, None, explicit=False)
             case p.For(counter=counter, lo=lo, hi=hi, body=body, span=span):
                 var = self.inst.placeholder()  # compile() assigns the variable
                 self.slot.counters.append((var, lo, hi))

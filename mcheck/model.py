@@ -78,6 +78,7 @@ class ResourceInfo:
     span: Span | None
     avail_var: int = -1  # semaphore permits available
     msgs_var: int = -1  # channel messages queued / oneshot value present
+    value_vars: tuple[int, ...] = ()  # a channel's queued message values, head first (mpsc.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +119,7 @@ class EventKind(Enum):
     SHUTDOWN = "shutdown"
     CHOSE = "chose"
     SET_NEXT = "set_next"  # a set's next() (or a stream's pull) yields a completed member
+    BRANCH_DISABLED = "branch_disabled"  # a `Some(_) = ...` select! branch got None
 
 
 @dataclass(frozen=True, slots=True)

@@ -180,6 +180,27 @@ class _ToSyntax(Transformer_NonRecursive[Token, Any]):
     def select_arm(self, meta: Meta, c: list[Any]) -> s.SelectArm:
         return s.SelectArm(str(c[0]), c[1], _arm_block(c[3]), _span(meta), c[2])
 
+    def select_some_arm(self, meta: Meta, c: list[Any]) -> s.SelectArm:
+        return s.SelectArm(str(c[1]), c[2], _arm_block(c[4]), _span(meta), c[3], some=True)
+
+    def enum_def(self, meta: Meta, c: list[Any]) -> s.EnumDef:
+        variants = [v for v in c[1:] if v is not None]
+        return s.EnumDef(str(c[0]), tuple(str(v[0]) for v in variants), _span(c[0]), tuple(_span(v[0]) for v in variants),
+                         tuple(None if v[1] is None else str(v[1]) for v in variants))
+
+    def variant(self, meta: Meta, c: list[Token]) -> tuple[Token, Token | None]:
+        return c[0], c[1]
+
+    def pattern(self, meta: Meta, c: list[Any]) -> tuple[tuple[str, ...], str | None]:
+        return c[0], None if c[1] is None else str(c[1])
+
+    def match_stmt(self, meta: Meta, c: list[Any]) -> s.Match:
+        return s.Match(c[0], tuple(c[1:]), _span(meta))
+
+    def match_arm(self, meta: Meta, c: list[Any]) -> s.MatchArm:
+        pats = c[:-1]
+        return s.MatchArm(tuple(pt[0] for pt in pats), _arm_block(c[-1]), _span(meta), tuple(pt[1] for pt in pats))
+
     def select_guard(self, meta: Meta, c: list[Any]) -> s.Expr:
         return c[0]  # type: ignore[no-any-return]
 

@@ -48,6 +48,7 @@ class Ty(Enum):
     JOIN_SET = "JoinSet"
     STREAM = "stream"
     INTERVAL = "Interval"
+    MESSAGE = "message value"  # `Some(req) = rx.recv()`: an enum tag received from a channel
 
 
 RES_TY = {
@@ -207,6 +208,7 @@ class Acquire:
     purpose: Purpose
     text: str
     span: Span | None = field(default=None, compare=False)
+    message: int = 0  # a send's message value (0: a message without one; messages.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,6 +223,7 @@ class Recv:
     res: ResRef
     text: str
     span: Span | None = field(default=None, compare=False)
+    bind: Local | None = None  # `Some(v) = rx.recv()`: v gets the message's value (messages.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -352,6 +355,7 @@ class SelectArm:
     body: Block
     span: Span | None = field(default=None, compare=False)
     precondition: Cond | None = None  # `, if cond`: evaluated before any branch is polled
+    refutable: bool = False  # `Some(_) = ...`: a None disables the branch for the rest of the select!
 
 
 @dataclass(frozen=True, slots=True)
@@ -488,6 +492,7 @@ class TrySend:
     res: ResRef
     span: Span | None = field(default=None, compare=False)
     unbounded_send: bool = False
+    message: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -500,6 +505,7 @@ class OneshotSend:
 class PermitSend:
     local: Local
     span: Span | None = field(default=None, compare=False)
+    message: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -645,6 +651,46 @@ class Expectation:
         return self.untimed, self.untimed_span
 
 
+NUMBER_VALUES = 8
+"""The numbers a variant's field holds (`SetWantedCount(u64)`: 0..7): each is a value of its own."""
+
+
+@dataclass(frozen=True, slots=True)
+class EnumType:
+    """`enum Request { Claim, SetWantedCount(u64) }`: each variant has a message value from
+    `first` on, in order; a variant with a number field has NUMBER_VALUES of them (its number n is
+    value(variant) + n). Values are numbered across the model from 1 (0 is a message without a
+    value)."""
+
+    name: str
+    variants: tuple[str, ...]
+    first: int
+    span: Span | None = field(default=None, compare=False)
+    numbered: tuple[bool, ...] = ()  # per variant: it has a number field
+
+    def width(self, i: int) -> int:
+        return NUMBER_VALUES if self.numbered and self.numbered[i] else 1
+
+    @property
+    def size(self) -> int:
+        return sum(self.width(i) for i in range(len(self.variants)))
+
+    def has_number(self, variant: str) -> bool:
+        return self.width(self.variants.index(variant)) > 1
+
+    def value(self, variant: str, number: int = 0) -> int:
+        i = self.variants.index(variant)
+        return self.first + sum(self.width(j) for j in range(i)) + number
+
+    def variant(self, value: int) -> str:
+        at = self.first
+        for i, v in enumerate(self.variants):
+            if value < at + self.width(i):
+                return f"{self.name}::{v}({value - at})" if self.width(i) > 1 else f"{self.name}::{v}"
+            at += self.width(i)
+        raise ValueError(value)
+
+
 @dataclass(frozen=True, slots=True)
 class Program:
     resources: tuple[Resource, ...]
@@ -653,3 +699,15 @@ class Program:
     expect: Expectation
     runtime: str | None = None  # the `// runtime:` header: the runtime the model's code runs on
     runtime_span: Span | None = field(default=None, compare=False)
+    enums: tuple[EnumType, ...] = ()
+
+    @property
+    def message_values(self) -> int:
+        """The largest message value (a received value ranges over 0..this)."""
+        return sum(e.size for e in self.enums)
+
+    def message_name(self, value: int) -> str:
+        for e in self.enums:
+            if e.first <= value < e.first + e.size:
+                return e.variant(value)
+        return "a message"

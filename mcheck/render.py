@@ -193,6 +193,9 @@ def _event_text(model: CompiledModel, d: Describer, kind: EventKind, slot: int, 
             if s is None:
                 return "every select! branch is disabled: the else branch runs"
             return f"select! branch {detail} (`{s.label}`) wins"
+        case EventKind.BRANCH_DISABLED:
+            assert s is not None
+            return f"`{s.label}` gives None, which `Some(..)` does not match: select! branch {detail} is disabled"
         case EventKind.SET_NEXT:
             assert s is not None
             parent = model.slots[s.parent]

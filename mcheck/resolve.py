@@ -7,6 +7,7 @@ bad input except the bounds that only instantiation can see (compile.py).
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass, field
 
@@ -14,6 +15,7 @@ from mcheck import program as p
 from mcheck import rustisms
 from mcheck import syntax as s
 from mcheck.errors import Diagnostic, ModelError, Severity
+from mcheck.messages import Enums, match_to_ifs, number_of
 from mcheck.source import Source, Span
 
 PARAM_TYPES = {
@@ -111,6 +113,11 @@ class _Scope:
     declared: list[p.Local] = field(default_factory=list)
 
 
+Received = tuple[str, Span | None, p.ResRef | None]
+"""A name a block starts with, where, and the channel it was received from: a message value
+(`Some(v) = rx.recv()`); with no channel, an integer: a variant's number (`Enum::V(n) =>`)."""
+
+
 class _BodyChecker:
     """Checks one fn or task body. `params` maps parameter names to their types."""
 
@@ -123,6 +130,7 @@ class _BodyChecker:
         self.loop_depth = 0
         self.async_floor = 0  # scopes below this index belong to an enclosing body
         self.tried: set[int] = set()  # locals bound by a try_* acquire (`g.is_ok()` tests them)
+        self.received_from: dict[int, p.ResRef] = {}  # message-value local -> the channel it came from
 
     # ---- scopes --------------------------------------------------------------------------------
 
@@ -147,8 +155,14 @@ class _BodyChecker:
                 return self.scopes[depth].names[name]
         return None
 
-    def block(self, b: s.Block) -> p.Block:
+    def block(self, b: s.Block, bind: Received | None = None) -> p.Block:
+        """A block's statements; `bind`: a name the block's scope starts with (a received value),
+        which is then the block's first local."""
         self.scopes.append(_Scope(self.loop_depth))
+        if bind is not None:
+            bound = self.declare(bind[0], p.Ty.MESSAGE if bind[2] is not None else p.Ty.INT_VAR, bind[1])
+            if bind[2] is not None:
+                self.received_from[bound.index] = bind[2]
         stmts: list[p.Stmt] = []
         for st in b.stmts:
             stmts.extend(self.stmt(st))
@@ -459,7 +473,13 @@ class _BodyChecker:
             arg = e.args[0]
             init = self.future(arg.body if isinstance(arg, s.Closure) else arg, "run by get_or_init")
             return None if init is None else p.GetOrInit(ref, init, text, e.span)
-        if not self.nargs(e, 0, method):
+        message = 0
+        if ty is p.Ty.CHANNEL and method == "send" and len(e.args) == 1:
+            found = self.message_value(e.args[0], ref)
+            if found is None:
+                return None
+            message = found
+        elif not self.nargs(e, 0, method):
             return None
         if ty is p.Ty.NOTIFY:
             return p.Notified(ref, text, e.span)
@@ -477,7 +497,7 @@ class _BodyChecker:
             if method == "reserve" and self.r.is_unbounded(ref):
                 self.r.err.add(e.span, "reserve() needs a bounded channel")
                 return None
-            return p.Acquire(ref, p.IntConst(1), purpose, text, e.span)
+            return p.Acquire(ref, p.IntConst(1), purpose, text, e.span, message)
         return p.Recv(ref, text, e.span)
 
     # ---- statements ----------------------------------------------------------------------------
@@ -512,6 +532,15 @@ class _BodyChecker:
                     self.r.err.add(value.span, "'while let Some(_) = ...' needs a channel receive (`rx.recv().await`) "
                                    "or a set's `next().await` / `join_next().await`")
                     return []
+                if st.binding != "_":
+                    got = self.bind_received(fut, st.binding, st.span)
+                    if not isinstance(got, p.Recv):
+                        return []
+                    fut = got
+                    self.loop_depth += 1
+                    blk = self.block(body, (st.binding, st.span, fut.res))
+                    self.loop_depth -= 1
+                    return [p.WhileRecv(dataclasses.replace(fut, bind=blk.locals[0]), blk, st.span)]
                 return [p.WhileRecv(fut, self.loop_body(body), st.span)]
             case s.For(binding=binding, lo=lo, hi=hi, body=body):
                 if hi - lo > 64:
@@ -526,8 +555,10 @@ class _BodyChecker:
                 c = self.cond(cond)
                 if c is None:
                     return []
-                then_b, else_b = self.branches([then, otherwise or s.Block((), st.span)])
+                (then_b, else_b), _ = self.branches([then, otherwise or s.Block((), st.span)])
                 return [p.If(c, then_b, else_b, st.span)]
+            case s.Match():
+                return self.match(st)
             case s.Assign(name=name, op=op, value=value):
                 b = self.lookup_local(name, st.span)
                 if b is not None and b.local.ty is p.Ty.BOOL_VAR:
@@ -791,7 +822,7 @@ class _BodyChecker:
             return []
         self.scopes.append(_Scope(self.loop_depth))
         tried = self.try_acquire(st.binding, value, st.span)
-        then_b, else_b = self.branches([st.then, st.otherwise or s.Block((), st.span)])
+        (then_b, else_b), _ = self.branches([st.then, st.otherwise or s.Block((), st.span)])
         scope = self.scopes.pop()
         if tried is None:
             return []
@@ -904,21 +935,32 @@ class _BodyChecker:
                 if v is None:
                     return []
                 ty, ref = v
-                if args:
-                    self.r.err.add(value.span, f"'{method}' takes no arguments: mcheck abstracts message values")
+                message = 0
+                if args and ty is p.Ty.ONESHOT:
+                    self.r.err.add(value.span, f"'{method}' on a oneshot takes no value: mcheck abstracts a "
+                                   "oneshot's value (`o.send();`)")
                     return []
+                if len(args) > 1:
+                    self.r.err.add(value.span, f"'{method}' takes one message value, {len(args)} given")
+                    return []
+                if args:
+                    carrier = ref if isinstance(ref, p.GlobalRes | p.ParamRef) else None
+                    found = self.message_value(args[0], carrier)
+                    if found is None:
+                        return []
+                    message = found
                 if ty is p.Ty.PERMIT and method == "send" and isinstance(ref, _Binding):
                     self.use(ref, value.span, "used by send", moves=True)
-                    return [p.PermitSend(ref.local, span)]
+                    return [p.PermitSend(ref.local, span, message)]
                 if ty is p.Ty.ONESHOT and method == "send":
                     assert isinstance(ref, p.GlobalRes | p.ParamRef)
                     return [p.OneshotSend(ref, span)]
                 if ty is p.Ty.CHANNEL and (method == "try_send" or self.r.is_unbounded(ref)):
                     assert isinstance(ref, p.GlobalRes | p.ParamRef)
-                    return [p.TrySend(ref, span)]
+                    return [p.TrySend(ref, span, message=message)]
                 if ty is p.Ty.CHANNEL and isinstance(ref, p.ParamRef):
                     # Checked when instantiated: the channel passed in must be unbounded.
-                    return [p.TrySend(ref, span, unbounded_send=True)]
+                    return [p.TrySend(ref, span, unbounded_send=True, message=message)]
                 if ty is p.Ty.CHANNEL:
                     self.r.err.add(value.span, f"'{text}' on a bounded channel waits for a permit: add '.await' "
                                    "(or use try_send)")
@@ -1061,20 +1103,76 @@ class _BodyChecker:
             e = _unpinned(e.receiver)
         return isinstance(e, s.Call) and _canonical(e.path) in ("iter", "once")
 
-    def branches(self, bodies: list[s.Block]) -> list[p.Block]:
-        """Check alternative bodies: a move in one branch does not affect its siblings."""
+    def branches(self, bodies: list[s.Block], binds: list[Received | None] | None = None
+                 ) -> tuple[list[p.Block], list[p.Local | None]]:
+        """Check alternative bodies: a move in one branch does not affect its siblings. `binds`:
+        a name each body's scope starts with (a received value), returned as its local."""
         bindings = [b for sc in self.scopes for b in sc.names.values()]
         before = [(b.moved_at, b.moved_how) for b in bindings]
         after = list(before)
         out = []
-        for body in bodies:
+        bound: list[p.Local | None] = []
+        for i, body in enumerate(bodies):
             for b, (at, how) in zip(bindings, before, strict=True):
                 b.moved_at, b.moved_how = at, how
-            out.append(self.block(body))
+            bind = binds[i] if binds is not None and i < len(binds) else None
+            out.append(self.block(body, bind))
+            bound.append(out[-1].locals[0] if bind is not None else None)
             after = [(a if a[0] is not None else (b.moved_at, b.moved_how)) for a, b in zip(after, bindings, strict=True)]
         for b, (at, how) in zip(bindings, after, strict=True):
             b.moved_at, b.moved_how = at, how
-        return out
+        return out, bound
+
+    # ---- message values (messages.py) ------------------------------------------------------------
+
+    def message_value(self, e: s.Expr, carrier: p.ResRef | None) -> int | None:
+        """The value a send puts in its message: `Request::Claim`; `carrier` records the enum."""
+        found = self.r.enums.value(e)
+        if found is None:
+            return None
+        if carrier is not None:
+            self.r.enums.carries(carrier, found[0], e.span)
+        return found[1]
+
+    def is_oneshot(self, ref: p.ResRef) -> bool:
+        return self.params.get(ref.name) is p.Ty.ONESHOT if isinstance(ref, p.ParamRef) else self.r.is_oneshot(ref)
+
+    def bind_received(self, fut: p.Future, name: str, span: Span | None) -> p.Recv | None:
+        """`Some(name) = rx.recv()`: name will hold the message's value (bound by block())."""
+        if not isinstance(fut, p.Recv):
+            self.r.err.add(span, f"'Some({name})' binds a received message; here the future is not a channel's "
+                           f"recv(), so write 'Some(_)'")
+            return None
+        if self.is_oneshot(fut.res):
+            self.r.err.add(span, f"a oneshot's recv() gives a Result, not an Option: write `_ = {fut.text}`")
+            return None
+        return fut
+
+    def match(self, st: s.Match) -> list[p.Stmt]:
+        """`match v { Enum::A => ..., _ => ... }` on a received value: an if-chain on its value."""
+        v = st.value
+        b = self.lookup_local(v.path[0], v.span) if isinstance(v, s.Name) and len(v.path) == 1 else None
+        if b is None or b.local.ty is not p.Ty.MESSAGE:
+            what = f"'{self.r.text(v.span)}' is {_a(b.local.ty)}" if b is not None else (
+                f"'{self.r.text(v.span)}' is not a received value")
+            self.r.err.add(v.span, f"match takes a message value received with `Some(v) = rx.recv()`; {what}")
+            return []
+        checked = self.r.enums.match_arms(st)
+        if checked is None:
+            return []
+        enum, values, wildcard, numbers = checked
+        carrier = self.received_from.get(b.local.index)
+        if carrier is not None:
+            self.r.enums.carries(carrier, enum, st.span)
+        binds: list[Received | None] = [None if n is None else (n[0], arm.span, None)
+                                        for n, arm in zip(numbers, st.arms, strict=True)]
+        bodies, bound = self.branches([arm.body for arm in st.arms], binds)
+        for i, (n, local) in enumerate(zip(numbers, bound, strict=True)):
+            if n is not None and local is not None:  # `V(n) =>`: n is the number the value carries
+                body = bodies[i]
+                bodies[i] = p.Block((p.SetInt(local, number_of(b.local, n[1]), st.arms[i].span), *body.stmts),
+                                    (local, *body.locals), body.span)
+        return [match_to_ifs(b.local, list(zip(values, bodies, strict=True)), wildcard, st.span)]
 
     def select(self, st: s.Select) -> list[p.Stmt]:
         if not st.arms:
@@ -1085,11 +1183,33 @@ class _BodyChecker:
                             and len(arm.future.path) == 1 and self.lookup_local(arm.future.path[0], None) is not None
                             else arm.future, "selected") for arm in st.arms]
         conds = [None if arm.precondition is None else self.cond(arm.precondition) for arm in st.arms]
-        bodies = self.branches([arm.body for arm in st.arms] + ([st.otherwise] if st.otherwise is not None else []))
+        binds: list[Received | None] = []
+        for i, arm in enumerate(st.arms):
+            f = futs[i]
+            if arm.some and st.futures:
+                self.r.err.add(arm.span, "futures::select! takes no refutable pattern here; write `_ = ...` "
+                               "(or use tokio::select!, which disables a branch whose pattern does not match)")
+                futs[i] = None
+            elif arm.some and f is not None and (not isinstance(f, p.Recv | p.SetNext) or (
+                    isinstance(f, p.Recv) and self.is_oneshot(f.res))):
+                self.r.err.add(arm.span, f"'Some(..)' needs a channel's recv() or a set's next(), which give an "
+                               f"Option; '{self.r.text(arm.future.span)}' does not")
+                futs[i] = None
+            elif arm.some and arm.binding != "_" and f is not None:
+                got = self.bind_received(f, arm.binding, arm.span)
+                futs[i] = got
+                if isinstance(got, p.Recv):
+                    binds.append((arm.binding, arm.span, got.res))
+                    continue
+            binds.append(None)
+        bodies, bound = self.branches([arm.body for arm in st.arms] + ([st.otherwise] if st.otherwise is not None else []),
+                                      binds)
+        futs = [dataclasses.replace(f, bind=bound[i]) if isinstance(f, p.Recv) and bound[i] is not None else f
+                for i, f in enumerate(futs)]
         bad_cond = any(c is None and arm.precondition is not None for c, arm in zip(conds, st.arms, strict=True))
         if bad_cond or any(f is None for f in futs):
             return []
-        arms = [p.SelectArm(f, b, arm.span, c)
+        arms = [p.SelectArm(f, b, arm.span, c, refutable=arm.some)
                 for f, b, arm, c in zip(futs, bodies, st.arms, conds, strict=False) if f is not None]
         otherwise = bodies[-1] if st.otherwise is not None else None
         return [p.Select(st.biased, tuple(arms), st.span, otherwise, st.futures)]
@@ -1175,6 +1295,7 @@ class Resolver:
         self.resources: dict[str, p.Resource] = {}
         self.syntax_fns: dict[str, s.FnDef] = {}
         self.fns: dict[str, p.FnDef] = {}
+        self.enums = Enums(self.err.add)
 
     def text(self, span: Span | None) -> str:
         return _text(self.source, span)
@@ -1190,6 +1311,11 @@ class Resolver:
             res = next(r for r in self.resources.values() if r.index == ref.index)
             return res.kind is p.ResKind.CHANNEL and not res.bounded
         return False  # parameters: checked when instantiated
+
+    def is_oneshot(self, ref: object) -> bool:
+        if isinstance(ref, p.GlobalRes):
+            return next(r for r in self.resources.values() if r.index == ref.index).kind is p.ResKind.ONESHOT
+        return False
 
     def resource_decl(self, d: s.ResourceDecl) -> None:
         e = d.init
@@ -1259,6 +1385,9 @@ class Resolver:
     def run(self) -> p.Program:
         items = self.module.items
         for it in items:
+            if isinstance(it, s.EnumDef):
+                self.enums.declare(it)
+        for it in items:
             if isinstance(it, s.ResourceDecl):
                 self.resource_decl(it)
             elif isinstance(it, s.FnDef):
@@ -1307,7 +1436,8 @@ class Resolver:
         runtime, runtime_at = self.runtime_header()
         if self.err.items:
             raise ModelError(self.err.items)
-        return p.Program(tuple(self.resources.values()), self.fns, tuple(tasks), expect, runtime, runtime_at)
+        return p.Program(tuple(self.resources.values()), self.fns, tuple(tasks), expect, runtime, runtime_at,
+                         tuple(self.enums.types.values()))
 
     def runtime_header(self) -> tuple[str | None, Span | None]:
         """`// runtime: current-thread|multi-thread`: the runtime the modelled code runs on."""

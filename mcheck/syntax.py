@@ -180,6 +180,7 @@ class SelectArm:
     body: Block
     span: Span | None = field(default=None, compare=False)
     precondition: Expr | None = None  # `, if cond`
+    some: bool = False  # `Some(x) = ...`: refutable, the branch is disabled when the future gives None
 
 
 @dataclass(frozen=True, slots=True)
@@ -264,7 +265,26 @@ class IfLet:
     span: Span | None = field(default=None, compare=False)
 
 
-Stmt = Block | Let | Assign | ExprStmt | Select | Loop | While | WhileLet | For | If | Break | Continue | Return | IfLet
+@dataclass(frozen=True, slots=True)
+class MatchArm:
+    """`Enum::A | Enum::B => body`; the pattern `_` is the path ("_",)."""
+
+    patterns: tuple[tuple[str, ...], ...]
+    body: Block
+    span: Span | None = field(default=None, compare=False)
+    bindings: tuple[str | None, ...] = ()  # per pattern: `Enum::V(n)` binds n to the variant's number
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """`match value { arms }` on a received message value."""
+
+    value: Expr
+    arms: tuple[MatchArm, ...]
+    span: Span | None = field(default=None, compare=False)
+
+
+Stmt = Block | Let | Assign | ExprStmt | Select | Loop | While | WhileLet | For | If | Match | Break | Continue | Return | IfLet
 
 
 # ---- items -------------------------------------------------------------------------------------
@@ -300,7 +320,18 @@ class TaskDef:
     span: Span | None = field(default=None, compare=False)
 
 
-Item = ResourceDecl | FnDef | TaskDef
+@dataclass(frozen=True, slots=True)
+class EnumDef:
+    """`enum Request { Claim, SetWantedCount }`: the values a message can carry."""
+
+    name: str
+    variants: tuple[str, ...]
+    span: Span | None = field(default=None, compare=False)
+    variant_spans: tuple[Span | None, ...] = field(default=(), compare=False)
+    fields: tuple[str | None, ...] = ()  # per variant: the type of its one field (`V(u64)`), or None
+
+
+Item = ResourceDecl | FnDef | TaskDef | EnumDef
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,6 +11,10 @@ a located error, which the tests that use them accept.
 `features(program)` names the constructs a checked program uses, so a test can tell which parts
 of the reference a run of the generator reached (tests/test_modelgen.py).
 
+Message values (an `enum Msg`, values sent and matched, `Some(_)` select! branches) are drawn
+from a second generator seeded apart, so they only respell a model the main one draws: a seed's
+model is the same with or without them, apart from that spelling.
+
 The same seed always gives the same model. Used by the fuzz test, the random-model cross-checks
 (`--engine both`, symmetry, trace replay) and the runtime differential harness.
 """
@@ -56,6 +60,8 @@ class _Scope:
 class _Gen:
     def __init__(self, seed: int) -> None:
         self.rng = random.Random(seed)
+        self.values = random.Random(f"message values {seed}")  # apart from rng: see the docstring
+        self.msgs = self.values.random() < 0.15  # this model's channels carry `enum Msg` values
         self.names = 0
         self.res: list[_Res] = []
         self.fns: list[tuple[str, str, list[str]]] = []  # (name, resource kind it takes, text lines)
@@ -72,6 +78,36 @@ class _Gen:
 
     def ms(self) -> int:
         return self.rng.choice(DURATIONS)
+
+    def pick_kind(self, *kinds: str) -> bool:
+        return any(r.kind in kinds for r in self.res)
+
+    def value(self) -> str:
+        return self.values.choice(["Msg::A", "Msg::B", f"Msg::N({self.values.randint(0, 2)})"])
+
+    def with_value(self, send: str) -> str:
+        """`ch.send()` / `ch.try_send()` with a message value, when this model's messages carry them."""
+        if not self.msgs:
+            return send
+        return re.sub(r"\.(send|try_send)\(\)", lambda m: f".{m.group(1)}({self.value()})", send, count=1)
+
+    def received(self, fut: str) -> str:
+        """A select! branch's pattern for `fut`: `Some(_)` (refutable) sometimes, for a channel's
+        recv() or a set's next(); else `_`."""
+        name = fut.split(".")[0]
+        on_channel = fut.endswith(".recv()") and any(r.name == name and r.kind in ("chan", "unbounded")
+                                                      for r in self.res)
+        return "Some(_)" if on_channel and self.values.random() < 0.3 else "_"
+
+    def match(self, v: str, block: str) -> str:
+        """`match v { ... }` running `block` for some values: one variant, or a number of N."""
+        kind = self.values.randint(0, 2)
+        if kind == 0:
+            return f"match {v} {{ Msg::A => {block} _ => {{}} }}"
+        if kind == 1:
+            k = self.fresh("k")
+            return f"match {v} {{ Msg::N({k}) => {{ if {k} == 1 {block} }} _ => {{}} }}"
+        return f"match {v} {{ Msg::A => {{}} Msg::B => {block} Msg::N(_) => {{}} }}"
 
     def pick(self, *kinds: str) -> _Res | None:
         found = [r for r in self.res if r.kind in kinds]
@@ -93,7 +129,8 @@ class _Gen:
         ctor = {"mutex": "Mutex::new()", "rwlock": "RwLock::new()", "fmutex": "futures::lock::Mutex::new()",
                 "notify": "Notify::new()", "cell": "OnceCell::new()", "oneshot": "oneshot()",
                 "unbounded": "unbounded_channel()"}
-        out = []
+        self.msgs = self.msgs and self.pick_kind("chan", "unbounded")
+        out = ["enum Msg { A, B, N(u64) }"] if self.msgs else []
         for r in self.res:
             if r.kind == "sem":
                 out.append(f"let {r.name} = Semaphore::new({r.permits});")
@@ -261,10 +298,10 @@ class _Gen:
         if r is None:
             return None
         if r.kind == "chan":
-            return self.rng.choice([f"{r.name}.send().await;", f"{r.name}.try_send();",
-                                    f"{r.name}.send_timeout({self.ms()}).await;",
-                                    f"let {self.fresh('p')} = {r.name}.try_reserve();"])
-        return f"{r.name}.send();"
+            return self.with_value(self.rng.choice([f"{r.name}.send().await;", f"{r.name}.try_send();",
+                                                    f"{r.name}.send_timeout({self.ms()}).await;",
+                                                    f"let {self.fresh('p')} = {r.name}.try_reserve();"]))
+        return self.with_value(f"{r.name}.send();") if r.kind == "unbounded" else f"{r.name}.send();"
 
     def op_notify(self) -> str | None:
         r = self.pick("notify")
@@ -371,10 +408,20 @@ class _Gen:
                 guard = f", if {self.cond(scope)}"
                 has_guard = True
             body = follow if follow is not None and dormant is not None else self.arm_body(scope)
-            arms.append(f"_ = {fut}{guard} => {body}")
+            pattern = self.received(fut)
+            if pattern == "Some(_)" and self.msgs and self.values.random() < 0.5:  # bind the value, match on it
+                v = self.fresh("v")
+                pattern = f"Some({v})"
+                body = "{ " + self.match(v, {"break,": "{ break; }", "continue,": "{ continue; }"}.get(body, body)) + " }"
+            arms.append(f"{pattern} = {fut}{guard} => {body}")
         if dormant is not None:
             arms[1:] = [f"_ = sleep({self.ms()}) => {follow}"]
         self.rng.shuffle(arms) if dormant is None else None
+        if self.msgs and dormant is None and self.values.random() < 0.5:  # a receive that matches the value
+            r = self.values.choice([r for r in self.res if r.kind in ("chan", "unbounded")])
+            v = self.fresh("v")
+            handle = self.values.choice(["{}", f"{{ sleep({self.values.choice(DURATIONS)}).await; }}"])
+            arms.insert(self.values.randint(0, len(arms)), f"Some({v}) = {r.name}.recv() => {{ {self.match(v, handle)} }}")
         biased = "biased; " if self.chance(0.3) else ""
         otherwise = ""
         if has_guard and self.chance(0.6):
@@ -459,7 +506,12 @@ class _Gen:
         if kind == "while_recv":
             r = self.pick("chan", "unbounded")
             if r is not None:
-                return [f"while let Some(_) = {r.name}.recv().await {{", *self.stmts(inner, 1), "}"]
+                body = self.stmts(inner, 1)
+                if self.msgs:  # the received value decides what the body does
+                    v = self.fresh("v")
+                    match = self.match(v, "{ " + " ".join(body) + " }")
+                    return [f"while let Some({v}) = {r.name}.recv().await {{", match, "}"]
+                return [f"while let Some(_) = {r.name}.recv().await {{", *body, "}"]
         if kind == "while":
             return ["while choose() {", *self.stmts(inner, self.rng.randint(1, 2)), "yield_now().await;", "}"]
         return ["loop {", *self.stmts(inner, self.rng.randint(1, 2)), *self.loop_tail(inner), "}"]
@@ -707,6 +759,11 @@ def features(prog: p.Program, text: str | None = None) -> set[str]:
     for n in _nodes([t.body for t in prog.tasks] + [f.body for f in prog.fns.values()]):
         name = type(n).__name__
         out.add(name)
+        if isinstance(n, p.Acquire | p.TrySend | p.PermitSend) and n.message:
+            out.add("Message.send")
+        if isinstance(n, p.SetInt) and any(isinstance(x, p.ReadInt) and x.local.ty is p.Ty.MESSAGE
+                                           for x in _nodes(n.value)):
+            out.add("Message.number")  # `Enum::V(n) =>` binds the number a value carries
         match n:
             case p.Acquire(purpose=purpose, count=count):
                 out.add(f"Acquire.{purpose.value}")
@@ -751,6 +808,14 @@ def features(prog: p.Program, text: str | None = None) -> set[str]:
                 out.add(f"AwaitStmt.bind.{bind.ty.name}")
             case p.WithParam():
                 out.add("WithParam")
+            case p.Recv(bind=bind) if bind is not None:
+                out.add("Recv.bind")
+            case p.ReadInt(local=local) if local.ty is p.Ty.MESSAGE:
+                out.add("Match")
+            case p.SelectArm(refutable=True):
+                out.add("Select.refutable")
     if len(durations) >= 3:
         out.add("Sleep.varied")
+    if prog.enums:
+        out.add("EnumType")
     return out

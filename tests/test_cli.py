@@ -76,7 +76,7 @@ def test_json_output(capsys: pytest.CaptureFixture[str]) -> None:
     assert stuck["kind"] == "futurelock"
     assert sorted(stuck["victims"]) == ["request[0]", "request[1]"]
     assert stuck["dormant_futures"][0]["future"] == "collection"
-    assert stuck["dormant_futures"][0]["location"]["line"] == 51
+    assert stuck["dormant_futures"][0]["location"]["line"] == 61
     assert stuck["resources"] == ["claims"]
     assert any(link["kind"] == "return" for link in stuck["cycle"])
     steps = doc["trace"]

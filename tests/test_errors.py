@@ -34,7 +34,7 @@ CASES = [
                  id="unclosed-paren"),
     pytest.param("task main {\n    select! {\n        _ = sleep(1) {}\n    }\n}\n", 3, 22, "expected ',' or '=>'", None,
                  id="select-arm-without-arrow"),
-    pytest.param("sleep(1).await;\ntask main {}\n", 1, 1, "unexpected 'sleep'; expected 'async', 'let', 'task'", None,
+    pytest.param("sleep(1).await;\ntask main {}\n", 1, 1, "unexpected 'sleep'; expected 'async', 'enum', 'let', 'task'", None,
                  id="statement-at-top-level"),
     pytest.param("task main {}\n/* never closed\n", 2, 1, "unclosed block comment", None, id="unclosed-block-comment"),
     pytest.param("task main {\n    foo! { }\n}\n", 2, 5, "unknown macro 'foo!' used as a block; expected 'select!'", None,

@@ -33,7 +33,7 @@ from mcheck.compiler.step import Domains, Step
 from mcheck.compiler.sync import LeafSemantics, Res
 from mcheck.compiler.sync import oneshot as oneshot_mod
 from mcheck.compiler.sync import semaphore as sem
-from mcheck.compiler.sync.mpsc import Channels, Recv
+from mcheck.compiler.sync.mpsc import Channels, Recv, message_vars
 from mcheck.compiler.sync.notify import Notified, notify, register, unregistered
 from mcheck.compiler.sync.unfair_mutex import UnfairLock
 from mcheck.compiler.sync.unfair_mutex import release as unfair_release
@@ -245,13 +245,15 @@ class Compiler:
         avail = msgs = -1
         if r.kind in sem.KINDS or r.kind is p.ResKind.UNFAIR_MUTEX or (r.kind is p.ResKind.CHANNEL and r.bounded):
             avail = self.new_var(f"{r.name}.available", 0, r.permits, r.permits)
+        values: tuple[int, ...] = ()
         if r.kind is p.ResKind.CHANNEL:
             msgs = self.new_var(f"{r.name}.queued", 0, self.mpsc_bound(r), 0)
+            values = message_vars(self, r)
         if r.kind in (p.ResKind.ONESHOT, p.ResKind.ONCE_CELL):
             msgs = self.new_var(f"{r.name}.value", 0, 1, 0)
         if r.kind is p.ResKind.NOTIFY:
             msgs = self.new_var(f"{r.name}.permit", 0, 1, 0)
-        return ResourceInfo(r.index, r.name, r.kind, r.permits, r.bounded, r.span, avail, msgs)
+        return ResourceInfo(r.index, r.name, r.kind, r.permits, r.bounded, r.span, avail, msgs, values)
 
     @staticmethod
     def mpsc_bound(r: p.Resource) -> int:
@@ -295,6 +297,8 @@ class Compiler:
                 c.first_var = mapping[c.first_var]
             if c.fill_var is not None and c.fill_var in mapping:
                 c.fill_var = mapping[c.fill_var]
+            if c.bind_var is not None and c.bind_var in mapping:
+                c.bind_var = mapping[c.bind_var]
 
     @staticmethod
     def pcv(ip: int) -> int:
@@ -842,12 +846,12 @@ class Compiler:
                 held = sem.release_guard(self, st, c)
                 if b.bool_value(held) is not False:
                     st.event(EventKind.RELEASED, c.index, c.res, span or c.span, "explicit" if explicit else "")
-            case ITrySend(res=r, span=span):
-                return self.mpsc.try_send(st, r, span)
+            case ITrySend(res=r, span=span, message=message):
+                return self.mpsc.try_send(st, r, span, message)
             case IOneshotSend(res=r, span=span):
                 oneshot_mod.send(self, st, r, span)
-            case IPermitSend(slot=c, span=span):
-                self.mpsc.permit_send(st, c, span)
+            case IPermitSend(slot=c, span=span, message=message):
+                self.mpsc.permit_send(st, c, span, message)
             case ITryAcquire(slot=c):
                 return sem.try_acquire(self, st, c)
             case IPush():
@@ -1004,11 +1008,54 @@ class Compiler:
         if scanning is None:
             cases = self.dom.split(st, b.eq(st.read(pos_var), 0))
             return [x for q, rest in cases for x in self.arm_answer(q, s, ip, sel, i, res, not rest, fuse and len(cases) == 1)]
+        if res is Res.NONE and sel.refutable[i]:
+            return self.arm_refuted(st, s, ip, sel, i, scanning, fuse)
         if res is not Res.PENDING:
             return self.select_won(st, s, ip, sel, i, fuse)
         if scanning:
             return self.next_arm(st, s, ip, sel, i, fuse)
         return self.answer(st, s, Res.PENDING, fuse)
+
+    def arm_refuted(self, st: Step, s: Slot, ip: int, sel: ISelect, i: int, scanning: bool, fuse: bool) -> list[Step]:
+        """Branch i's future gave None where its pattern wants `Some(..)`: tokio disables the
+        branch for the rest of this select! and goes on polling the others (tokio's select!
+        macro: a pattern that does not match disables the branch and continues the loop over the
+        branches); with every branch disabled, `else` runs, or tokio panics."""
+        b = self.b
+        c, owned, _h = sel.arms[i]
+        pos_var, start_var = self.sub_vars[(s.index, ip)]
+        flag = sel.enabled_vars[i]
+        assert flag is not None
+        self.reset_after(st, c, owned)
+        st.write(flag, 0)
+        st.event(EventKind.BRANCH_DISABLED, c.index, span=c.span, detail=str(i + 1))
+        all_off = b.and_(*(b.not_(self.arm_enabled(st, sel, j)) for j in range(len(sel.arms))))
+        out: list[Step] = []
+        cases = self.dom.split(st, all_off)
+        for q, off in cases:
+            f = fuse and len(cases) == 1
+            if off:
+                q.write(pos_var, 0)
+                if start_var >= 0:
+                    q.write(start_var, 0)
+                if sel.else_ip >= 0:
+                    q.event(EventKind.SELECT_WON, span=sel.span, detail="else")
+                    self.clear_flags(q, sel)
+                    out.extend(self.proceed(q, s, sel.else_ip, False))
+                else:  # tokio panics: "all branches are disabled and there is no else branch"
+                    q.write(self.panic_var, 1)
+                    self.panic_spans.append(sel.span)
+                    out.extend(self.answer(q, s, Res.PENDING, False))
+            elif scanning:
+                out.extend(self.next_arm(q, s, ip, sel, i, f))
+            elif start_var >= 0:  # woken at rest: poll every other branch once, from the next one
+                q.write(start_var, i)
+                q.write(pos_var, 1 + i)
+                out.extend(self.next_arm(q, s, ip, sel, i, f))
+            else:  # biased: from the first (the disabled branch is skipped)
+                q.write(pos_var, 1)
+                out.extend(self.poll_arm(q, s, ip, sel, 0, f))
+        return out
 
     def next_arm(self, st: Step, s: Slot, ip: int, sel: ISelect, i: int, fuse: bool) -> list[Step]:
         """Branch i was pending (or disabled): poll the next, or suspend once every one was tried."""

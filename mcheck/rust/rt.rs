@@ -364,8 +364,8 @@ impl Wake for Wakers {
 }
 
 enum RxKind {
-    Bounded(mpsc::Receiver<()>),
-    Unbounded(mpsc::UnboundedReceiver<()>),
+    Bounded(mpsc::Receiver<Msg>),
+    Unbounded(mpsc::UnboundedReceiver<Msg>),
 }
 
 /// The receiving end of a model channel, shared by every task that receives on it. The tasks that
@@ -385,11 +385,15 @@ impl Drop for RxTok {
     }
 }
 
+/// A message's value: 0 for a message without one, else the model's number for its enum variant
+/// (mcheck/messages.py).
+pub type Msg = u8;
+
 #[derive(Clone)]
 pub enum Tx {
     None,
-    Bounded(mpsc::Sender<()>),
-    Unbounded(mpsc::UnboundedSender<()>),
+    Bounded(mpsc::Sender<Msg>),
+    Unbounded(mpsc::UnboundedSender<Msg>),
 }
 
 /// Creates a bounded (`cap` > 0) or unbounded channel: its shared receiver and the first sender.
@@ -436,34 +440,40 @@ impl Chan {
     pub fn into_part(self, tx: bool, rx: bool) -> Chan {
         self.part(tx, rx)
     }
-    fn bounded(&self) -> &mpsc::Sender<()> {
+    fn bounded(&self) -> &mpsc::Sender<Msg> {
         match &self.tx {
             Tx::Bounded(t) => t,
             _ => panic!("emit-rust: a bounded send without a sender"),
         }
     }
     pub async fn send(&self) {
-        let _ = self.bounded().send(()).await;
+        self.send_value(0).await;
+    }
+    pub async fn send_value(&self, v: Msg) {
+        let _ = self.bounded().send(v).await;
     }
     pub async fn send_timeout(&self, d: Duration) {
-        let _ = self.bounded().send_timeout((), d).await;
+        let _ = self.bounded().send_timeout(0, d).await;
     }
     /// `try_send()` on a bounded channel, `send()` on an unbounded one: never waits.
     pub fn try_send(&self) {
+        self.try_send_value(0);
+    }
+    pub fn try_send_value(&self, v: Msg) {
         match &self.tx {
             Tx::Bounded(t) => {
-                let _ = t.try_send(());
+                let _ = t.try_send(v);
             }
             Tx::Unbounded(t) => {
-                let _ = t.send(());
+                let _ = t.send(v);
             }
             Tx::None => panic!("emit-rust: a send without a sender"),
         }
     }
-    pub async fn reserve(&self) -> Option<mpsc::Permit<'_, ()>> {
+    pub async fn reserve(&self) -> Option<mpsc::Permit<'_, Msg>> {
         self.bounded().reserve().await.ok()
     }
-    pub fn try_reserve(&self) -> Option<mpsc::Permit<'_, ()>> {
+    pub fn try_reserve(&self) -> Option<mpsc::Permit<'_, Msg>> {
         self.bounded().try_reserve().ok()
     }
     pub fn recv(&self) -> Recv {
@@ -472,9 +482,13 @@ impl Chan {
 }
 
 /// `p.send()` on a reserved permit (nothing happens when `try_reserve` got none).
-pub fn permit_send(p: &mut Option<mpsc::Permit<'_, ()>>) {
+pub fn permit_send(p: &mut Option<mpsc::Permit<'_, Msg>>) {
+    permit_send_value(p, 0);
+}
+
+pub fn permit_send_value(p: &mut Option<mpsc::Permit<'_, Msg>>, v: Msg) {
     if let Some(p) = p.take() {
-        p.send(());
+        p.send(v);
     }
 }
 
@@ -483,8 +497,8 @@ pub struct Recv {
 }
 
 impl Future for Recv {
-    type Output = Option<()>;
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<()>> {
+    type Output = Option<Msg>;
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Msg>> {
         let waker = Waker::from(self.rx.wakers.clone());
         let mut bcx = Context::from_waker(&waker);
         let got = match &mut *self.rx.rx.lock().unwrap() {

@@ -6,8 +6,14 @@ channel. An unbounded channel has no semaphore and never blocks a sender; mcheck
 program.UNBOUNDED_LIMIT queued messages (one more is a bound of the model). `recv` returns None
 once the channel is empty and no task or future that sends on it is alive (every Sender is gone).
 
-State: the resource's `queued` message count; per receive future `st` (0 idle, 1 waiting, 2 a
-borrowed receive that completed). oneshot.py reuses the receive with a value slot of one.
+Messages carry values (mcheck/messages.py): on a channel that any send gives a value, each queue
+position has a variable holding its message's value (0: none), head first, so the queue is a
+bounded FIFO of small integers; a send writes the position after the last, a receive takes the
+head's value (into the `Some(v)` it binds, Slot.bind_var) and moves the others up.
+
+State: the resource's `queued` message count and its message values; per receive future `st` (0
+idle, 1 waiting, 2 a borrowed receive that completed). oneshot.py reuses the receive with a value
+slot of one.
 """
 
 from __future__ import annotations
@@ -24,6 +30,8 @@ from mcheck.model import ST_HELD, EventKind, ResourceInfo, SlotInfo
 if TYPE_CHECKING:
     from mcheck.compiler.machine import Compiler
     from mcheck.instantiate import Slot
+
+from mcheck.instantiate import IPermitSend, ITrySend
 
 RECV_WAITING = 1
 RECV_DONE = 2
@@ -89,13 +97,45 @@ class Recv(LeafSemantics):
         return self.c.producer_edges(s, b.and_(active, b.eq(b.var(s.state_var), RECV_WAITING)))
 
 
+def message_vars(c: Compiler, r: p.Resource) -> tuple[int, ...]:
+    """A channel's message values, one variable per queue position, if any send on it (or a
+    receive binding `Some(v)`) uses values; none otherwise, so a model without values keeps its
+    state space."""
+    uses = False
+    for s in c.slots:
+        if s.res == r.index and (s.message or s.bind_var is not None):
+            uses = True
+        for ins in s.code:
+            if isinstance(ins, ITrySend) and ins.res == r.index and ins.message:
+                uses = True
+            if isinstance(ins, IPermitSend) and ins.slot.res == r.index and ins.message:
+                uses = True
+    if not uses:
+        return ()
+    top = max(1, c.prog.message_values)
+    return tuple(c.new_var(f"{r.name}.message{k}", 0, top, 0) for k in range(c.mpsc_bound(r)))
+
+
 def take_message(c: Compiler, st: Step, s: Slot) -> None:
-    """The receive s takes one queued message; on a bounded channel its permit returns."""
+    """The receive s takes one queued message (its value into s's binding); on a bounded channel
+    its permit returns."""
     info = c.resources[s.res]
+    head = st.read(info.value_vars[0]) if info.value_vars else None
+    if info.value_vars:
+        olds = [st.read(v) for v in info.value_vars]
+        if s.bind_var is not None:
+            st.write(s.bind_var, olds[0])
+        for v, nxt in zip(info.value_vars, [*olds[1:], c.b.const(0)], strict=True):
+            st.write(v, nxt)
     st.write(info.msgs_var, c.b.sub(st.read(info.msgs_var), 1))
     if info.avail_var >= 0:
         c.release(st, s.res, c.b.const(1))
-    st.event(EventKind.RECEIVED, s.index, s.res, s.span)
+    if head is None:
+        st.event(EventKind.RECEIVED, s.index, s.res, s.span)
+        return
+    # the trace names the value received: one event per value, shown where it was the head's
+    for k in range(c.vars[info.value_vars[0]].hi + 1):
+        st.event(EventKind.RECEIVED, s.index, s.res, s.span, c.prog.message_name(k) if k else "", c.b.eq(head, k))
 
 
 class Channels:
@@ -108,14 +148,23 @@ class Channels:
         info = self.c.resources[r]
         return info.permits if info.bounded else p.UNBOUNDED_LIMIT + 1
 
-    def push_message(self, st: Step, r: int) -> None:
-        """One more message queued on r; none once its Receiver is gone (the send is Err)."""
+    def push_message(self, st: Step, r: int, message: int = 0, when: Expr | None = None) -> None:
+        """A message (with value `message`) joins the back of r's queue (only where `when` holds);
+        none once r's Receiver is gone (the send is Err)."""
         info = self.c.resources[r]
         b = self.c.b
+        gone = self.c.receivers_gone(r)
+        if b.bool_value(gone) is not False:
+            when = b.not_(gone) if when is None else b.and_(when, b.not_(gone))
         cur = st.read(info.msgs_var)
-        st.write(info.msgs_var, b.ite(self.c.receivers_gone(r), cur, b.min_(b.add(cur, 1), self.queue_bound(r))))
+        for k, v in enumerate(info.value_vars):
+            at = b.eq(cur, k) if when is None else b.and_(when, b.eq(cur, k))
+            if self.c.dom.decide(at) is not False:
+                st.write(v, b.ite(at, message, st.read(v)))
+        pushed = b.min_(b.add(cur, 1), self.queue_bound(r))
+        st.write(info.msgs_var, pushed if when is None else b.ite(when, pushed, cur))
 
-    def try_send(self, st: Step, r: int, span: object) -> list[Step]:
+    def try_send(self, st: Step, r: int, span: object, message: int = 0) -> list[Step]:
         """`ch.try_send()`: never waits; with no free permit it is Err(Full) and sends nothing.
         `ev.send()` on an unbounded channel always sends. Both are Err once the Receiver is gone."""
         c = self.c
@@ -125,14 +174,14 @@ class Channels:
                 q.event(EventKind.CLOSED, -1, r, span, detail="send")  # type: ignore[arg-type]
                 out.append(q)
             else:
-                out.extend(self.try_send_open(q, r, span))
+                out.extend(self.try_send_open(q, r, span, message))
         return out
 
-    def try_send_open(self, st: Step, r: int, span: object) -> list[Step]:
+    def try_send_open(self, st: Step, r: int, span: object, message: int) -> list[Step]:
         c, b = self.c, self.c.b
         info = c.resources[r]
         if not info.bounded:
-            self.push_message(st, r)
+            self.push_message(st, r, message)
             st.event(EventKind.SENT, -1, r, span)  # type: ignore[arg-type]
             return [st]
         ok = b.and_(b.eq(qlen(c, st, r), 0), b.le(1, st.read(info.avail_var)))
@@ -140,25 +189,23 @@ class Channels:
         for q, room in c.dom.split(st, ok):
             if room:
                 q.write(info.avail_var, b.sub(q.read(info.avail_var), 1))
-                self.push_message(q, r)
+                self.push_message(q, r, message)
                 q.event(EventKind.SENT, -1, r, span)  # type: ignore[arg-type]
             else:
                 q.event(EventKind.TRY_SEND_FULL, -1, r, span)  # type: ignore[arg-type]
             out.append(q)
         return out
 
-    def permit_send(self, st: Step, s: Slot, span: object) -> None:
+    def permit_send(self, st: Step, s: Slot, span: object, message: int = 0) -> None:
         """`p.send()` on a reserved permit: the message goes in with the permit (nothing if p
         holds none: a failed try_reserve)."""
         from mcheck.model import ST_HELD, ST_IDLE
 
-        c, b = self.c, self.c.b
-        info = c.resources[s.res]
+        b = self.c.b
         held = b.eq(st.read(s.state_var), ST_HELD)
         st.write(s.state_var, b.ite(held, ST_IDLE, st.read(s.state_var)))
         st.write(s.got_var, b.ite(held, 0, st.read(s.got_var)))
-        cur = st.read(info.msgs_var)
-        st.write(info.msgs_var, b.ite(held, b.min_(b.add(cur, 1), info.permits), cur))
+        self.push_message(st, s.res, message, when=held)
         st.event(EventKind.SENT, s.index, s.res, span)  # type: ignore[arg-type]
 
 
@@ -178,7 +225,8 @@ def words(w: TraceWords, kind: EventKind, s: SlotInfo | None, r: ResourceInfo, d
             return f"message sent on {w.res(r.index)} ({q}{cap} queued{via})"
         case EventKind.RECEIVED:
             extra = "; its permit returns to the channel" if r.kind is p.ResKind.CHANNEL and r.bounded else ""
-            return f"received from {w.res(r.index)}{extra}"
+            value = f"`{detail}` " if detail else ""  # a message value (mcheck/messages.py)
+            return f"received {value}from {w.res(r.index)}{extra}"
         case EventKind.CLOSED if detail == "send":
             what = "reserve" if s is not None and s.purpose is p.Purpose.RESERVE else "send"
             return f"every receiver of {w.res(r.index)} is gone: {what} returns Err without sending"

@@ -122,7 +122,7 @@ class Acquire(LeafSemantics):
         if s.purpose is p.Purpose.SEND:
             st.write(s.state_var, ST_IDLE)
             st.write(s.got_var, 0)
-            c.mpsc.push_message(st, s.res)
+            c.mpsc.push_message(st, s.res, s.message)
             st.event(EventKind.SENT, s.index, s.res, s.span)
         elif bind:
             st.write(s.state_var, ST_HELD)
