@@ -585,7 +585,8 @@ def render_text(model: CompiledModel, result: Result, path: str, show_invariant:
         v = result.victims
         stopped = f", stopped by {v.stopped}" if v.stopped else ""
         summary += f"; victim search {v.states} states, {v.seconds:.2f} s{stopped}"
-    lines.append(f"summary: {result.status.value}; {summary}; engine {result.engine}")
+    how = f" ({result.kernel})" if result.kernel else ""
+    lines.append(f"summary: {result.status.value}; {summary}; engine {result.engine}{how}")
     return "\n".join(lines) + "\n"
 
 
