@@ -17,7 +17,7 @@ from typing import Any
 from mcheck.budget import Budget
 from mcheck.evaluate import State
 from mcheck.ir import TransitionSystem
-from mcheck.kernel.build import Library, Unavailable, build
+from mcheck.kernel.build import OPTIMIZE, Library, Unavailable, compile_library
 from mcheck.kernel.codegen import Layout, Unsupported, generate, layout, value_type
 
 __all__ = ["Kernel", "Unavailable", "load"]
@@ -107,7 +107,7 @@ class Kernel:
         return bad - 1 if bad else self._state(out)
 
 
-def load(ts: TransitionSystem[Any], budget: Budget | None = None) -> Kernel:
+def load(ts: TransitionSystem[Any], budget: Budget | None = None, optimize: str = OPTIMIZE) -> Kernel:
     """The kernel for ts, compiled (or from the cache) and loaded; Unavailable says why not."""
     start = time.monotonic()
     try:
@@ -116,4 +116,4 @@ def load(ts: TransitionSystem[Any], budget: Budget | None = None) -> Kernel:
         raise Unavailable(f"the native kernel does not handle this model: {e}") from None
     seconds = time.monotonic() - start
     ctype = _CTYPES[value_type(ts)]
-    return Kernel(ts, build(source, budget), layout(ts), seconds, ctype)
+    return Kernel(ts, compile_library(source, budget, optimize), layout(ts), seconds, ctype)

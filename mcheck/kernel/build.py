@@ -23,7 +23,8 @@ from pathlib import Path
 
 from mcheck.budget import Budget, OutOfBudget
 
-CFLAGS = ("-O2", "-std=c99", "-fPIC", "-shared", "-w")
+CFLAGS = ("-std=c99", "-fPIC", "-shared", "-w")
+OPTIMIZE = "-O2"
 CACHE_ENV = "XDG_CACHE_HOME"
 
 
@@ -59,12 +60,15 @@ def cache_dir() -> Path:
 _loaded: dict[str, ctypes.CDLL] = {}
 
 
-def build(source: str, budget: Budget | None = None) -> Library:
+def compile_library(source: str, budget: Budget | None = None, optimize: str = OPTIMIZE) -> Library:
     """The loaded library for `source`, compiled unless the cache has it. Raises Unavailable
-    (with the reason in one line) when it cannot be had, OutOfBudget when --timeout ends the compile."""
+    (with the reason in one line) when it cannot be had, OutOfBudget when --timeout ends the compile.
+    `optimize`: the optimization flag (tests compile many small kernels at -O0; the code has no
+    undefined behaviour, so it means the same at every level)."""
     budget = budget or Budget()
     cc = compiler()
-    key = hashlib.sha256("\0".join([*cc, *CFLAGS, source]).encode()).hexdigest()[:40]
+    flags = (optimize, *CFLAGS)
+    key = hashlib.sha256("\0".join([*cc, *flags, source]).encode()).hexdigest()[:40]
     directory = cache_dir()
     target = directory / f"k{key}.so"
     if key in _loaded:
@@ -83,7 +87,7 @@ def build(source: str, budget: Budget | None = None) -> Library:
             c_file.write_text(source)
             left = budget.left()
             try:
-                proc = subprocess.run([*cc, *CFLAGS, "-o", str(so_file), str(c_file)], capture_output=True, text=True,
+                proc = subprocess.run([*cc, *flags, "-o", str(so_file), str(c_file)], capture_output=True, text=True,
                                       timeout=None if left is None else max(left, 0.01), stdin=subprocess.DEVNULL)
             except subprocess.TimeoutExpired:
                 raise OutOfBudget(budget.phase, f"--timeout {budget.timeout:g} s") from None

@@ -25,6 +25,11 @@ from mcheck.ir import Expr, Intervals, Op, Transition, TransitionSystem
 CODEGEN_VERSION = 1
 """Part of the cache key: bump it whenever the generated C changes for the same IR."""
 
+MAX_SOURCE = 1_500_000
+"""The largest kernel source compiled (characters): gcc -O2 takes about 15 s on 0.7 MB of
+generated C and minutes on 5 MB; models that large (thousands of transitions that each reset
+dozens of variables) run on the Python engine, which compiles only the transitions reached."""
+
 INT_LIMIT = 1 << 62
 """Every intermediate value must stay within ±INT_LIMIT (long long holds it with room to spare)."""
 
@@ -115,18 +120,89 @@ def _lit(v: int) -> str:
     return f"{v}LL" if v >= 0 else f"(-{-v}LL)"
 
 
+SHARED_SIZE = 40
+"""An expression of at least this many nodes (as a tree) that several places use becomes a C
+function of its own: the IR is a DAG, and written out as trees per transition large models'
+sources grow by orders of magnitude (a join_all of 40 futures: 7 MB of C, a minute of gcc)."""
+
+
+class _Shared:
+    """The shared expressions that become functions (f<uid>), and those still to be written."""
+
+    def __init__(self, roots: list[Expr]) -> None:
+        refs = _count_refs(roots)
+        size: dict[int, int] = {}
+        order: list[Expr] = []
+        stack: list[tuple[Expr, bool]] = [(r, False) for r in roots]
+        while stack:
+            e, expanded = stack.pop()
+            if e.uid in size:
+                continue
+            if not expanded and e.args:
+                stack.append((e, True))
+                stack.extend((x, False) for x in e.args if x.uid not in size)
+                continue
+            size[e.uid] = min(1 + sum(size[x.uid] for x in e.args), 1 << 30)
+            order.append(e)
+        self.members = {e.uid for e in order if e.args and refs.get(e.uid, 0) >= 2 and size[e.uid] >= SHARED_SIZE}
+        self.wanted: dict[int, Expr] = {}
+
+    def call(self, e: Expr) -> str:
+        self.wanted.setdefault(e.uid, e)
+        return f"f{e.uid}(s)"
+
+    def definitions(self) -> list[str]:
+        """Every function called so far (and those their bodies call), prototypes first."""
+        bodies: list[str] = []
+        done: set[int] = set()
+        while len(done) < len(self.wanted):
+            for uid, e in list(self.wanted.items()):
+                if uid in done:
+                    continue
+                done.add(uid)
+                g = _CGen(_count_refs(list(e.args)), "    ", self)
+                text = g.expr(e, inline_root=True)
+                used = sorted(_vars_under(e, self.members))
+                bodies.append(f"static long long f{uid}(const val_t *s) {{")
+                bodies.extend(f"    const long long v{i} = s[{i}];" for i in used)
+                bodies.extend(g.lines)
+                bodies.append(f"    return {text};")
+                bodies.append("}")
+        protos = [f"static long long f{uid}(const val_t *s);" for uid in self.wanted]
+        return protos + bodies
+
+
+def _vars_under(e: Expr, stop: set[int]) -> set[int]:
+    """The variables e reads, not counting those inside shared functions it calls."""
+    out: set[int] = set()
+    seen: set[int] = set()
+    stack = list(e.args)
+    while stack:
+        x = stack.pop()
+        if x.uid in seen:
+            continue
+        seen.add(x.uid)
+        if x.op is Op.VAR:
+            out.add(x.value)
+        elif x.uid not in stop:
+            stack.extend(x.args)
+    return out
+
+
 class _CGen:
     """Emits C statements computing expressions, hoisting shared or large nodes into temporaries
-    (as evaluate._Gen does for Python)."""
+    (as evaluate._Gen does for Python), and calling the shared functions (_Shared)."""
 
-    def __init__(self, refcount: dict[int, int], indent: str) -> None:
+    def __init__(self, refcount: dict[int, int], indent: str, shared: _Shared | None = None) -> None:
         self.refcount = refcount
         self.indent = indent
+        self.shared = shared
         self.names: dict[int, str] = {}
         self.lines: list[str] = []
 
-    def expr(self, root: Expr) -> str:
+    def expr(self, root: Expr, inline_root: bool = False) -> str:
         texts: dict[int, str] = {}
+        shared = self.shared.members if self.shared is not None else set()
 
         def text_of(x: Expr) -> str:
             if x.op is Op.CONST:
@@ -139,6 +215,15 @@ class _CGen:
         while stack:
             e, expanded = stack.pop()
             if e.op in (Op.CONST, Op.VAR) or e.uid in self.names or e.uid in texts:
+                continue
+            if e.uid in shared and self.shared is not None and not (inline_root and e is root):
+                call = self.shared.call(e)
+                if self.refcount.get(e.uid, 0) >= 2:
+                    name = f"t{e.uid}"
+                    self.lines.append(f"{self.indent}const long long {name} = {call};")
+                    self.names[e.uid] = name
+                else:
+                    texts[e.uid] = call
                 continue
             if not expanded:
                 stack.append((e, True))
@@ -182,10 +267,10 @@ def _check_ranges(ts: TransitionSystem[Any]) -> None:
             raise Unsupported("an expression's value can exceed 64-bit arithmetic")
 
 
-def _transition_code(t: Transition[Any], conjuncts: list[Expr], n: int, indent: str) -> list[str]:
+def _transition_code(t: Transition[Any], conjuncts: list[Expr], n: int, indent: str, shared: _Shared) -> list[str]:
     """A block that appends (index, successor) when the conjuncts hold (evaluate._transition_code)."""
     inner = indent + "    "
-    g = _CGen(_count_refs(conjuncts + [u for _, u in t.updates]), inner)
+    g = _CGen(_count_refs(conjuncts + [u for _, u in t.updates]), inner, shared)
     body = [f"{indent}do {{ /* transition {t.index} */"]
     for c in conjuncts:
         text = g.expr(c)
@@ -209,7 +294,7 @@ def _transition_code(t: Transition[Any], conjuncts: list[Expr], n: int, indent: 
 Guarded = tuple[Transition[Any], list[Expr]]
 
 
-def _decision_tree(members: list[Guarded], indent: str, parts: list[str], n: int) -> None:
+def _decision_tree(members: list[Guarded], indent: str, parts: list[str], n: int, shared: _Shared) -> None:
     """evaluate._decision_tree's dispatch, with each leaf group inline (C compiles it ahead)."""
     votes: dict[int, set[int]] = {}
     counts: dict[int, int] = {}
@@ -222,7 +307,7 @@ def _decision_tree(members: list[Guarded], indent: str, parts: list[str], n: int
     best = max(counts, key=lambda v: (counts[v], len(votes[v])), default=None)
     if len(members) <= LEAF_GROUP or best is None or counts[best] * 2 < len(members):
         for t, conjuncts in members:
-            parts.extend(_transition_code(t, conjuncts, n, indent))
+            parts.extend(_transition_code(t, conjuncts, n, indent, shared))
         return
     by_value: dict[int, list[Guarded]] = {}
     rest: list[Guarded] = []
@@ -234,10 +319,10 @@ def _decision_tree(members: list[Guarded], indent: str, parts: list[str], n: int
             by_value.setdefault(hit.args[1].value, []).append((t, [c for c in cs if c is not hit]))
     for i, value in enumerate(sorted(by_value)):
         parts.append(f"{indent}{'if' if i == 0 else '} else if'} (v{best} == {_lit(value)}) {{")
-        _decision_tree(by_value[value], indent + "    ", parts, n)
+        _decision_tree(by_value[value], indent + "    ", parts, n, shared)
     parts.append(f"{indent}}}")
     if rest:
-        _decision_tree(rest, indent, parts, n)
+        _decision_tree(rest, indent, parts, n, shared)
 
 
 def _unpack_vars(n: int, indent: str = "    ") -> list[str]:
@@ -268,13 +353,20 @@ def generate(ts: TransitionSystem[Any]) -> str:
         f"static const val_t INIT[NV] = {{{', '.join(str(v.init) for v in ts.vars) or '0'}}};",
         "",
     ]
+    w = ts.waits
+    roots = [e for t in ts.transitions for e in (t.guard, *(u for _, u in t.updates))]
+    roots += [x for node in w.nodes for x in (node.live, node.ready)] + [e.cond for e in w.edges]
+    roots += [r.alive for r in w.roots] + [ts.overflow] + ([ts.quiescent] if ts.quiescent is not None else [])
+    shared = _Shared(roots)
+    header = len(parts)
     # Successor functions, one per priority level (evaluate.compile_system's order).
     for level in levels:
         parts.append(f"static int succ{level}(const val_t *s, val_t *out, int32_t *tids) {{")
         parts.extend(_unpack_vars(n))
         parts.append("    int k = 0;")
         if lazy:
-            _decision_tree([(t, _conjuncts(t.guard)) for t in ts.transitions if t.priority == level], "    ", parts, n)
+            _decision_tree([(t, _conjuncts(t.guard)) for t in ts.transitions if t.priority == level], "    ", parts, n,
+                           shared)
         else:
             groups: dict[tuple[int, int] | None, list[Transition[Any]]] = {}
             for t in ts.transitions:
@@ -286,7 +378,7 @@ def generate(ts: TransitionSystem[Any]) -> str:
                     parts.append(f"    if (v{key[0]} == {_lit(key[1])}) {{")
                     indent = "        "
                 for t in group:
-                    parts.extend(_transition_code(t, _conjuncts(t.guard)[1 if key is not None else 0:], n, indent))
+                    parts.extend(_transition_code(t, _conjuncts(t.guard)[1 if key is not None else 0:], n, indent, shared))
                 if key is not None:
                     parts.append("    }")
         parts.append("    return k;")
@@ -299,7 +391,7 @@ def generate(ts: TransitionSystem[Any]) -> str:
     parts.append("    return 0;")
     parts.append("}")
     parts.append("")
-    parts.extend(_stuck_code(ts))
+    parts.extend(_stuck_code(ts, shared))
     for name, e in (("overflow", ts.overflow), ("quiescent", ts.quiescent)):
         parts.append(f"static int {name}(const val_t *s) {{")
         if e is None:
@@ -307,7 +399,7 @@ def generate(ts: TransitionSystem[Any]) -> str:
             parts.append("    return 1;")
         else:
             parts.extend(_unpack_vars(n))
-            g = _CGen(_count_refs([e]), "    ")
+            g = _CGen(_count_refs([e]), "    ", shared)
             text = g.expr(e)
             parts.extend(g.lines)
             parts.append(f"    return ({text}) != 0;")
@@ -315,11 +407,16 @@ def generate(ts: TransitionSystem[Any]) -> str:
         parts.append("")
     parts.extend(_canon_code(ts))
     parts.extend(_pack_code(lay))
+    parts[header:header] = shared.definitions()
     runtime = resources.files("mcheck.kernel").joinpath("runtime.c").read_text()
-    return "\n".join(parts) + "\n" + runtime
+    source = "\n".join(parts) + "\n" + runtime
+    if len(source) > MAX_SOURCE:
+        raise Unsupported(f"its kernel would be {len(source) / 1e6:.1f} MB of C, more than the "
+                          f"{MAX_SOURCE / 1e6:.1f} MB mcheck compiles")
+    return source
 
 
-def _stuck_code(ts: TransitionSystem[Any]) -> list[str]:
+def _stuck_code(ts: TransitionSystem[Any], shared: _Shared) -> list[str]:
     """How many processes are stuck (evaluate.compile_system's stuck_tasks, the same fixpoint).
     Cheaper than the full fixpoint where it can be: a state whose every alive process has an
     enabled step is settled by the quick exit; else the roots' own nodes are looked at first,
@@ -329,13 +426,13 @@ def _stuck_code(ts: TransitionSystem[Any]) -> list[str]:
     out = ["static int stuck_tasks(const val_t *s, const uint8_t *enabled) {"]
     out.extend(_unpack_vars(n))
     out.append("    (void)enabled;")
-    gq = _CGen(_count_refs([r.alive for r in w.roots]), "    ")
+    gq = _CGen(_count_refs([r.alive for r in w.roots]), "    ", shared)
     quick = [f"(!{gq.expr(r.alive)} || enabled[{i}])" for i, r in enumerate(w.roots)]
     out.extend(gq.lines)
     out.append(f"    if ({' && '.join(quick) or '1'}) return 0;")
     roots_exprs = [x for node in w.nodes for x in (node.live, node.ready)]
     roots_exprs += [e.cond for e in w.edges] + [r.alive for r in w.roots]
-    g = _CGen(_count_refs(roots_exprs), "    ")
+    g = _CGen(_count_refs(roots_exprs), "    ", shared)
     g.names.update(gq.names)  # temporaries of the quick exit are in scope
     out.append(f"    uint8_t S[{max(len(w.nodes), 1)}];")
     root_nodes = sorted({r.node for r in w.roots})
