@@ -13,6 +13,7 @@ mcheck then runs on Python and says so (it forces that path with CC pointing now
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import shutil
@@ -24,11 +25,11 @@ import pytest
 from conftest import MODELS, ROOT, compile_text
 from modelgen import random_model
 
+import mcheck.kernel.build as build
 from mcheck import bfs, kernel
 from mcheck.budget import Budget
 from mcheck.errors import ModelError
 from mcheck.evaluate import CompiledSystem, compile_system, evaluate, stuck_set
-import mcheck.kernel.build as build
 from mcheck.kernel.search import search
 from mcheck.model import CompiledModel, TimeMode
 from mcheck.source import Source
@@ -52,10 +53,8 @@ def private_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
 def _variants(path: Path) -> list[CompiledModel]:
     source = read_source(str(path))
     out = [load(source, TimeMode.UNTIMED)]
-    try:
+    with contextlib.suppress(ModelError):  # a model on the multi-thread runtime has no exact time
         out.append(load(source, TimeMode.EXACT))
-    except ModelError:  # a model on the multi-thread runtime has no exact time
-        pass
     return out
 
 
@@ -120,7 +119,7 @@ def test_bundled_model_state_by_state(path: Path) -> None:
     for model in _variants(path):
         cs = compile_system(model.ts)
         if str(path.relative_to(MODELS)) in TOO_LARGE:
-            with pytest.raises(kernel.Unavailable, match="MB of C, more than the 1.5 MB mcheck compiles"):
+            with pytest.raises(kernel.Unavailable, match=r"MB of C, more than the 1\.5 MB mcheck compiles"):
                 kernel.load(model.ts, optimize="-O0")
             continue
         k = kernel.load(model.ts, optimize="-O0")
@@ -138,7 +137,8 @@ def test_generated_model_state_by_state(seed: int) -> None:
     compared = 0
     for time in (TimeMode.UNTIMED, TimeMode.EXACT):
         try:
-            model = compile_text(text, time, name=f"seed-{seed}.mc", runtime="current-thread" if time is TimeMode.EXACT else None)
+            runtime = "current-thread" if time is TimeMode.EXACT else None
+            model = compile_text(text, time, name=f"seed-{seed}.mc", runtime=runtime)
         except ModelError:
             continue
         cs = compile_system(model.ts)
@@ -148,7 +148,9 @@ def test_generated_model_state_by_state(seed: int) -> None:
     assert compared > 0, f"seed {seed}: no variant of the generated model compiled"
 
 
-POOL = (ROOT / "bench" / "bench.py").read_text().split('MODEL = """', 1)[1].split('"""', 1)[0].replace("{{", "{").replace("}}", "}")
+_BENCH = (ROOT / "bench" / "bench.py").read_text()
+POOL = _BENCH.split('MODEL = """', 1)[1].split('"""', 1)[0].replace("{{", "{").replace("}}", "}")
+"""The benchmark's pool shape (bench/bench.py), with {n} for the number of request tasks."""
 
 
 @needs_cc
