@@ -1,6 +1,6 @@
 """IR → C: one self-contained C file per TransitionSystem, the search kernel (as SPIN's pan.c).
 
-The generated code mirrors `evaluate.compile_system` exactly, including the order in which it
+NOTE(kernel-order): the generated code mirrors `evaluate.compile_system` exactly, including the order in which it
 lists successors (the same dispatch on `var == const` conjuncts, the same decision tree for large
 systems), so that the kernel's BFS stores states in the same order as `bfs.search` and finds the
 same shortest trace. The fixed part (`runtime.c`: packing, the visited set, the BFS loop, the
