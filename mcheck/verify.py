@@ -195,6 +195,7 @@ def _bfs_search(model: CompiledModel, limits: bfs.Limits, budget: Budget, compil
     """The BFS on the kernel asked for, and how it ran for the summary line ("" for the Python
     BFS by choice or because the model was small; else the native kernel's compile cost, or why
     there was no native kernel)."""
+    first = None
     if kernel is Kernel.AUTO and limits.max_states > PYTHON_FIRST:
         budget.enter(Phase.SEARCH)
         first = bfs.search(model.ts, dataclasses.replace(limits, max_states=PYTHON_FIRST), budget, compiled)
@@ -206,9 +207,12 @@ def _bfs_search(model: CompiledModel, limits: bfs.Limits, budget: Budget, compil
     from mcheck import kernel as native  # the native kernel's modules only where it is asked for
     from mcheck.kernel.search import search
 
-    budget.enter(Phase.KERNEL)
     try:
+        budget.enter(Phase.KERNEL)
         built = native.load(model.ts, budget)
+    except OutOfBudget as e:  # --timeout while compiling: inconclusive, with what the Python search had explored
+        stats = first.stats if first is not None else bfs.Stats(0, 0, 0, 0.0, bfs.peak_rss_mib())
+        return bfs.SearchResult(bfs.Outcome.LIMIT, stats, (), e.limit), "native kernel, not compiled in time"
     except native.Unavailable as e:
         budget.enter(Phase.SEARCH)
         return bfs.search(model.ts, limits, budget, compiled), f"Python engine: {e}"
