@@ -27,13 +27,13 @@ from modelgen import random_model
 
 import mcheck.kernel.build as build
 from mcheck import bfs, kernel
-from mcheck.budget import Budget
+from mcheck.budget import Budget, OutOfBudget, Phase
 from mcheck.errors import ModelError
 from mcheck.evaluate import CompiledSystem, compile_system, evaluate, stuck_set
 from mcheck.kernel.search import search
 from mcheck.model import CompiledModel, TimeMode
 from mcheck.source import Source
-from mcheck.verify import Kernel, check, load, read_source
+from mcheck.verify import PYTHON_FIRST, Kernel, check, load, read_source
 
 HAVE_CC = shutil.which(os.environ.get("CC", "").split()[0] if os.environ.get("CC", "").strip() else "cc") is not None
 needs_cc = pytest.mark.skipif(not HAVE_CC, reason="no C compiler: the kernel cannot be built (the fallback test covers this)")
@@ -268,3 +268,32 @@ def test_layout_fits_the_pool_in_two_words() -> None:
     assert lay.words == 2, lay
     assert dataclasses.replace(model.ts, atomic=False).rest == model.ts.rest
     assert layout(dataclasses.replace(model.ts, atomic=False)).words > 2  # every variable stored
+
+
+@needs_cc
+def test_auto_hands_a_large_model_to_the_kernel() -> None:
+    """Past verify.PYTHON_FIRST states the native kernel searches again from the start: the same
+    count as the Python search of the whole space (110,314 states for the pool at N = 5)."""
+    model = load(Source("pool.mc", POOL.replace("{n}", "5")), TimeMode.UNTIMED, symmetry=False, runtime="current-thread")
+    result = check(model, kernel=Kernel.AUTO)
+    assert result.status.value == "safe"
+    assert result.stats.states == 110_314 and result.stats.transitions == 323_414
+    assert result.kernel.startswith("native kernel"), result.kernel
+
+
+class _ExpiresAtTheKernel(Budget):
+    """A budget that runs out as the kernel's compile starts (as --timeout would during it)."""
+
+    def enter(self, phase: Phase, status: str = "", check: bool = True) -> None:
+        super().enter(phase, status, check)
+        if phase is Phase.KERNEL:
+            raise OutOfBudget(phase, "--timeout 1 s")
+
+
+def test_a_timeout_during_the_compile_is_inconclusive_with_what_was_explored() -> None:
+    model = load(Source("pool.mc", POOL.replace("{n}", "5")), TimeMode.UNTIMED, symmetry=False, runtime="current-thread")
+    result = check(model, kernel=Kernel.AUTO, budget=_ExpiresAtTheKernel())
+    assert result.status.value == "inconclusive"
+    assert result.reason == "--timeout 1 s reached before the search ended"
+    assert result.stats.states == PYTHON_FIRST  # the Python search's first part
+    assert result.kernel == "native kernel, not compiled in time"
