@@ -642,6 +642,7 @@ def json_doc(model: CompiledModel, result: Result, path: str, show_invariant: bo
         "time": model.time.value,
         "runtime": model.runtime,
         "engine": result.engine,
+        "kernel": result.kernel,
         "verdict": result.status.value,
         "exit_code": result.status.exit_code,
         "stats": {"states": st.states, "transitions": st.transitions, "depth": st.depth,
