@@ -134,7 +134,7 @@ GENERATED = range(int(os.environ.get("MCHECK_RANDOM_SEED", "1000")), int(os.envi
 @pytest.mark.parametrize("seed", GENERATED)
 def test_generated_model_state_by_state(seed: int) -> None:
     text = random_model(seed)
-    compared = 0
+    compared = too_large = 0
     for time in (TimeMode.UNTIMED, TimeMode.EXACT):
         try:
             runtime = "current-thread" if time is TimeMode.EXACT else None
@@ -142,9 +142,16 @@ def test_generated_model_state_by_state(seed: int) -> None:
         except ModelError:
             continue
         cs = compile_system(model.ts)
-        k = kernel.load(model.ts, optimize="-O0")
+        try:
+            k = kernel.load(model.ts, optimize="-O0")
+        except kernel.Unavailable as e:  # over codegen.MAX_SOURCE: such a model runs on the Python engine
+            assert "MB of C, more than the" in str(e), e
+            too_large += 1
+            continue
         compared += compare_states(model, k, cs)
         compare_search(model, k, cs, bfs.Limits(max_states=20_000))
+    if compared == 0 and too_large:
+        pytest.skip(f"seed {seed}: every variant's kernel is over codegen.MAX_SOURCE")
     assert compared > 0, f"seed {seed}: no variant of the generated model compiled"
 
 
