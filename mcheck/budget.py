@@ -24,6 +24,7 @@ class Phase(Enum):
     RESOLVE = "checking the model"
     COMPILE = "compiling"
     CODEGEN = "generating code"
+    KERNEL = "compiling the native kernel"
     SEARCH = "searching"
     Z3 = "running the z3 engine"
     VICTIMS = "searching for victims"

@@ -504,7 +504,8 @@ def render_text(model: CompiledModel, result: Result, path: str, show_invariant:
         v = result.victims
         stopped = f", stopped by {v.stopped}" if v.stopped else ""
         summary += f"; victim search {v.states} states, {v.seconds:.2f} s{stopped}"
-    lines.append(f"summary: {result.status.value}; {summary}; engine {result.engine}")
+    how = f" ({result.kernel})" if result.kernel else ""
+    lines.append(f"summary: {result.status.value}; {summary}; engine {result.engine}{how}")
     return "\n".join(lines) + "\n"
 
 
@@ -560,6 +561,7 @@ def json_doc(model: CompiledModel, result: Result, path: str, show_invariant: bo
         "time": model.time.value,
         "runtime": model.runtime,
         "engine": result.engine,
+        "kernel": result.kernel,
         "verdict": result.status.value,
         "exit_code": result.status.exit_code,
         "stats": {"states": st.states, "transitions": st.transitions, "depth": st.depth,

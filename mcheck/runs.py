@@ -24,7 +24,7 @@ from mcheck.errors import Diagnostic, InternalError, ModelError, UsageError
 from mcheck.model import CompiledModel, TimeMode
 from mcheck.source import Source
 from mcheck.trace import Result, Status
-from mcheck.verify import MAX_MODEL_BYTES, Engine, check, load, read_source
+from mcheck.verify import MAX_MODEL_BYTES, Engine, Kernel, check, load, read_source
 
 EXIT_SAFE = 0
 EXIT_STUCK = 1
@@ -61,6 +61,7 @@ class Options:
     timeout: float | None = None  # per model (and per time mode in `mcheck test`)
     max_memory_mib: float | None = None
     runtime: str | None = None  # --runtime; None: the model's header, else the time mode's default
+    kernel: Kernel | None = None  # --kernel; None: $MCHECK_KERNEL, else auto
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,7 +155,7 @@ def run_source(path: str, text: str | None, opts: Options, budget: Budget | None
         with alarm(budget):
             source = read_source(path, opts.max_size) if text is None else Source(path, text)
             model = load(source, opts.time, symmetry=opts.symmetry, budget=budget, runtime=opts.runtime)
-            result = check(model, opts.limits, opts.engine, budget, opts.z3_rlimit)
+            result = check(model, opts.limits, opts.engine, budget, opts.z3_rlimit, opts.kernel)
         return replace(done(), result=result)
     except InternalError as e:
         return replace(done(), internal=str(e))

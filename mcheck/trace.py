@@ -93,3 +93,4 @@ class Result:
     proof: Proof | None = None  # z3 (or both): the invariant that proves a safe verdict
     notes: tuple[str, ...] = ()  # --engine both: what the other engine found
     victims: VictimSearch | None = None  # a stuck result: the search for victims after it
+    kernel: str = ""  # how the BFS ran, for the summary line: the native kernel's cost, or why it did not run

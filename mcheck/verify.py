@@ -46,6 +46,31 @@ class Engine(Enum):
     BOTH = "both"  # both, and an InternalError if they disagree
 
 
+class Kernel(Enum):
+    """Which code runs the breadth-first search (the same search, the same results)."""
+
+    AUTO = "auto"  # the Python BFS up to PYTHON_FIRST states; past them the native kernel, where a C compiler is
+    NATIVE = "native"  # the native kernel (mcheck/kernel), compiled with the machine's C compiler, from the start
+    PYTHON = "python"  # the Python BFS (bfs.py), the reference
+
+
+KERNEL_ENV = "MCHECK_KERNEL"
+"""The default of --kernel (auto, native or python) when set."""
+
+PYTHON_FIRST = 20_000
+"""With --kernel auto, the states the Python BFS explores before the native kernel takes over (it
+searches again from the start): about a third of a second, less than compiling a kernel costs
+(0.5-3 s), so small models, nearly all of them, are answered before a compiler would be done."""
+
+
+def default_kernel() -> Kernel:
+    value = os.environ.get(KERNEL_ENV, "").strip().lower()
+    try:
+        return Kernel(value) if value else Kernel.AUTO
+    except ValueError:
+        raise UsageError(f"{KERNEL_ENV}={value}: expected one of auto, native, python") from None
+
+
 def read_source(path: str, max_bytes: int = MAX_MODEL_BYTES) -> Source:
     """The model file's text. Refuses what is not a regular file (a directory, a FIFO or a device
     could block or never end), a file over `max_bytes`, and text that is not UTF-8 (located)."""
@@ -123,21 +148,24 @@ def check(
     engine: Engine = Engine.BFS,
     budget: Budget | None = None,
     z3_rlimit: int = DEFAULT_Z3_RLIMIT,
+    kernel: Kernel | None = None,
 ) -> Result:
     """Search the model with `engine` within `limits` and the run's `budget` (a Budget that runs
     out ends the search inconclusive, with what it explored); the z3 engine's own work is bounded by
-    `z3_rlimit` resource units, so that its verdict is deterministic."""
+    `z3_rlimit` resource units, so that its verdict is deterministic. `kernel` (default: $MCHECK_KERNEL,
+    else auto) says which code runs the BFS."""
     limits = limits or bfs.Limits()
     budget = budget or Budget()
+    kernel = kernel or default_kernel()
     budget.enter(Phase.CODEGEN)
     try:
         compiled = compile_system(model.ts, budget)
     except OutOfBudget as e:
         return Result(Status.INCONCLUSIVE, engine.value, bfs.Stats(0, 0, 0, 0.0, bfs.peak_rss_mib()), reason=str(e))
     found = None
+    how = ""
     if engine is not Engine.Z3:
-        budget.enter(Phase.SEARCH)
-        found = bfs.search(model.ts, limits, budget, compiled)
+        found, how = _bfs_search(model, limits, budget, compiled, kernel)
     proved = None
     if engine is not Engine.BFS:
         start = time.monotonic()
@@ -150,16 +178,47 @@ def check(
                 return stopped
             # --engine both: what the BFS decided stands (a stuck state found in time is the answer), and
             # the note says that z3 did not finish, as when it stops itself between two queries.
-            return _cross_check(_bfs_result(model, found, compiled, limits, budget), _BFS_DECIDES[found.outcome],
+            return _cross_check(_bfs_result(model, found, compiled, limits, budget, how), _BFS_DECIDES[found.outcome],
                                 stopped, None)
     if proved is None:
         assert found is not None
-        return _bfs_result(model, found, compiled, limits, budget)
+        return _bfs_result(model, found, compiled, limits, budget, how)
     z3_result = _z3_result(model, proved, compiled, limits, budget)
     if found is None:
         return z3_result
-    return _cross_check(_bfs_result(model, found, compiled, limits, budget), _BFS_DECIDES[found.outcome], z3_result,
-                        _z3_decides(proved))
+    return _cross_check(_bfs_result(model, found, compiled, limits, budget, how), _BFS_DECIDES[found.outcome],
+                        z3_result, _z3_decides(proved))
+
+
+def _bfs_search(model: CompiledModel, limits: bfs.Limits, budget: Budget, compiled: CompiledSystem,
+                kernel: Kernel) -> tuple[bfs.SearchResult, str]:
+    """The BFS on the kernel asked for, and how it ran for the summary line ("" for the Python
+    BFS by choice or because the model was small; else the native kernel's compile cost, or why
+    there was no native kernel)."""
+    first = None
+    if kernel is Kernel.AUTO and limits.max_states > PYTHON_FIRST:
+        budget.enter(Phase.SEARCH)
+        first = bfs.search(model.ts, dataclasses.replace(limits, max_states=PYTHON_FIRST), budget, compiled)
+        if first.limit_hit != f"--max-states {PYTHON_FIRST}":
+            return first, ""
+    if kernel is Kernel.PYTHON or (kernel is Kernel.AUTO and limits.max_states <= PYTHON_FIRST):
+        budget.enter(Phase.SEARCH)
+        return bfs.search(model.ts, limits, budget, compiled), ""
+    from mcheck import kernel as native  # the native kernel's modules only where it is asked for
+    from mcheck.kernel.search import search
+
+    try:
+        budget.enter(Phase.KERNEL)
+        built = native.load(model.ts, budget)
+    except OutOfBudget as e:  # --timeout while compiling: inconclusive, with what the Python search had explored
+        stats = first.stats if first is not None else bfs.Stats(0, 0, 0, 0.0, bfs.peak_rss_mib())
+        return bfs.SearchResult(bfs.Outcome.LIMIT, stats, (), e.limit), "native kernel, not compiled in time"
+    except native.Unavailable as e:
+        budget.enter(Phase.SEARCH)
+        return bfs.search(model.ts, limits, budget, compiled), f"Python engine: {e}"
+    budget.enter(Phase.SEARCH)
+    found, _ = search(model.ts, built, compiled, limits, budget)
+    return found, built.describe()
 
 
 def _z3_search(model: CompiledModel, limits: bfs.Limits, budget: Budget, rlimit: int,
@@ -198,7 +257,12 @@ def _overflow_reason(model: CompiledModel, state: State) -> str:
 
 
 def _bfs_result(model: CompiledModel, found: bfs.SearchResult, compiled: CompiledSystem, limits: bfs.Limits,
-                budget: Budget) -> Result:
+                budget: Budget, how: str = "") -> Result:
+    return dataclasses.replace(_bfs_verdict(model, found, compiled, limits, budget), kernel=how)
+
+
+def _bfs_verdict(model: CompiledModel, found: bfs.SearchResult, compiled: CompiledSystem, limits: bfs.Limits,
+                 budget: Budget) -> Result:
     if found.outcome is bfs.Outcome.STUCK:
         return _stuck_result(model, "bfs", found.stats, found.path, compiled, limits, budget)
     if found.outcome is bfs.Outcome.EXHAUSTED:
