@@ -61,7 +61,7 @@ class _Gen:
     def __init__(self, seed: int) -> None:
         self.rng = random.Random(seed)
         self.values = random.Random(f"message values {seed}")  # apart from rng: see the docstring
-        self.msgs = self.values.random() < 0.15  # this model's channels carry `enum Msg` values
+        self.msgs = self.values.random() < 0.3  # this model's channels carry `enum Msg` values
         self.names = 0
         self.res: list[_Res] = []
         self.fns: list[tuple[str, str, list[str]]] = []  # (name, resource kind it takes, text lines)
