@@ -230,10 +230,11 @@ def _lazy_group(groups: list[Callable[[State, list[tuple[int, State]]], None]], 
 LEAF_GROUP = 8
 
 
-def _decision_tree(members: list[Guarded], indent: str, parts: list[str],
-                   groups: list[Callable[[State, list[tuple[int, State]]], None]], n: int, budget: Budget) -> None:
-    """Dispatch on `var == const` conjuncts: test the variable most transitions constrain, then
-    recurse on each value; small groups become lazily compiled functions."""
+def dispatch_split(members: list[Guarded]) -> tuple[int, dict[int, list[Guarded]], list[Guarded]] | None:
+    """One level of the dispatch tree: the variable most of `members` test with `var == const`
+    (any that two of them test), the members by that value (without that conjunct) and the rest;
+    None when they stay one leaf group. The C kernel (mcheck/kernel/codegen.py) builds its tree
+    with this too, so both engines try transitions in the same order (NOTE(kernel-order))."""
     votes: dict[int, set[int]] = {}
     counts: dict[int, int] = {}
     for _t, cs in members:
@@ -244,9 +245,7 @@ def _decision_tree(members: list[Guarded], indent: str, parts: list[str],
                 counts[k[0]] = counts.get(k[0], 0) + 1
     best = max(counts, key=lambda v: (counts[v], len(votes[v])), default=None)
     if len(members) <= LEAF_GROUP or best is None or counts[best] < 2:
-        groups.append(_lazy_group(groups, len(groups), members, n, budget))
-        parts.append(f"{indent}_groups[{len(groups) - 1}](s, out)")
-        return
+        return None
     by_value: dict[int, list[Guarded]] = {}
     rest: list[Guarded] = []
     for t, cs in members:
@@ -255,6 +254,19 @@ def _decision_tree(members: list[Guarded], indent: str, parts: list[str],
             rest.append((t, cs))
         else:
             by_value.setdefault(hit.args[1].value, []).append((t, [c for c in cs if c is not hit]))
+    return best, by_value, rest
+
+
+def _decision_tree(members: list[Guarded], indent: str, parts: list[str],
+                   groups: list[Callable[[State, list[tuple[int, State]]], None]], n: int, budget: Budget) -> None:
+    """Dispatch on `var == const` conjuncts (dispatch_split), recursing on each value; small
+    groups become lazily compiled functions."""
+    split = dispatch_split(members)
+    if split is None:
+        groups.append(_lazy_group(groups, len(groups), members, n, budget))
+        parts.append(f"{indent}_groups[{len(groups) - 1}](s, out)")
+        return
+    best, by_value, rest = split
     for i, value in enumerate(sorted(by_value)):
         parts.append(f"{indent}{'if' if i == 0 else 'elif'} v{best} == {value}:")
         _decision_tree(by_value[value], indent + "    ", parts, groups, n, budget)

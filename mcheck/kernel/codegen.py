@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
-from mcheck.evaluate import LAZY_NODES, LAZY_TRANSITIONS, LEAF_GROUP, _conjuncts, _count_refs, _dispatch_key, _size
+from mcheck.evaluate import LAZY_NODES, LAZY_TRANSITIONS, _conjuncts, _count_refs, _dispatch_key, _size, dispatch_split
 from mcheck.ir import Expr, Intervals, Op, Transition, TransitionSystem
 
 CODEGEN_VERSION = 1
@@ -295,28 +295,14 @@ Guarded = tuple[Transition[Any], list[Expr]]
 
 
 def _decision_tree(members: list[Guarded], indent: str, parts: list[str], n: int, shared: _Shared) -> None:
-    """evaluate._decision_tree's dispatch, with each leaf group inline (C compiles it ahead)."""
-    votes: dict[int, set[int]] = {}
-    counts: dict[int, int] = {}
-    for _t, cs in members:
-        for c in cs:
-            k = _dispatch_key(c)
-            if k is not None:
-                votes.setdefault(k[0], set()).add(k[1])
-                counts[k[0]] = counts.get(k[0], 0) + 1
-    best = max(counts, key=lambda v: (counts[v], len(votes[v])), default=None)
-    if len(members) <= LEAF_GROUP or best is None or counts[best] * 2 < len(members):
+    """evaluate._decision_tree's dispatch (the same evaluate.dispatch_split), with each leaf group
+    inline (C compiles it ahead)."""
+    split = dispatch_split(members)
+    if split is None:
         for t, conjuncts in members:
             parts.extend(_transition_code(t, conjuncts, n, indent, shared))
         return
-    by_value: dict[int, list[Guarded]] = {}
-    rest: list[Guarded] = []
-    for t, cs in members:
-        hit = next((c for c in cs if (k := _dispatch_key(c)) is not None and k[0] == best), None)
-        if hit is None:
-            rest.append((t, cs))
-        else:
-            by_value.setdefault(hit.args[1].value, []).append((t, [c for c in cs if c is not hit]))
+    best, by_value, rest = split
     for i, value in enumerate(sorted(by_value)):
         parts.append(f"{indent}{'if' if i == 0 else '} else if'} (v{best} == {_lit(value)}) {{")
         _decision_tree(by_value[value], indent + "    ", parts, n, shared)
