@@ -135,7 +135,6 @@ KNOWN: dict[str, str] = {  # model -> the open mcheck bug it shows (a strict exp
     "g_187750.mc": "not analysed yet (CI's sample, seed 187725)",
     "g_187784.mc": "a livelock: t12's loop re-arms its sleep(20) each round, so it never breaks and never reaches "
                    "its ch2.recv(); h5's send waits on a task that runs for ever, which mcheck's stuck states do not cover",
-    "g_187809.mc": "not analysed yet (CI's sample, seed 187725)",
 }
 
 

@@ -417,6 +417,21 @@ class Compiler:
             return self.alive(t)
         return b.or_(self.alive(t), b.and_(b.eq(b.var(t.root.state_var), PC_DEAD), self.may_run(t.spawner)))
 
+    def runners(self, t: TaskInst) -> list[tuple[TaskInst, Expr]]:
+        """Who may still run t's code, each with when: t while it is alive; while it is not
+        spawned yet, its spawner while that is alive, and so on up the spawn chain. A wait on t
+        is a wait on the first of these that holds (never on a task that is not running)."""
+        b = self.b
+        assert t.root is not None
+        out = [(t, self.alive(t))]
+        unspawned = [b.eq(b.var(t.root.state_var), PC_DEAD)]
+        u = t.spawner
+        while u is not None and u.root is not None:
+            out.append((u, b.and_(*unspawned, self.alive(u))))
+            unspawned.append(b.eq(b.var(u.root.state_var), PC_DEAD))
+            u = u.spawner
+        return out
+
     def producers(self, r: int) -> list[Slot]:
         """Code slots that contain a send on resource r (directly in their own code)."""
         out = []

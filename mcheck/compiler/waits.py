@@ -74,13 +74,15 @@ def producer_edges(c: Compiler, s: Slot, waiting: Expr) -> list[WaitEdge]:
         assert proot is not None
         plive = _live_code(c, prod)
         out.append(WaitEdge(s.index, prod.index, b.and_(waiting, plive), EdgeKind.PRODUCER, s.res))
-        if prod is not proot:
-            out.append(WaitEdge(s.index, proot.index, b.and_(waiting, b.not_(plive), c.may_run(prod.task)),
+        # A producer not created yet: its task (or, not spawned yet, the spawner) may create it.
+        # Never an edge to a task that is not running: its node is not stuck, so such an edge
+        # would settle the receive although nothing can send.
+        for u, when in c.runners(prod.task):
+            assert u.root is not None
+            if u is prod.task and prod is proot:
+                continue
+            out.append(WaitEdge(s.index, u.root.index, b.and_(waiting, b.not_(plive), when),
                                 EdgeKind.PRODUCER, s.res))
-        if prod.task.spawner is not None and prod.task.spawner.root is not None:
-            sp = prod.task.spawner.root
-            out.append(WaitEdge(s.index, sp.index, b.and_(waiting, b.eq(b.var(proot.state_var), PC_DEAD),
-                                                          c.may_run(prod.task)), EdgeKind.PRODUCER, s.res))
     return out
 
 

@@ -22,7 +22,7 @@ from mcheck.compiler.step import Step
 from mcheck.compiler.sync import LeafSemantics, Res, State, TraceWords
 from mcheck.instantiate import Slot
 from mcheck.ir import EdgeKind, Expr, WaitEdge
-from mcheck.model import PC_DEAD, ST_GRANTED, ST_HELD, ST_IDLE, ST_QUEUED, EventKind, ResourceInfo, SlotInfo, SlotKind
+from mcheck.model import ST_GRANTED, ST_HELD, ST_IDLE, ST_QUEUED, EventKind, ResourceInfo, SlotInfo, SlotKind
 
 if TYPE_CHECKING:
     from mcheck.compiler.machine import Compiler
@@ -180,13 +180,10 @@ class Acquire(LeafSemantics):
         if info.kind is p.ResKind.CHANNEL:
             full = b.and_(queued, b.lt(0, b.var(info.msgs_var)))
             for t in c.receiver_tasks(s.res):
-                assert t.root is not None
-                out.append(WaitEdge(s.index, t.root.index, b.and_(full, c.alive(t)), EdgeKind.RESOURCE, s.res))
-                if t.spawner is not None and t.spawner.root is not None:
-                    # A receiver not spawned yet receives only once its spawner gets that far.
-                    out.append(WaitEdge(s.index, t.spawner.root.index,
-                                        b.and_(full, b.eq(b.var(t.root.state_var), PC_DEAD), c.may_run(t)),
-                                        EdgeKind.RESOURCE, s.res))
+                # A receiver not spawned yet receives only once its spawner gets that far.
+                for u, when in c.runners(t):
+                    assert u.root is not None
+                    out.append(WaitEdge(s.index, u.root.index, b.and_(full, when), EdgeKind.RESOURCE, s.res))
         return out
 
 
