@@ -29,6 +29,7 @@ class Phase(Enum):
     Z3 = "running the z3 engine"
     VICTIMS = "searching for victims"
     EXPLAIN = "explaining the stuck state"
+    STARVATION = "searching for starvation"
 
 
 class OutOfBudget(MCheckError):

@@ -187,6 +187,9 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument("--time", choices=[m.value for m in TimeMode], default=TimeMode.UNTIMED.value,
                    help="untimed (default): timers may fire at any moment; exact: tokio's paused clock")
     _common(v, "model")
+    v.add_argument("--starvation", action="store_true",
+                   help="also search a safe model for a task that waits for ever while other tasks loop "
+                        "(a livelock: exit 1); keeps the whole state graph")
     v.add_argument("--show-invariant", action="store_true",
                    help="with a z3 proof of safety, print the inductive invariant in the model's names")
     t = sub.add_parser("test", help="check models against their `// expect:` headers, in both time modes",
@@ -300,7 +303,7 @@ def _options(args: argparse.Namespace, time_mode: TimeMode) -> Options:
     mem = args.max_memory / (1024 * 1024) if args.max_memory else default_max_memory_mib()
     return Options(time_mode, Engine(args.engine), bfs.Limits(max_states=args.max_states, max_depth=args.max_depth),
                    args.z3_rlimit, args.max_size, not args.no_symmetry, args.timeout, mem, args.runtime,
-                   Kernel(args.kernel) if args.kernel else None)
+                   Kernel(args.kernel) if args.kernel else None, getattr(args, "starvation", False))
 
 
 def _run(path: str, opts: Options, args: argparse.Namespace, label: str) -> Outcome:

@@ -8,6 +8,7 @@ was polled, which select! branch won) plus the difference between the states bef
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,7 +31,7 @@ from mcheck.model import (
 from mcheck.program import ResKind
 from mcheck.source import Span
 from mcheck.timeline import Claim, Hold, Occupancy, claims, occupancy
-from mcheck.trace import Result, Status, step_events
+from mcheck.trace import Result, Status, Step, step_events
 
 JSON_SCHEMA = "mcheck-result/1"
 
@@ -127,12 +128,17 @@ class Describer:
 
 def describe_steps(model: CompiledModel, result: Result) -> list[StepText]:
     assert result.trace is not None
+    return describe_run(model, result.trace.initial, result.trace.steps)
+
+
+def describe_run(model: CompiledModel, initial: State, steps: Sequence[Step]) -> list[StepText]:
+    """The words for each step of a run from `initial`."""
     d = Describer(model)
     ts = model.ts
     out: list[StepText] = []
-    before = result.trace.initial
+    before = initial
     now_ms = 0
-    for n, step in enumerate(result.trace.steps, start=1):
+    for n, step in enumerate(steps, start=1):
         lab = ts.transitions[step.transition].label
         after = step.state
         events: list[str] = []
@@ -460,15 +466,30 @@ def _report_lines(model: CompiledModel, report: StuckReport, state: State) -> li
     return out
 
 
-def render_text(model: CompiledModel, result: Result, path: str, show_invariant: bool = False) -> str:
-    lines: list[str] = []
+def step_lines(model: CompiledModel, stx: StepText) -> list[str]:
+    """A step of a trace as text: its number, headline and location, the source line, its events."""
+    loc = f"   [{model.source.name}:{stx.span.line}:{stx.span.col}]" if stx.span else ""
+    lines = [f"{stx.number:>4}. {stx.headline}{loc}"]
+    if stx.span:
+        lines.append(f"        {stx.span.line:>4} | {model.source.line_text(stx.span.line).strip()}")
+    lines.extend(f"              -> {ev}" for ev in stx.events)
+    return lines
+
+
+def summary_figures(result: Result) -> str:
+    """The summary line's figures: states, transitions, depth, time, memory."""
     st = result.stats
-    mode = f"{model.time.value}, runtime: {model.runtime}"
-    summary = (f"{st.states} states, {st.transitions} transitions, depth {st.depth}, "
-               f"{st.seconds:.2f} s, {st.peak_rss_mib:.0f} MiB peak")
     if result.engine == "z3":  # states explored concretely to learn the invariant; BMC only without a proof
         bmc = "" if result.status is Status.SAFE else f", BMC depth {st.depth}"
-        summary = f"{st.states} states explored{bmc}, {st.seconds:.2f} s, {st.peak_rss_mib:.0f} MiB peak"
+        return f"{st.states} states explored{bmc}, {st.seconds:.2f} s, {st.peak_rss_mib:.0f} MiB peak"
+    return (f"{st.states} states, {st.transitions} transitions, depth {st.depth}, "
+            f"{st.seconds:.2f} s, {st.peak_rss_mib:.0f} MiB peak")
+
+
+def render_text(model: CompiledModel, result: Result, path: str, show_invariant: bool = False) -> str:
+    lines: list[str] = []
+    mode = f"{model.time.value}, runtime: {model.runtime}"
+    summary = summary_figures(result)
     if result.status is Status.SAFE and result.proof is not None:
         lines.append(f"{path}: {proof_status(result)} (time: {mode}): no reachable state has a stuck task.")
         if show_invariant:
@@ -489,12 +510,7 @@ def render_text(model: CompiledModel, result: Result, path: str, show_invariant:
                              "running;")
                 lines.append("      the shortest continuation in which every task that will block has blocked:")
                 lines.append("")
-            loc = f"   [{model.source.name}:{stx.span.line}:{stx.span.col}]" if stx.span else ""
-            lines.append(f"{stx.number:>4}. {stx.headline}{loc}")
-            if stx.span:
-                lines.append(f"        {stx.span.line:>4} | {model.source.line_text(stx.span.line).strip()}")
-            for ev in stx.events:
-                lines.append(f"              -> {ev}")
+            lines.extend(step_lines(model, stx))
         lines.append("")
         final = result.trace.steps[-1].state if result.trace.steps else result.trace.initial
         lines.extend(_report_lines(model, result.trace.report, final))

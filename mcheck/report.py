@@ -14,6 +14,7 @@ from typing import Any
 
 from mcheck.errors import Diagnostic
 from mcheck.render import JSON_SCHEMA, json_doc, render_text, stopped_doc
+from mcheck.render_starvation import starvation_doc, starvation_text
 from mcheck.runs import Outcome
 from mcheck.source import Span
 from mcheck.suite import Case, CaseStatus
@@ -39,6 +40,8 @@ def outcome_text(o: Outcome, show_invariant: bool = False) -> str:
     """The text on stdout for an outcome with a verdict ('' for bad input: see diagnostics_text)."""
     if o.result is not None:
         assert o.model is not None
+        if o.starvation is not None:
+            return starvation_text(o.model, o.result, o.starvation, o.path)
         return render_text(o.model, o.result, o.path, show_invariant=show_invariant)
     if o.stopped:
         return f"{o.path}: inconclusive (time: {o.time.value}): {o.stopped}.\nsummary: inconclusive; engine {o.engine}\n"
@@ -73,7 +76,10 @@ def outcome_doc(o: Outcome, show_invariant: bool = False) -> dict[str, Any]:
     or (with `"verdict": null`) bad input or an internal error and its `errors`."""
     if o.result is not None:
         assert o.model is not None
-        return json_doc(o.model, o.result, o.path, show_invariant)
+        doc = json_doc(o.model, o.result, o.path, show_invariant)
+        if o.starvation is not None:
+            doc.update(verdict="starvation", exit_code=o.exit_code, starvation=starvation_doc(o.model, o.starvation))
+        return doc
     if o.stopped:
         return stopped_doc(o.path, o.time, o.engine, o.stopped)
     return {"schema": JSON_SCHEMA, "model": o.path, "time": o.time.value, "engine": o.engine, "verdict": None,

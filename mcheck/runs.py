@@ -21,6 +21,8 @@ from types import FrameType
 from mcheck import bfs
 from mcheck.budget import DEFAULT_Z3_RLIMIT, Budget, OutOfBudget, Phase
 from mcheck.errors import Diagnostic, InternalError, ModelError, UsageError
+from mcheck.evaluate import compile_system
+from mcheck.livelock import Starvation, find_starvation
 from mcheck.model import CompiledModel, TimeMode
 from mcheck.source import Source
 from mcheck.trace import Result, Status
@@ -62,6 +64,7 @@ class Options:
     max_memory_mib: float | None = None
     runtime: str | None = None  # --runtime; None: the model's header, else the time mode's default
     kernel: Kernel | None = None  # --kernel; None: $MCHECK_KERNEL, else auto
+    starvation: bool = False  # --starvation: a safe model is searched for a task starved by a loop too
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +85,7 @@ class Outcome:
     stopped: str = ""
     internal: str = ""  # "internal error: ...", as stderr says it
     exception: BaseException | None = field(default=None, compare=False)  # the unexpected one, for MCHECK_TRACEBACK
+    starvation: Starvation | None = None  # --starvation found one (the result is safe: no stuck state)
 
     @property
     def exit_code(self) -> int:
@@ -92,6 +96,8 @@ class Outcome:
         if self.stopped:
             return EXIT_INCONCLUSIVE
         assert self.result is not None
+        if self.starvation is not None:
+            return EXIT_STUCK  # a task that never runs again, as in a stuck state, though others loop
         return self.result.status.exit_code
 
     @property
@@ -105,6 +111,8 @@ class Outcome:
     def what(self) -> str:
         """The verdict's word, or what stood in for one: 'bad input', 'internal error'."""
         v = self.verdict
+        if self.starvation is not None:
+            return "starvation"
         if v is not None:
             return v.value
         return "internal error" if self.internal else "bad input"
@@ -156,7 +164,10 @@ def run_source(path: str, text: str | None, opts: Options, budget: Budget | None
             source = read_source(path, opts.max_size) if text is None else Source(path, text)
             model = load(source, opts.time, symmetry=opts.symmetry, budget=budget, runtime=opts.runtime)
             result = check(model, opts.limits, opts.engine, budget, opts.z3_rlimit, opts.kernel)
-        return replace(done(), result=result)
+            starved = None
+            if opts.starvation and result.status is Status.SAFE:
+                starved = find_starvation(model, compile_system(model.ts, budget), opts.limits.max_states, budget)
+        return replace(done(), result=result, starvation=starved)
     except InternalError as e:
         return replace(done(), internal=str(e))
     except ModelError as e:

@@ -29,6 +29,7 @@ from mcheck.render import (
     occupancy_lines,
     why_lines,
 )
+from mcheck.render_starvation import entry_state, running_words, waiting_slots
 from mcheck.runs import EXIT_BAD_INPUT, EXIT_INTERNAL_ERROR, Outcome
 from mcheck.source import Source, Span
 from mcheck.suite import Case, CaseStatus
@@ -65,6 +66,19 @@ RULES: tuple[dict[str, Any], ...] = (
         "help": {"text": "Acquire resources in one global order in every task, or hold one resource at a time, and "
                          "make sure some task still receives from every channel that others send on. The result's "
                          "code flow is the shortest interleaving that leads to the hang."},
+        "defaultConfiguration": {"level": "error"},
+        "properties": {"tags": ["concurrency", "async", "tokio"]},
+    },
+    {
+        "id": "starvation",
+        "name": "Starvation",
+        "shortDescription": {"text": "A task waits for ever while another task loops"},
+        "fullDescription": {"text": "With --starvation: no state is stuck, but the run can enter a cycle of states it "
+                                    "never leaves in which this task never steps, because the tasks that go round "
+                                    "never give it what it waits for (a loop that never ends, and never reaches a "
+                                    "receive or a dormant future the task needs)."},
+        "help": {"text": "Make the loop end (or reach what the waiting task needs), or stop waiting on it: drop the "
+                         "dormant future, or receive in another task."},
         "defaultConfiguration": {"level": "error"},
         "properties": {"tags": ["concurrency", "async", "tokio"]},
     },
@@ -204,6 +218,24 @@ def _stuck_result(o: Outcome, case: Case | None) -> dict[str, Any]:
     return out
 
 
+def _starvation_result(o: Outcome) -> dict[str, Any]:
+    """A starvation found (--starvation): at the await the first starved task never leaves."""
+    assert o.model is not None and o.starvation is not None
+    model, found = o.model, o.starvation
+    entry = entry_state(found)
+    first = found.starved[0]
+    at = waiting_slots(model, first, entry)
+    span = at[0].span if at else next(t.span for t in model.tasks if t.name == first)
+    text = (f"Task{'s' if len(found.starved) > 1 else ''} {', '.join(found.starved)} wait{'' if len(found.starved) > 1 else 's'} "
+            f"for ever: the run can enter a cycle of {found.states} states that nothing leads out of, in which only "
+            f"{running_words(found)} step.")
+    return {"ruleId": "starvation", "ruleIndex": RULE_INDEX["starvation"], "level": "error",
+            "message": {"text": text}, "locations": [location(o.path, span, model.source, f"task {first} waits here")],
+            "properties": {"time": o.time.value, "runtime": model.runtime, "starvedTasks": list(found.starved),
+                           "runningTasks": list(found.running), "cycleStates": found.states,
+                           "traceLength": len(found.path) - 1}}
+
+
 def _code_flow(o: Outcome) -> dict[str, Any]:
     assert o.model is not None and o.result is not None and o.result.trace is not None
     model, trace = o.model, o.result.trace
@@ -298,6 +330,8 @@ def sarif_log(outcomes: Sequence[Outcome], exit_code: int, cases: Sequence[Case]
         if case is None:
             if stuck:
                 results.append(_stuck_result(o, None))
+            if o.starvation is not None:
+                results.append(_starvation_result(o))
             notes.extend(_notifications(o))
         elif case.status is CaseStatus.MISMATCH:
             results.append(_stuck_result(o, case) if stuck else _mismatch_result(case))

@@ -16,6 +16,8 @@ from conftest import MODELS, ROOT, compile_text
 from mcheck import program as p
 from mcheck.cli import main
 from mcheck.emit_rust import Schedule, emit_module, project_for, schedule_from_trace
+from mcheck.evaluate import compile_system
+from mcheck.livelock import find_starvation
 from mcheck.model import CompiledModel, TimeMode
 from mcheck.source import Source
 from mcheck.trace import Result, Status
@@ -131,21 +133,28 @@ def test_cli_reports_bad_input_located(tmp_path: Path, capsys: pytest.CaptureFix
 # ---- the real runtime -------------------------------------------------------------------------------
 
 REGRESSIONS = sorted((Path(__file__).resolve().parent / "runtime_regressions").glob("*.mc"))
-KNOWN: dict[str, str] = {  # model -> the open mcheck bug it shows (a strict expected failure)
-    "g_187750.mc": "not analysed yet (CI's sample, seed 187725)",
-    "g_187784.mc": "a livelock: t12's loop re-arms its sleep(20) each round, so it never breaks and never reaches "
-                   "its ch2.recv(); h5's send waits on a task that runs for ever, which mcheck's stuck states do not cover",
+KNOWN: dict[str, str] = {}  # model -> the open mcheck bug it shows (a strict expected failure)
+LIVELOCKS = {  # model -> the task tokio reports stuck, which waits for ever while another loops
+    "g_187750.mc": "spawn@22",  # t27's `continue` skips `n20 += 1`: it never leaves its loop
+    "g_187784.mc": "h5",  # t12's loop re-arms its sleep(20) each round and never reaches its recv
+    "g_30187.mc": "t17",  # t9 loops for ever in a select! arm, where set7 holds rw4 dormant
 }
 
 
 @pytest.mark.parametrize("path", REGRESSIONS, ids=lambda p: p.name)
 def test_runtime_regression_is_not_safe(path: Path, request: pytest.FixtureRequest) -> None:
-    """Each model here hung on tokio while mcheck said safe (tools/runtime_check.py found it)."""
+    """Each model here hung on tokio while mcheck said safe (tools/runtime_check.py found it):
+    mcheck now finds a stuck state in it or, for a livelock, the starved task."""
     if path.name in KNOWN:
         request.applymarker(pytest.mark.xfail(reason=KNOWN[path.name], strict=True))
     model = load(Source(str(path), path.read_text()), TimeMode.EXACT)
     assert model.program.expect.untimed is not p.Verdict.SAFE
     status = check(model).status  # (not inside the assert: pytest would print the whole model)
+    if path.name in LIVELOCKS:
+        assert status is Status.SAFE  # no stuck state: each state of the loop has a task that can step
+        found = find_starvation(model, compile_system(model.ts))
+        assert found is not None and LIVELOCKS[path.name] in found.starved, found
+        return
     assert status is not Status.SAFE, f"mcheck says {status.value}; tokio hangs ({path.name})"
 
 

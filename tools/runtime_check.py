@@ -6,7 +6,9 @@ under several seeds and, where mcheck found a stuck state, with the trace's sche
 outcome is set beside mcheck's exact-time verdict:
 
 - soundness: tokio hangs and mcheck says safe. Must be 0; each such case is written to
-  tests/runtime_regressions/ as a model and its Rust.
+  tests/runtime_regressions/ as a model and its Rust. A hang that mcheck's starvation search
+  (mcheck/livelock.py) explains, a task tokio names stuck that waits for ever while another task
+  loops, is counted apart: it is a livelock, which no stuck state shows (SEMANTICS.md section 6).
 - completeness: mcheck reports a stuck state and tokio completes; explained when the trace's
   schedule (replayed) hangs, i.e. tokio's own schedule did not take it.
 
@@ -48,6 +50,8 @@ from mcheck.emit_rust import (  # noqa: E402
     schedule_from_trace,
 )
 from mcheck.errors import MCheckError  # noqa: E402
+from mcheck.evaluate import compile_system  # noqa: E402
+from mcheck.livelock import find_starvation  # noqa: E402
 from mcheck.model import TimeMode  # noqa: E402
 from mcheck.parse import parse_module  # noqa: E402
 from mcheck.resolve import resolve  # noqa: E402
@@ -73,6 +77,7 @@ class Case:
     text: str
     verdict: Status  # mcheck's, in exact time
     stuck_tasks: tuple[str, ...] = ()
+    starved: tuple[str, ...] = ()  # when safe: tasks mcheck's starvation search finds waiting for ever
     source_name: str = ""
     schedule: str = ""  # the trace's decisions, for the replay
     plan: Schedule | None = None  # the same, for emit_module
@@ -151,6 +156,12 @@ def prepare(name: str, origin: str, source: Source) -> Case | str:
         case.schedule = case.plan.text()
         case.stuck_tasks = tuple(model.tasks[t].name for t in result.trace.report.stuck_tasks)
     case.randomized = _randomized(prog)
+    if result.status is Status.SAFE:
+        try:
+            found = find_starvation(model, compile_system(model.ts), MAX_STATES)
+        except MCheckError:
+            found = None
+        case.starved = found.starved if found is not None else ()
     return case
 
 
@@ -295,6 +306,13 @@ def tokio_hangs(c: Case) -> bool:
     return any(o == "HANG" for o in c.seed_outcomes) or c.outcome("trace") == "HANG"
 
 
+def livelocked(c: Case) -> bool:
+    """mcheck's starvation search explains the hang: a task tokio reports stuck is one it finds
+    waiting for ever in a cycle of the others."""
+    names = {line.split("\t")[1] for run in c.runs.values() for line in run if line.startswith("stuck\t")}
+    return bool(names & set(c.starved))
+
+
 def waiting_at_shutdown(c: Case) -> bool:
     """Every task mcheck finds stuck was still waiting when `main` completed (and ended the run),
     and made no progress when it was let run on for a monitor period."""
@@ -368,7 +386,9 @@ def report(cases: list[Case], n: int, skipped: dict[str, int], out_dir: Path, ti
            strict: bool) -> int:
     generated = [c for c in cases if c.name.startswith("g_")]
     lines: list[str] = []
-    unsound = [c for c in cases if c.verdict is Status.SAFE and tokio_hangs(c)]
+    hangs = [c for c in cases if c.verdict is Status.SAFE and tokio_hangs(c)]
+    livelocks = [c for c in hangs if livelocked(c)]
+    unsound = [c for c in hangs if c not in livelocks]
     stuck = [c for c in cases if c.verdict is not Status.SAFE]
     misses = [c for c in stuck if "HANG" not in c.seed_outcomes]  # tokio's own schedules completed
     explained = [c for c in misses if c.outcome("trace") == "HANG"]
@@ -384,7 +404,8 @@ def report(cases: list[Case], n: int, skipped: dict[str, int], out_dir: Path, ti
     why = ", ".join(f"{v} {k}" for k, v in sorted(skipped.items())) or "none skipped"
     print(f"runtime-check: {len(generated)} of {n} generated models compared ({why}), "
           f"{len(bundled_cases)} bundled; prepare {times[0]:.0f} s, build {times[1]:.0f} s, run {times[2]:.0f} s")
-    print(f"soundness: {len(unsound)} (tokio hangs, mcheck says safe)")
+    print(f"soundness: {len(unsound)} (tokio hangs, mcheck says safe); livelocks: {len(livelocks)} (tokio hangs, "
+          f"mcheck finds no stuck state but the stuck task starving while another loops)")
     share = f" ({100 * len(explained) / len(misses):.0f}%)" if misses else ""
     print(f"completeness: {len(misses)} of {len(stuck)} stuck verdicts completed on tokio's own schedules; "
           f"{len(explained)}{share} explained by a schedule tokio did not take (the trace's, replayed, hangs), "
@@ -392,6 +413,8 @@ def report(cases: list[Case], n: int, skipped: dict[str, int], out_dir: Path, ti
           f"{len(unexplained)} unexplained")
     for c in unsound:
         print(f"  UNSOUND {c.name} ({c.origin}): written to {write_regression(c).relative_to(ROOT)}")
+    for c in livelocks:
+        print(f"  livelock {c.name} ({c.origin}): {', '.join(c.starved)} wait for ever (mcheck --starvation)")
     for c in misses:
         why = ("explained" if c in explained else "blocked when main ended the run" if c in at_shutdown
                else "unexplained")
