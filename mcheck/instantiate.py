@@ -245,6 +245,7 @@ class IOnceTest:
 class IOnceSet:
     res: int
     span: Span | None = None
+    permit: Slot | None = None  # the initializer's acquire: its permit is forgotten, not released
 
 
 Instr = (
@@ -536,6 +537,7 @@ class _CfgBuilder:
                 return s, True
             case p.GetOrInit(res=ref, init=init, text=text, span=span):
                 # async { if unset { let _g = sem.acquire().await; if unset { init.await; set } } }
+                # (setting forgets the permit and closes the semaphore: once_cell.py)
                 w = inst.new_slot(SlotKind.CODE, task, owner, text, span)
                 cell = inst.res(ref, self.env)
                 acq = inst.new_slot(SlotKind.ACQUIRE, task, w, f"{inst.res_by_index[cell].name} (initializing)", span)
@@ -543,7 +545,7 @@ class _CfgBuilder:
                 sub = _CfgBuilder(inst, w, self.env)
                 init_slot, init_owned = sub.future(init, w)
                 sub.code.extend([IOnceTest(cell, 6), IAwait(acq, True, True, span=span), IOnceTest(cell, 5),
-                                 IAwait(init_slot, init_owned, False, span=init_slot.span), IOnceSet(cell, span),
+                                 IAwait(init_slot, init_owned, False, span=init_slot.span), IOnceSet(cell, span, acq),
                                  IRelease(acq), IReturn()])
                 return w, True
         raise AssertionError(f)

@@ -30,7 +30,7 @@ from mcheck.budget import Budget
 from mcheck.compiler import sets, tasks
 from mcheck.compiler.pending import Pending
 from mcheck.compiler.step import Domains, Step
-from mcheck.compiler.sync import LeafSemantics, Res
+from mcheck.compiler.sync import LeafSemantics, Res, once_cell
 from mcheck.compiler.sync import oneshot as oneshot_mod
 from mcheck.compiler.sync import semaphore as sem
 from mcheck.compiler.sync.mpsc import Channels, Recv, message_vars
@@ -883,8 +883,8 @@ class Compiler:
                 for q, idle in self.dom.split(st, unregistered(self, st, c)):
                     out.extend([q2 for q2, _permit in register(self, q, c)] if idle else [q])
                 return out
-            case IOnceSet(res=r):
-                st.write(self.resources[r].msgs_var, 1)
+            case IOnceSet(res=r, span=span, permit=permit):
+                once_cell.set_value(self, st, r, permit, span)
             case ICounterSet(var=var, value=value):
                 st.write(var, value)
             case ICounterInc(var=var):

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from mcheck import program as p
 from mcheck.compiler.step import Step
-from mcheck.compiler.sync import LeafSemantics, Res, State, TraceWords
+from mcheck.compiler.sync import LeafSemantics, Res, State, TraceWords, once_cell
 from mcheck.instantiate import Slot
 from mcheck.ir import EdgeKind, Expr, WaitEdge
 from mcheck.model import ST_GRANTED, ST_HELD, ST_IDLE, ST_QUEUED, EventKind, ResourceInfo, SlotInfo, SlotKind
@@ -52,9 +52,10 @@ class Acquire(LeafSemantics):
     def poll(self, st: Step, s: Slot, bind: bool) -> list[tuple[Step, Res]]:
         c = self.c
         out: list[tuple[Step, Res]] = []
-        if self.sends(s):
-            for q, gone in c.dom.split(st, c.receivers_gone(s.res)):
-                if gone:
+        closed = self.closed(s)
+        if closed is not None:
+            for q, shut in c.dom.split(st, closed):
+                if shut:
                     self.refused(q, s)
                     out.append((q, Res.READY))
                 else:
@@ -66,11 +67,23 @@ class Acquire(LeafSemantics):
         """s is a channel's send() or reserve(): it fails once the Receiver is dropped."""
         return s.purpose in (p.Purpose.SEND, p.Purpose.RESERVE) and self.c.prog.resources[s.res].kind is p.ResKind.CHANNEL
 
+    def closed(self, s: Slot) -> Expr | None:
+        """When s's semaphore is closed, so that s returns Err at once and a queued s is woken with
+        it: a channel's once its Receiver is gone (for a send or reserve), a OnceCell's once it is
+        set; None where it never closes."""
+        if self.sends(s):
+            return self.c.receivers_gone(s.res)
+        if self.c.prog.resources[s.res].kind is p.ResKind.ONCE_CELL:
+            return once_cell.closed(self.c, s.res)
+        return None
+
     def refused(self, st: Step, s: Slot) -> None:
-        """The channel's Receiver is gone: the send or reserve returns Err, sending nothing and
-        holding nothing; a queued one leaves the queue (what it was granted goes back)."""
+        """The semaphore is closed: the send or reserve returns Err, sending nothing and holding
+        nothing (the OnceCell's caller returns the value); a queued one leaves the queue (what it
+        was granted goes back)."""
         self.drop(st, s)
-        st.event(EventKind.CLOSED, s.index, s.res, s.span, detail="send")
+        once = self.c.prog.resources[s.res].kind is p.ResKind.ONCE_CELL
+        st.event(EventKind.CLOSED, s.index, s.res, s.span, detail="" if once else "send")
 
     def poll_open(self, st: Step, s: Slot, bind: bool) -> list[tuple[Step, Res]]:
         c, b = self.c, self.c.b
@@ -107,9 +120,10 @@ class Acquire(LeafSemantics):
         if c.dom.assume(st, b.eq(b.var(s.state_var), ST_GRANTED)):
             self.acquired(st, s, c.binds(s))
             out.append((st, Res.READY))
-        if self.sends(s):
+        closed = self.closed(s)
+        if closed is not None:
             st = Step(b)
-            if c.dom.assume(st, b.and_(b.eq(b.var(s.state_var), ST_QUEUED), c.receivers_gone(s.res))):
+            if c.dom.assume(st, b.and_(b.eq(b.var(s.state_var), ST_QUEUED), closed)):
                 self.refused(st, s)
                 out.append((st, Res.READY))
         return out
@@ -158,8 +172,9 @@ class Acquire(LeafSemantics):
     def ready(self, s: Slot, active: Expr) -> Expr:
         b = self.c.b
         granted = b.eq(b.var(s.state_var), ST_GRANTED)
-        if self.sends(s):
-            granted = b.or_(granted, b.and_(b.eq(b.var(s.state_var), ST_QUEUED), self.c.receivers_gone(s.res)))
+        closed = self.closed(s)
+        if closed is not None:
+            granted = b.or_(granted, b.and_(b.eq(b.var(s.state_var), ST_QUEUED), closed))
         return b.and_(active, granted)
 
     def edges(self, s: Slot, active: Expr) -> list[WaitEdge]:
