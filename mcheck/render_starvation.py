@@ -39,6 +39,28 @@ def waits(model: CompiledModel, task: str, state: State) -> list[str]:
             for s in waiting_slots(model, task, state)]
 
 
+def dormant_behind(model: CompiledModel, task: str, state: State) -> list[SlotInfo]:
+    """The dormant futures `task` waits on in `state`, directly or through what it waits on (the
+    wait-for edges that hold): a loop that never comes back to one of them is the cause."""
+    waits = model.ts.waits
+    memo: dict[int, int] = {}
+    out_edges: dict[int, list[int]] = {}
+    for e in waits.edges:
+        if evaluate(e.cond, state, memo):
+            out_edges.setdefault(e.src, []).append(e.dst)
+    seen = {s.index for s in waiting_slots(model, task, state)}
+    todo = list(seen)
+    while todo:
+        for m in out_edges.get(todo.pop(), []):
+            if m not in seen:
+                seen.add(m)
+                todo.append(m)
+    d = Describer(model)
+    found = [i for i in sorted(seen) if evaluate(waits.nodes[i].live, state, memo)
+             and evaluate(waits.nodes[i].dormant, state, memo)]
+    return list({d.var_ancestor(i).index: d.var_ancestor(i) for i in found}.values())
+
+
 def entry_state(found: Starvation) -> State:
     """The first state of the cycle: where the run into it ends."""
     (_, (initial,)), *rest = found.path
@@ -66,6 +88,10 @@ def starvation_text(model: CompiledModel, result: Result, found: Starvation, pat
     for task in found.starved:
         at = waits(model, task, entry)
         lines.append(f"Task {task} waits for ever" + (f" at {', '.join(at)}." if at else "."))
+        for v in dormant_behind(model, task, entry):
+            where = f" ({model.source.name}:{v.span.line}:{v.span.col})" if v.span else ""
+            lines.append(f"  It waits behind `{v.label}`{where}, dormant in task {model.tasks[v.task].name}, "
+                         "which goes round without polling it again.")
     lines.append("This is a livelock, not a stuck state: in every state of the cycle some task can step, so the "
                  "futurelock and deadlock verdicts (which look for a state where nothing can) do not cover it.")
     lines.append("")
@@ -79,6 +105,7 @@ def starvation_doc(model: CompiledModel, found: Starvation) -> dict[str, Any]:
     return {
         "starved_tasks": list(found.starved),
         "waiting_at": {t: waits(model, t, entry) for t in found.starved},
+        "dormant_behind": {t: [v.label for v in dormant_behind(model, t, entry)] for t in found.starved},
         "running": list(found.running),
         "cycle_states": found.states,
         "graph_states": found.graph_states,

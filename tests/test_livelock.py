@@ -90,6 +90,17 @@ def test_cli_reports_starvation_only_when_asked(tmp_path: Path, capsys: pytest.C
     assert doc["starvation"]["waiting_at"]["main"] == [f"`ch.send()` [{path}:12:5]"]
 
 
+def test_report_names_the_dormant_future_behind_the_loop(capsys: pytest.CaptureFixture[str]) -> None:
+    # t9 loops for ever inside a select! arm; its set7 was handed rw4's write lock and is dormant.
+    path = Path(__file__).parent / "runtime_regressions" / "g_30187.mc"
+    code, out = _run(capsys, "--time", "exact", "--starvation", str(path))
+    assert code == 1
+    assert f"Task t17 waits for ever at `x.write()` in `work6(rw4, 1)` [{path}:11:47]." in out
+    assert f"  It waits behind `set7` ({path}:13:1), dormant in task t9, which goes round without polling" in out
+    code, out = _run(capsys, "--time", "exact", "--starvation", "--format", "json", str(path))
+    assert json.loads(out)["starvation"]["dormant_behind"]["t17"] == ["set7"]
+
+
 def test_sarif_has_a_starvation_result(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "spinner.mc"
     path.write_text(SPINNER)

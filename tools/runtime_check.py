@@ -10,7 +10,9 @@ outcome is set beside mcheck's exact-time verdict:
   (mcheck/livelock.py) explains, a task tokio names stuck that waits for ever while another task
   loops, is counted apart: it is a livelock, which no stuck state shows (SEMANTICS.md section 6).
 - completeness: mcheck reports a stuck state and tokio completes; explained when the trace's
-  schedule (replayed) hangs, i.e. tokio's own schedule did not take it.
+  schedule (replayed) hangs, i.e. tokio's own schedule did not take it; counted apart when the
+  trace fires timers of two tasks due at the same instant (equal deadlines fire in any order,
+  SEMANTICS.md section 5), an order the replay cannot force on tokio's timer wheel.
 
 Needs cargo and `apt-get install -y librust-tokio-dev librust-futures-dev` (installed here when
 run as root); without them it says what to install and exits 0, skipped.
@@ -52,11 +54,11 @@ from mcheck.emit_rust import (  # noqa: E402
 from mcheck.errors import MCheckError  # noqa: E402
 from mcheck.evaluate import compile_system  # noqa: E402
 from mcheck.livelock import find_starvation  # noqa: E402
-from mcheck.model import TimeMode  # noqa: E402
+from mcheck.model import CompiledModel, StepKind, TimeMode  # noqa: E402
 from mcheck.parse import parse_module  # noqa: E402
 from mcheck.resolve import resolve  # noqa: E402
 from mcheck.source import Source  # noqa: E402
-from mcheck.trace import Status  # noqa: E402
+from mcheck.trace import Status, Trace  # noqa: E402
 from mcheck.verify import check, load  # noqa: E402
 
 REGISTRY = Path("/usr/share/cargo/registry")
@@ -78,6 +80,7 @@ class Case:
     verdict: Status  # mcheck's, in exact time
     stuck_tasks: tuple[str, ...] = ()
     starved: tuple[str, ...] = ()  # when safe: tasks mcheck's starvation search finds waiting for ever
+    tied_timers: bool = False  # the trace fires timers of two tasks due at the same instant
     source_name: str = ""
     schedule: str = ""  # the trace's decisions, for the replay
     plan: Schedule | None = None  # the same, for emit_module
@@ -155,6 +158,7 @@ def prepare(name: str, origin: str, source: Source) -> Case | str:
         case.plan = schedule_from_trace(model, result.trace)
         case.schedule = case.plan.text()
         case.stuck_tasks = tuple(model.tasks[t].name for t in result.trace.report.stuck_tasks)
+        case.tied_timers = tied_timers(model, result.trace)
     case.randomized = _randomized(prog)
     if result.status is Status.SAFE:
         try:
@@ -163,6 +167,21 @@ def prepare(name: str, origin: str, source: Source) -> Case | str:
             found = None
         case.starved = found.starved if found is not None else ()
     return case
+
+
+def tied_timers(model: CompiledModel, trace: Trace) -> bool:
+    """Between two advances of the clock, timers of two different tasks fire: which fires first is
+    the trace's choice (equal deadlines fire in any order), not one the replay can make."""
+    fired: set[int] = set()
+    for step in trace.steps:
+        label = model.ts.transitions[step.transition].label
+        if label.kind is StepKind.ADVANCE:
+            fired.clear()
+        elif label.kind is StepKind.FIRE:
+            fired.add(label.task)
+            if len(fired) > 1:
+                return True
+    return False
 
 
 def emit(case: Case) -> None:
@@ -393,7 +412,8 @@ def report(cases: list[Case], n: int, skipped: dict[str, int], out_dir: Path, ti
     misses = [c for c in stuck if "HANG" not in c.seed_outcomes]  # tokio's own schedules completed
     explained = [c for c in misses if c.outcome("trace") == "HANG"]
     at_shutdown = [c for c in misses if c not in explained and waiting_at_shutdown(c)]
-    unexplained = [c for c in misses if c not in explained and c not in at_shutdown]
+    tied = [c for c in misses if c not in explained and c not in at_shutdown and c.tied_timers]
+    unexplained = [c for c in misses if c not in explained and c not in at_shutdown and c not in tied]
     errors = [c for c in cases if any(out and out[0].startswith("ERROR") for out in c.runs.values())]
     for c in cases:
         runs = "  ".join(f"{run}={c.runs[run][0] if c.runs[run] else '?'}" for run in sorted(c.runs))
@@ -410,6 +430,7 @@ def report(cases: list[Case], n: int, skipped: dict[str, int], out_dir: Path, ti
     print(f"completeness: {len(misses)} of {len(stuck)} stuck verdicts completed on tokio's own schedules; "
           f"{len(explained)}{share} explained by a schedule tokio did not take (the trace's, replayed, hangs), "
           f"{len(at_shutdown)} with mcheck's stuck tasks blocked when main ended the run, "
+          f"{len(tied)} where the trace orders timers of two tasks due at the same instant, "
           f"{len(unexplained)} unexplained")
     for c in unsound:
         print(f"  UNSOUND {c.name} ({c.origin}): written to {write_regression(c).relative_to(ROOT)}")
@@ -417,7 +438,7 @@ def report(cases: list[Case], n: int, skipped: dict[str, int], out_dir: Path, ti
         print(f"  livelock {c.name} ({c.origin}): {', '.join(c.starved)} wait for ever (mcheck --starvation)")
     for c in misses:
         why = ("explained" if c in explained else "blocked when main ended the run" if c in at_shutdown
-               else "unexplained")
+               else "timers due at the same instant" if c in tied else "unexplained")
         print(f"  miss {c.name} ({c.origin}): mcheck {c.verdict.value} ({', '.join(c.stuck_tasks)}), tokio "
               f"{' '.join(c.seed_outcomes)}, trace replay {c.outcome('trace')}: {why}")
     for c in disagree:
