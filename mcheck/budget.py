@@ -56,17 +56,32 @@ def physical_memory_mib() -> float | None:
         return None
 
 
+def address_space_limit_mib() -> float | None:
+    """The process's address-space limit (`ulimit -v`, RLIMIT_AS), if it has one."""
+    try:
+        soft, _hard = resource.getrlimit(resource.RLIMIT_AS)
+    except (ValueError, OSError, AttributeError):
+        return None
+    return None if soft == resource.RLIM_INFINITY else soft / (1024 * 1024)
+
+
 def default_max_memory_mib() -> float | None:
-    """80% of physical memory: the search stops (inconclusive) before the machine starts to swap."""
-    phys = physical_memory_mib()
-    return None if phys is None else phys * 0.8
+    """80% of physical memory: the search stops (inconclusive) before the machine starts to swap;
+    under an address-space limit (`ulimit -v`), 75% of that, so that the search stops with what
+    it explored before an allocation fails."""
+    phys, limit = physical_memory_mib(), address_space_limit_mib()
+    bounds = ([phys * 0.8] if phys is not None else []) + ([limit * 0.75] if limit is not None else [])
+    return min(bounds, default=None)
 
 
 def rss_mib() -> float:
-    """The process's resident memory now (Linux), else its peak so far."""
+    """The process's resident memory now (Linux), else its peak so far; under an address-space
+    limit, its address space if that is larger (what the limit counts)."""
     try:
         with open("/proc/self/statm", "rb") as f:
-            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / (1024 * 1024)
+            size, resident = (int(x) for x in f.read().split()[:2])
+        pages = max(size, resident) if address_space_limit_mib() is not None else resident
+        return pages * os.sysconf("SC_PAGE_SIZE") / (1024 * 1024)
     except (OSError, ValueError, IndexError):
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024

@@ -148,7 +148,7 @@ def _common(p: argparse.ArgumentParser, what: str) -> None:
     mem = default_max_memory_mib()
     p.add_argument("--max-memory", type=_bytes, default=None, metavar="SIZE",
                    help="stop (inconclusive) when the process uses more memory than this, e.g. 4G "
-                        f"(default: 80%% of physical memory{f', {mem:,.0f} MiB' if mem else ''})")
+                        f"(default: 80%% of physical memory, or 75%% of a ulimit -v{f', {mem:,.0f} MiB' if mem else ''})")
     p.add_argument("--max-size", type=_bytes, default=MAX_MODEL_BYTES, metavar="SIZE",
                    help=f"the largest model file read (default {MAX_MODEL_BYTES // 1024 // 1024} MiB)")
     p.add_argument("--format", choices=["text", "json", "sarif"], default="text",

@@ -232,6 +232,22 @@ def test_the_search_stops_at_max_memory_with_what_it_explored(capsys: pytest.Cap
     assert m and int(m.group(1)) > 1000, out
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="ulimit -v and /proc are Linux's")
+def test_an_address_space_limit_lowers_the_default_memory_bound() -> None:
+    """Under `ulimit -v` the search stops inconclusive at 75% of the limit, before an allocation
+    fails: a child process with a 200 MB limit explores what fits, then says which bound stopped it."""
+    code = ("import resource; resource.setrlimit(resource.RLIMIT_AS, (200_000 * 1024, resource.RLIM_INFINITY)); "
+            "from mcheck.budget import default_max_memory_mib; print(round(default_max_memory_mib()))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == str(round(200_000 / 1024 * 0.75))
+    cmd = ["bash", "-c", f"ulimit -v 200000 && exec {sys.executable} -m mcheck verify --quiet "
+                         f"{BUGS_DIR / 'state_explosion.mc'} --max-states 3000000"]
+    run_ = subprocess.run(cmd, capture_output=True, text=True)
+    assert run_.returncode == 3, run_.stdout + run_.stderr
+    assert "--max-memory 146 MiB reached before the search ended." in run_.stdout
+    assert "Traceback" not in run_.stderr
+
+
 def test_timeout_names_the_phase_it_stopped(capsys: pytest.CaptureFixture[str]) -> None:
     """--timeout bounds every phase, not only the search."""
     code, out, _ = run(capsys, "verify", str(BUGS_DIR / "state_explosion.mc"), "--quiet", "--timeout", "1")
