@@ -267,6 +267,7 @@ class Slot:
     span: Span | None
     is_var: bool = False
     # code slots
+    borrows: bool = False  # `async { f.await }` around a let-bound f it borrows (`join!(&mut f, ..)`)
     code: list[Instr] = field(default_factory=list)
     pc_of_ip: dict[int, int] = field(default_factory=dict)  # suspension ip -> pc value
     ip_of_pc: dict[int, int] = field(default_factory=dict)
@@ -561,6 +562,7 @@ class _CfgBuilder:
         s.parent = w
         w.children.append(s)
         w.code.extend([IAwait(s, owned, False, span=s.span), IReturn()])
+        w.borrows = not owned
         return w
 
     def member(self, f: p.Future, owner: Slot) -> Slot:

@@ -339,6 +339,15 @@ class Compiler:
             yield x
             stack.extend(reversed(x.children))
 
+    def owned_descendants(self, s: Slot) -> Iterator[Slot]:
+        """s and what is inside it, but not the let-bound futures it borrows (Slot.borrows)."""
+        stack = [s]
+        while stack:
+            x = stack.pop()
+            yield x
+            if not x.borrows:
+                stack.extend(reversed(x.children))
+
     def chain(self, s: Slot) -> list[Slot]:
         out = []
         cur: Slot | None = s
@@ -350,6 +359,8 @@ class Compiler:
     def create(self, st: Step, s: Slot) -> None:
         if s.kind in (SlotKind.CODE, SlotKind.ROOT):
             st.write(s.state_var, PC_ENTRY)
+            if s.borrows:
+                return  # what it awaits lives on outside it, in whatever state it is in
             # Everything inside a new future is idle: it already is in every reachable state (a
             # completed or dropped future resets what it contains), and saying so lets the steps
             # that follow (and compose.py) decide what a fresh future's first poll does.
@@ -363,8 +374,9 @@ class Compiler:
                 st.write(self.fused_var[s.index], 0)
 
     def drop_slot(self, st: Step, s: Slot) -> None:
-        """Drop a future and everything inside it: leave queues, release what it holds."""
-        for d in self.descendants(s):
+        """Drop a future and everything inside it: leave queues, release what it holds. A
+        future it only borrows (`join!(&mut f, ..)`) stays as it is."""
+        for d in self.owned_descendants(s):
             self.budget.check()
             if d.kind in (SlotKind.CODE, SlotKind.ROOT):
                 st.write(d.state_var, PC_DEAD)
