@@ -26,6 +26,7 @@ from mcheck.render import (
     proof_status,
     why_lines,
 )
+from mcheck.render_starvation import entry_state, starvation_text, waiting_slots
 from mcheck.report import diagnostics_text
 from mcheck.runs import Outcome
 from mcheck.source import Source, Span
@@ -140,7 +141,12 @@ def _where(model: CompiledModel, span: Span | None) -> str:
 def page(o: Outcome) -> str:
     """The report of one outcome: a complete HTML document."""
     body = _header(o)
-    if o.result is not None and o.model is not None:
+    if o.result is not None and o.model is not None and o.starvation is not None:
+        body.append(f'<pre class="diagnostics">{_e(starvation_text(o.model, o.result, o.starvation, o.path))}</pre>')
+        entry = entry_state(o.starvation)
+        waiting = {s.span.line for t in o.starvation.starved for s in waiting_slots(o.model, t, entry) if s.span}
+        body.extend(_source_section(o.model.source, waiting))
+    elif o.result is not None and o.model is not None:
         body.extend(_result_body(o.model, o.result))
         hits = {s.span.line for s in describe_steps(o.model, o.result) if s.span} if o.result.trace else set()
         body.extend(_source_section(o.model.source, hits))

@@ -101,6 +101,17 @@ def test_report_names_the_dormant_future_behind_the_loop(capsys: pytest.CaptureF
     assert json.loads(out)["starvation"]["dormant_behind"]["t17"] == ["set7"]
 
 
+def test_html_report_shows_the_starvation(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "spinner.mc"
+    path.write_text(SPINNER)
+    page = tmp_path / "report.html"
+    code, _ = _run(capsys, "--time", "exact", "--starvation", "--html", str(page), str(path))
+    text = page.read_text()
+    assert code == 1 and 'id="verdict">starvation<' in text
+    assert "Task main waits for ever at `ch.send()`" in text
+    assert '<li id="L12" class="hit">' in text  # the send main never leaves
+
+
 def test_sarif_has_a_starvation_result(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "spinner.mc"
     path.write_text(SPINNER)
