@@ -91,6 +91,9 @@ class _ToSyntax(Transformer_NonRecursive[Token, Any]):
     def let_stmt(self, meta: Meta, c: list[Any]) -> s.Let:
         return s.Let(str(c[1]), c[2], _span(meta))
 
+    def let_pair_stmt(self, meta: Meta, c: list[Any]) -> s.LetPair:
+        return s.LetPair(str(c[0]), str(c[1]), c[2], _span(meta), _span(c[0]), _span(c[1]))
+
     def assign(self, meta: Meta, c: list[Any]) -> s.Assign:
         return s.Assign(str(c[0]), s.AssignOp.SET, c[1], _span(meta))
 
@@ -186,9 +189,9 @@ class _ToSyntax(Transformer_NonRecursive[Token, Any]):
     def enum_def(self, meta: Meta, c: list[Any]) -> s.EnumDef:
         variants = [v for v in c[1:] if v is not None]
         return s.EnumDef(str(c[0]), tuple(str(v[0]) for v in variants), _span(c[0]), tuple(_span(v[0]) for v in variants),
-                         tuple(None if v[1] is None else str(v[1]) for v in variants))
+                         tuple(None if v[1] is None else "::".join(v[1]) for v in variants))
 
-    def variant(self, meta: Meta, c: list[Token]) -> tuple[Token, Token | None]:
+    def variant(self, meta: Meta, c: list[Any]) -> tuple[Token, tuple[str, ...] | None]:
         return c[0], c[1]
 
     def pattern(self, meta: Meta, c: list[Any]) -> tuple[tuple[str, ...], str | None]:

@@ -151,6 +151,18 @@ class Let:
     span: Span | None = field(default=None, compare=False)
 
 
+@dataclass(frozen=True, slots=True)
+class LetPair:
+    """`let (tx, rx) = oneshot::channel();`: a Sender and a Receiver made where the code makes them."""
+
+    sender: str
+    receiver: str
+    value: Expr
+    span: Span | None = field(default=None, compare=False)
+    sender_span: Span | None = field(default=None, compare=False)
+    receiver_span: Span | None = field(default=None, compare=False)
+
+
 class AssignOp(Enum):
     SET = "="
     ADD = "+="
@@ -284,7 +296,8 @@ class Match:
     span: Span | None = field(default=None, compare=False)
 
 
-Stmt = Block | Let | Assign | ExprStmt | Select | Loop | While | WhileLet | For | If | Match | Break | Continue | Return | IfLet
+Stmt = (Block | Let | LetPair | Assign | ExprStmt | Select | Loop | While | WhileLet | For | If | Match | Break | Continue
+        | Return | IfLet)
 
 
 # ---- items -------------------------------------------------------------------------------------
