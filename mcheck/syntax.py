@@ -131,8 +131,17 @@ class Range:
     span: Span | None = field(default=None, compare=False)
 
 
+@dataclass(frozen=True, slots=True)
+class Field:
+    """`self.claims`, `pool.claims`: a struct's field (mcheck/structs.py replaces it)."""
+
+    value: Expr
+    name: str
+    span: Span | None = field(default=None, compare=False)
+
+
 Expr = (Name | IntLit | Call | MacroCall | MethodCall | Await | Borrow | AsyncBlock | Binary | Not | Closure | ListLit
-        | Range | Unit)
+        | Range | Unit | Field)
 
 
 # ---- statements --------------------------------------------------------------------------------
@@ -344,7 +353,39 @@ class EnumDef:
     fields: tuple[str | None, ...] = ()  # per variant: the type of its one field (`V(u64)`), or None
 
 
-Item = ResourceDecl | FnDef | TaskDef | EnumDef
+@dataclass(frozen=True, slots=True)
+class StructDef:
+    """`struct Pool { claims: Channel, size: u64 }`: fields that are resources or numbers."""
+
+    name: str
+    fields: tuple[Param, ...]
+    span: Span | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class ImplDef:
+    """`impl Pool { async fn claim(&self) { ... } }`: each method takes `&self` first."""
+
+    name: str
+    methods: tuple[FnDef, ...]
+    span: Span | None = field(default=None, compare=False)
+    self_spans: tuple[Span | None, ...] = field(default=(), compare=False)
+    mut_self: tuple[bool, ...] = ()  # per method: written `&mut self`
+    self_names: tuple[str, ...] = ()  # per method: the name after `&` (`self`)
+
+
+@dataclass(frozen=True, slots=True)
+class StructDecl:
+    """`let pool = Pool { claims: c };` (or wrapped, `Arc::new(Pool { .. })`) at the top level."""
+
+    name: str
+    struct: str
+    inits: tuple[tuple[str, Expr, Span | None], ...]
+    span: Span | None = field(default=None, compare=False)
+    wrapper: tuple[str, ...] = ()  # `Arc::new`
+
+
+Item = ResourceDecl | FnDef | TaskDef | EnumDef | StructDef | ImplDef | StructDecl
 
 
 @dataclass(frozen=True, slots=True)
