@@ -6,10 +6,10 @@ A purely syntactic lowering, before names are resolved: each method becomes a to
 `Pool_claim(self_claims: Channel, ..)` taking the struct's fields first; `self.claims` in it is
 that parameter; `pool.claim(..)` is `Pool_claim(c, ..)` with the instance's field values;
 `pool.claims` is the field's value. An instance names resources (or numbers) and owns none of its
-own: `Arc::new(..)`, `x.clone()` and `Arc::clone(&x)` are the same resources (aliasing), as every
-alias of a resource is the resource. What is not taken gets a located error: generic structs do
-not parse (rustisms.py names them), `&mut self`, fields that are not resources or numbers, an
-instance inside a body, a method that is not declared.
+own: `Arc::new(..)` and `x.clone()` are the same resources (aliasing), as every alias of a
+resource is the resource (`Arc::clone(&x)` does not parse: `&x` is refused with its own hint).
+What is not taken gets a located error: generic structs do not parse (rustisms.py names them),
+`&mut self`, fields that are not resources or numbers, a struct, method or field not declared.
 """
 
 from __future__ import annotations
@@ -105,7 +105,7 @@ class _Lowering:
         self.instances[d.name] = (st, values)
 
     def alias_of(self, d: s.ResourceDecl) -> str | None:
-        """`let b = a.clone();` (or `Arc::clone(&a)`) at the top level, a an instance: a's name."""
+        """`let b = a.clone();` (or `Arc::new(a)`) at the top level, a an instance: a's name."""
         init = _unwrap(d.init)
         if isinstance(init, s.Name) and len(init.path) == 1 and init.path[0] in self.instances:
             return init.path[0]
@@ -161,7 +161,7 @@ class _Lowering:
 
 
 def _unwrap(e: s.Expr) -> s.Expr:
-    """`Arc::new(x)`, `Arc::clone(&x)`, `x.clone()`: x (the same resources)."""
+    """`Arc::new(x)`, `x.clone()`: x (the same resources)."""
     while True:
         if isinstance(e, s.Call) and e.path in ALIAS_CALLS and len(e.args) == 1:
             e = e.args[0]
