@@ -166,8 +166,6 @@ def test_symmetry_reduction_keeps_verdicts_and_trace_lengths() -> None:
     class must find the same verdict and a shortest trace of the same length."""
     import dataclasses
 
-    from conftest import MODELS
-
     from mcheck.model import TimeMode
     from mcheck.source import Source
     from mcheck.verify import load

@@ -98,7 +98,8 @@ def test_a_futurelock_is_one_result_with_a_thread_flow_per_task(capsys: pytest.C
     assert step5["importance"] == "essential"
     last = max(steps, key=lambda loc: loc["executionOrder"])
     assert last["importance"] == "important"  # after the first stuck state: victims blocking
-    assert "queue 3: `self.claims.send(Request::Claim(tx))` in `qorb.claim()` (task request[0])" in last["state"]["`claims`"]["text"]
+    queued = "queue 3: `self.claims.send(Request::Claim(tx))` in `qorb.claim()` (task request[0])"
+    assert queued in last["state"]["`claims`"]["text"]
 
 
 def test_deadlock_points_at_the_stuck_await(capsys: pytest.CaptureFixture[str],
