@@ -455,7 +455,7 @@ def _add_emit_rust(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
 
 def _emit_rust(args: argparse.Namespace) -> int:
     """`mcheck emit-rust`: the model's exact-time verdict decides the schedule the program follows."""
-    from mcheck.emit_rust import TOKIO_VERSION, project_for
+    from mcheck.emit_rust import TOKIO_VERSION, project_for, unsupported
 
     outcome = _run(args.model, Options(TimeMode.EXACT), args, "")
     if outcome.model is None or outcome.result is None:
@@ -463,6 +463,10 @@ def _emit_rust(args: argparse.Namespace) -> int:
             print(f"mcheck: {args.model}: inconclusive: {outcome.stopped}", file=sys.stderr)
         return outcome.exit_code
     result = outcome.result
+    refused = unsupported(outcome.model.program)
+    if refused is not None:
+        print("\n".join(d.render(outcome.model.source) for d in refused.diagnostics), file=sys.stderr)
+        return EXIT_BAD_INPUT
     out = Path(args.output or Path("build") / "rust" / Path(args.model).stem)
     try:
         for rel, text in project_for(outcome.model, result.trace).items():

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from importlib import resources
 
 from mcheck import program as p
+from mcheck.errors import ModelError
 from mcheck.model import CompiledModel, EventKind, StepKind
 from mcheck.source import Source, Span
 from mcheck.trace import Trace, step_events
@@ -839,8 +840,31 @@ def _rust_str(text: str) -> str:
     return f'"{out}"'
 
 
+def unsupported(prog: p.Program) -> ModelError | None:
+    """What the emitter refuses, as a located error: a oneshot made per request (its Sender in a
+    message) is not emitted yet."""
+    for fn in prog.fns.values():
+        for n in _walk(fn.body):
+            if isinstance(n, p.OneshotNew):
+                return _refusal(n.span)
+    for t in prog.tasks:
+        for n in _walk(t.body):
+            if isinstance(n, p.OneshotNew):
+                return _refusal(n.span)
+    return None
+
+
+def _refusal(span: Span | None) -> ModelError:
+    return ModelError.at(span, "emit-rust does not emit `let (tx, rx) = oneshot::channel();` (a oneshot made per "
+                         "request, its Sender sent in a message) yet; `mcheck verify` checks the model")
+
+
 def emit_module(prog: p.Program, source: Source, schedule: Schedule | None = None) -> str:
-    """The Rust module of one model (its `CASE` is what rt.rs runs)."""
+    """The Rust module of one model (its `CASE` is what rt.rs runs). Raises ModelError for what
+    it does not emit (unsupported)."""
+    refused = unsupported(prog)
+    if refused is not None:
+        raise refused
     header = (f"//! {source.name}, written by `mcheck emit-rust`: the model on real tokio "
               f"(tested with tokio {TOKIO_VERSION}, futures {FUTURES_VERSION}).\n")
     return header + RustEmitter(prog, source, schedule).module()

@@ -13,6 +13,7 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from mcheck import program as p
+from mcheck import replies
 from mcheck.errors import ModelError
 from mcheck.model import LEAF_KINDS, NT_DONE, SlotKind
 from mcheck.source import Source, Span
@@ -95,6 +96,33 @@ class ITrySend:
 @dataclass(eq=False)
 class IOneshotSend:
     res: int
+    span: Span | None = None
+
+
+@dataclass(eq=False)
+class IOneshotNew:
+    """`let (tx, rx) = oneshot::channel();`: oneshot `res` starts again, its Sender held here."""
+
+    res: int
+    span: Span | None = None
+
+
+@dataclass(eq=False)
+class IReplySend:
+    """`reply.send(())`: the oneshot numbered by `var` in the table of the variant starting at
+    `first` gets its value; `message` (the received value the Sender came in) is cleared."""
+
+    var: int
+    message: int
+    first: int
+    span: Span | None = None
+
+
+@dataclass(eq=False)
+class IReplyDrop:
+    """The received value in `message` is dropped: a Sender it still carries is gone."""
+
+    message: int
     span: Span | None = None
 
 
@@ -250,6 +278,7 @@ class IOnceSet:
 
 Instr = (
     ICreate | IAwait | ISelect | IJoin | IDrop | IRelease | ITrySend | IOneshotSend | IPermitSend | ISpawn
+    | IOneshotNew | IReplySend | IReplyDrop
     | ITest | IChoose | IFlagUnfinished | ISetInt | IJump | ICounterSet | ICounterTest | ICounterInc | IReturn
     | IHeldTest
     | IPush | ITryAcquire | IPollOnce | INotify | IEnable | IOnceTest | IOnceSet | IAbort
@@ -283,6 +312,7 @@ class Slot:
     first_var: int | None = None  # interval ticks: the interval's "first tick taken" flag
     bind_var: int | None = None  # a receive's `Some(v)`: v's variable, which takes the message's value
     message: int = 0  # a send's message value
+    reply_res: int = -1  # a send whose message carries the Sender of this oneshot (replies.py)
     # state variables
     state_var: int = -1
     pos_var: int = -1
@@ -339,6 +369,13 @@ class Instantiator:
         self.tasks: list[TaskInst] = []
         self.res_by_index = {r.index: r for r in prog.resources}
         self.placeholders = 0
+        # Oneshots made by `let (tx, rx) = oneshot::channel();`, one per site per task copy and
+        # call site (replies.py): their resources, the creating task, the channel their Sender is
+        # sent on, and per Sender-carrying variant (by its first value) the oneshots it carries.
+        self.made_oneshots: list[p.Resource] = []
+        self.oneshot_task: dict[int, TaskInst] = {}
+        self.reply_channel: dict[int, int] = {}
+        self.reply_table: dict[int, list[int]] = {}
         # Bodies still to flatten, in the order their slots were made: a call chain is flattened
         # link by link from this queue, never by recursion (chains may be a thousand calls deep).
         self.pending: deque[tuple[_CfgBuilder, p.Block]] = deque()
@@ -399,7 +436,36 @@ class Instantiator:
                         s.count = r.permits
                 self.res_by_index[r.index] = r
             resources.append(r)
+        resources.extend(self.made_oneshots)
         self.prog = dataclasses.replace(self.prog, resources=tuple(resources))
+
+    def new_oneshot(self, local: p.Local, task: TaskInst, span: Span | None) -> int:
+        """A oneshot for one run of a `let (tx, rx) = oneshot::channel();` site in this task copy
+        and call site, numbered after the declared resources."""
+        index = len(self.prog.resources) + len(self.made_oneshots)
+        names = {r.name for r in (*self.prog.resources, *self.made_oneshots)}
+        name = f"{task.name}.{local.name}"
+        k = 2
+        while name in names:
+            name, k = f"{task.name}.{local.name}#{k}", k + 1
+        r = p.Resource(index, name, p.ResKind.ONESHOT, 0, False, span)
+        self.made_oneshots.append(r)
+        self.res_by_index[index] = r
+        self.oneshot_task[index] = task
+        return index
+
+    def carried_reply(self, oneshot: int, first: int, channel: int, span: Span | None) -> int:
+        """The number of `oneshot` among the Senders the variant starting at `first` carries."""
+        table = self.reply_table.setdefault(first, [])
+        if oneshot not in table:
+            if len(table) >= p.REPLY_VALUES:
+                raise ModelError.at(span, f"more than {p.REPLY_VALUES} oneshots (per site, task copy and call site) "
+                                    f"send their Sender in '{self.prog.message_name(first).split('(')[0]}' messages; "
+                                    "mcheck keeps message values small: use fewer task copies or call sites")
+            table.append(oneshot)
+        if self.reply_channel.setdefault(oneshot, channel) != channel:
+            raise ModelError.at(span, "this oneshot's Sender is sent on two channels; mcheck follows one")
+        return table.index(oneshot)
 
 
 @dataclass
@@ -468,6 +534,9 @@ class _CfgBuilder:
                 s.count = inst.int_(cnt, self.env)
                 s.purpose = purpose
                 s.message = f.message
+                if f.reply is not None:  # `ch.send(Request::Claim(tx))`: the value names the oneshot
+                    s.reply_res = self.env[replies.key(f.reply)]
+                    s.message += inst.carried_reply(s.reply_res, f.message, s.res, span)
                 if r.kind is p.ResKind.CHANNEL and not r.bounded:
                     raise ModelError.at(span, f"'{text}' is on '{r.name}', an unbounded channel, which never waits: "
                                         "write the send without '.await'", (r.span, f"'{r.name}' declared here"))
@@ -583,6 +652,8 @@ class _CfgBuilder:
 
     def drop_local(self, local: p.Local, span: Span | None, explicit: bool) -> None:
         if local.ty is p.Ty.MESSAGE and local.index in self.ints:
+            if any(e.replies and any(e.replies) for e in self.inst.prog.enums):  # a Sender in it goes with it
+                self.emit(IReplyDrop(self.ints[local.index], span))
             self.emit(ISetInt(self.ints[local.index], p.IntConst(0), {}, {}))
             return
         if local.ty in (p.Ty.INT_VAR, p.Ty.BOOL_VAR):  # back to 0 when out of scope, so states do not differ in dead values
@@ -734,6 +805,15 @@ class _CfgBuilder:
                 self.emit(ITrySend(r.index, span, st.message))
             case p.OneshotSend(res=ref, span=span):
                 self.emit(IOneshotSend(self.inst.res(ref, self.env), span))
+            case p.OneshotNew(receiver=rx, span=span):
+                made = self.env.get(replies.key(rx))
+                if made is None:  # one oneshot per site in this body: a loop runs the site again on it
+                    made = self.env[replies.key(rx)] = self.inst.new_oneshot(rx, self.slot.task, span)
+                self.emit(IOneshotNew(made, span))
+            case p.ReplySend(reply=reply, message=message, first=first, span=span):
+                self.emit(IReplySend(self.ints[reply.index], self.ints[message.index], first, span))
+            case p.ReplyDrop(message=message, span=span):
+                self.emit(IReplyDrop(self.ints[message.index], span))
             case p.PermitSend(local=local, span=span):
                 self.emit(IPermitSend(self.locals[local.index], span, st.message))
             case p.Spawn(future=fut, handle=handle, span=span):

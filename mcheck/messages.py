@@ -21,6 +21,8 @@ MAX_MESSAGE_VALUES = 32
 """Values of all the model's enums together (the range of every message and received value): a
 variant is one, a variant with a number field p.NUMBER_VALUES."""
 NUMBER_TYPES = ("u8", "u16", "u32", "u64", "usize")
+SENDER_TYPES = ("oneshot::Sender", "sync::oneshot::Sender", "tokio::sync::oneshot::Sender")
+"""A variant's field that is the requester's reply channel (mcheck/replies.py)."""
 
 AddError = Callable[..., None]
 
@@ -52,12 +54,14 @@ class Enums:
             return
         fields = d.fields or (None,) * len(d.variants)
         for i, ty in enumerate(fields):
-            if ty is not None and ty not in NUMBER_TYPES:
+            if ty is not None and ty not in NUMBER_TYPES and ty not in SENDER_TYPES:
                 self.err(d.variant_spans[i] if i < len(d.variant_spans) else d.span,
                          f"variant '{d.variants[i]}' has a field of type '{ty}'; a variant's field is a number "
-                         f"(`{d.variants[i]}(u64)`, holding 0..{p.NUMBER_VALUES - 1}): other fields are not modelled")
+                         f"(`{d.variants[i]}(u64)`, holding 0..{p.NUMBER_VALUES - 1}) or a reply channel "
+                         f"(`{d.variants[i]}(oneshot::Sender)`): other fields are not modelled")
                 return
-        enum = p.EnumType(d.name, d.variants, self.total + 1, d.span, tuple(ty is not None for ty in fields))
+        enum = p.EnumType(d.name, d.variants, self.total + 1, d.span, tuple(ty in NUMBER_TYPES for ty in fields),
+                          tuple(ty in SENDER_TYPES for ty in fields))
         if self.total + enum.size > MAX_MESSAGE_VALUES:
             self.err(d.span, f"the model's enums have more than {MAX_MESSAGE_VALUES} values together (a variant is "
                      f"one, a variant with a number {p.NUMBER_VALUES}); mcheck keeps message values small")
@@ -90,12 +94,20 @@ class Enums:
                 self.err(e.span, f"'{'::'.join(e.path)}' has a number field: send `{'::'.join(e.path)}(n)`, "
                          f"n in 0..{p.NUMBER_VALUES - 1}")
                 return None
+            if found is not None and found[0].has_reply(e.path[1]):
+                self.err(e.span, f"'{'::'.join(e.path)}' carries a oneshot Sender: send `{'::'.join(e.path)}(tx)` "
+                         "with tx from `let (tx, rx) = oneshot::channel();`")
+                return None
             return found
         if isinstance(e, s.Call) and len(e.path) == 2 and e.path[0] in self.types:
             found = self.lookup(e.path, e.span)
             if found is None:
                 return None
             enum, value = found
+            if enum.has_reply(e.path[1]):
+                self.err(e.span, f"'{'::'.join(e.path)}' carries a oneshot Sender: send "
+                         f"`{'::'.join(e.path)}(tx)` with tx from `let (tx, rx) = oneshot::channel();`")
+                return None
             if not enum.has_number(e.path[1]):
                 self.err(e.span, f"'{'::'.join(e.path)}' has no field: send `{'::'.join(e.path)}` (declare "
                          f"`{e.path[1]}(u64)` for a number)")
@@ -147,9 +159,10 @@ class Enums:
                 if found[1] in taken:
                     self.err(arm.span, f"'{'::'.join(path)}' is matched by an earlier arm")
                     return None
-                width = p.NUMBER_VALUES if enum.has_number(path[1]) else 1
+                width = enum.width(enum.variants.index(path[1]))
                 if (bound is None) != (width == 1):
-                    self.err(arm.span, f"'{'::'.join(path)}' has a number field: write `{'::'.join(path)}(n)` or "
+                    field = "a oneshot Sender" if enum.has_reply(path[1]) else "a number field"
+                    self.err(arm.span, f"'{'::'.join(path)}' has {field}: write `{'::'.join(path)}(n)` or "
                              f"`{'::'.join(path)}(_)`" if width > 1 else f"'{'::'.join(path)}' has no field to bind")
                     return None
                 if bound not in (None, "_"):

@@ -91,6 +91,9 @@ class _ToSyntax(Transformer_NonRecursive[Token, Any]):
     def let_stmt(self, meta: Meta, c: list[Any]) -> s.Let:
         return s.Let(str(c[1]), c[2], _span(meta))
 
+    def let_pair_stmt(self, meta: Meta, c: list[Any]) -> s.LetPair:
+        return s.LetPair(str(c[0]), str(c[1]), c[2], _span(meta), _span(c[0]), _span(c[1]))
+
     def assign(self, meta: Meta, c: list[Any]) -> s.Assign:
         return s.Assign(str(c[0]), s.AssignOp.SET, c[1], _span(meta))
 
@@ -186,9 +189,9 @@ class _ToSyntax(Transformer_NonRecursive[Token, Any]):
     def enum_def(self, meta: Meta, c: list[Any]) -> s.EnumDef:
         variants = [v for v in c[1:] if v is not None]
         return s.EnumDef(str(c[0]), tuple(str(v[0]) for v in variants), _span(c[0]), tuple(_span(v[0]) for v in variants),
-                         tuple(None if v[1] is None else str(v[1]) for v in variants))
+                         tuple(None if v[1] is None else "::".join(v[1]) for v in variants))
 
-    def variant(self, meta: Meta, c: list[Token]) -> tuple[Token, Token | None]:
+    def variant(self, meta: Meta, c: list[Any]) -> tuple[Token, tuple[str, ...] | None]:
         return c[0], c[1]
 
     def pattern(self, meta: Meta, c: list[Any]) -> tuple[tuple[str, ...], str | None]:
@@ -239,6 +242,33 @@ class _ToSyntax(Transformer_NonRecursive[Token, Any]):
 
     def method_call(self, meta: Meta, c: list[Any]) -> s.MethodCall:
         return s.MethodCall(c[0], str(c[1]), c[2], _span(meta))
+
+    def field(self, meta: Meta, c: list[Any]) -> s.Field:
+        return s.Field(c[0], str(c[1]), _span(meta))
+
+    def struct_def(self, meta: Meta, c: list[Any]) -> s.StructDef:
+        return s.StructDef(str(c[0]), tuple(f for f in c[1:] if f is not None), _span(c[0]))
+
+    def struct_field(self, meta: Meta, c: list[Token]) -> s.Param:
+        return s.Param(str(c[0]), str(c[1]), _span(meta))
+
+    def impl_def(self, meta: Meta, c: list[Any]) -> s.ImplDef:
+        methods = [m for m in c[1:] if m is not None]
+        return s.ImplDef(str(c[0]), tuple(m[0] for m in methods), _span(c[0]), tuple(m[1] for m in methods),
+                         tuple(m[2] for m in methods), tuple(m[3] for m in methods))
+
+    def method_def(self, meta: Meta, c: list[Any]) -> tuple[s.FnDef, Span | None, bool, str]:
+        params = tuple(p for p in c[3:-1] if p is not None)
+        return s.FnDef(str(c[0]), params, c[-1], _span(c[0])), _span(c[2]), c[1] is not None, str(c[2])
+
+    def struct_decl(self, meta: Meta, c: list[Any]) -> s.StructDecl:
+        return s.StructDecl(str(c[0]), str(c[1]), tuple(f for f in c[2:] if f is not None), _span(meta))
+
+    def wrapped_struct_decl(self, meta: Meta, c: list[Any]) -> s.StructDecl:
+        return s.StructDecl(str(c[0]), str(c[2]), tuple(f for f in c[3:] if f is not None), _span(meta), c[1])
+
+    def field_init(self, meta: Meta, c: list[Any]) -> tuple[str, s.Expr, Span | None]:
+        return str(c[0]), c[1], _span(c[0])
 
     def call(self, meta: Meta, c: list[Any]) -> s.Call:
         return s.Call(c[0], c[1], _span(meta))

@@ -209,6 +209,7 @@ class Acquire:
     text: str
     span: Span | None = field(default=None, compare=False)
     message: int = 0  # a send's message value (0: a message without one; messages.py)
+    reply: Local | None = None  # `Request::Claim(tx)`: the oneshot whose Sender the message carries
 
 
 @dataclass(frozen=True, slots=True)
@@ -502,6 +503,36 @@ class OneshotSend:
 
 
 @dataclass(frozen=True, slots=True)
+class OneshotNew:
+    """`let (tx, rx) = oneshot::channel();`: `receiver` (a Ty.ONESHOT local) names a fresh oneshot
+    of this site, task copy and call site; the Sender is the same local (replies.py)."""
+
+    receiver: Local
+    span: Span | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class ReplySend:
+    """`reply.send(())` on a Sender received in a message: `reply` holds the oneshot's number in
+    the table of the variant whose values start at `first`; `message` is the received value the
+    Sender was moved out of (cleared: the Sender is gone once used)."""
+
+    reply: Local
+    message: Local
+    first: int
+    span: Span | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyDrop:
+    """The end of a match arm that bound a received Sender: a Sender not used is dropped here, so
+    the requester's receive returns Err at once."""
+
+    message: Local
+    span: Span | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
 class PermitSend:
     local: Local
     span: Span | None = field(default=None, compare=False)
@@ -593,7 +624,7 @@ Stmt = (
     LetFuture | AwaitStmt | Select | Join | Drop | TrySend | OneshotSend | PermitSend | Spawn
     | Loop | For | While | WhileRecv | If | SetInt | Break | Continue | Return | Block
     | NewSet | Push | SetSpawn | ForEach | NotifyOne | Enable | PollOnce | NewInterval | TryReserve | Abort
-    | TryAcquire
+    | TryAcquire | OneshotNew | ReplySend | ReplyDrop
 )
 
 
@@ -655,6 +686,11 @@ NUMBER_VALUES = 8
 """The numbers a variant's field holds (`SetWantedCount(u64)`: 0..7): each is a value of its own."""
 
 
+REPLY_VALUES = 8
+"""The oneshots (creation sites, per task copy and call site) whose Sender one variant can carry:
+a message holding one is the variant's value plus the oneshot's number (replies.py)."""
+
+
 @dataclass(frozen=True, slots=True)
 class EnumType:
     """`enum Request { Claim, SetWantedCount(u64) }`: each variant has a message value from
@@ -667,16 +703,26 @@ class EnumType:
     first: int
     span: Span | None = field(default=None, compare=False)
     numbered: tuple[bool, ...] = ()  # per variant: it has a number field
+    replies: tuple[bool, ...] = ()  # per variant: it carries a oneshot Sender (replies.py)
 
     def width(self, i: int) -> int:
+        if self.replies and self.replies[i]:
+            return REPLY_VALUES
         return NUMBER_VALUES if self.numbered and self.numbered[i] else 1
+
+    def replies_at(self, value: int) -> bool:
+        """The variant whose values start at `value` carries a oneshot Sender."""
+        return any(self.has_reply(v) and self.value(v) == value for v in self.variants)
+
+    def has_reply(self, variant: str) -> bool:
+        return bool(self.replies) and self.replies[self.variants.index(variant)]
 
     @property
     def size(self) -> int:
         return sum(self.width(i) for i in range(len(self.variants)))
 
     def has_number(self, variant: str) -> bool:
-        return self.width(self.variants.index(variant)) > 1
+        return self.width(self.variants.index(variant)) > 1 and not self.has_reply(variant)
 
     def value(self, variant: str, number: int = 0) -> int:
         i = self.variants.index(variant)
@@ -686,6 +732,8 @@ class EnumType:
         at = self.first
         for i, v in enumerate(self.variants):
             if value < at + self.width(i):
+                if self.replies and self.replies[i]:
+                    return f"{self.name}::{v}(reply #{value - at})"
                 return f"{self.name}::{v}({value - at})" if self.width(i) > 1 else f"{self.name}::{v}"
             at += self.width(i)
         raise ValueError(value)

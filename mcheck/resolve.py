@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 
 from mcheck import program as p
-from mcheck import rustisms
+from mcheck import replies, rustisms, structs
 from mcheck import syntax as s
 from mcheck.errors import Diagnostic, ModelError, Severity
 from mcheck.messages import Enums, match_to_ifs, number_of
@@ -113,9 +113,10 @@ class _Scope:
     declared: list[p.Local] = field(default_factory=list)
 
 
-Received = tuple[str, Span | None, p.ResRef | None]
+Received = tuple[str, Span | None, p.ResRef | tuple[p.Local, int] | None]
 """A name a block starts with, where, and the channel it was received from: a message value
-(`Some(v) = rx.recv()`); with no channel, an integer: a variant's number (`Enum::V(n) =>`)."""
+(`Some(v) = rx.recv()`); with no channel, an integer: a variant's number (`Enum::V(n) =>`); with
+the message and the variant's first value, a received oneshot Sender (`Enum::V(reply) =>`)."""
 
 
 class _BodyChecker:
@@ -131,6 +132,9 @@ class _BodyChecker:
         self.async_floor = 0  # scopes below this index belong to an enclosing body
         self.tried: set[int] = set()  # locals bound by a try_* acquire (`g.is_ok()` tests them)
         self.received_from: dict[int, p.ResRef] = {}  # message-value local -> the channel it came from
+        self.sender_of: dict[int, p.Local] = {}  # a oneshot Sender local -> its Receiver (replies.py)
+        self.reply_locals: dict[int, tuple[p.Local, int]] = {}  # a received Sender -> its message, variant
+        self.awaited_send: s.Expr | None = None  # the future of the `... .await;` statement being checked
 
     # ---- scopes --------------------------------------------------------------------------------
 
@@ -160,9 +164,13 @@ class _BodyChecker:
         which is then the block's first local."""
         self.scopes.append(_Scope(self.loop_depth))
         if bind is not None:
-            bound = self.declare(bind[0], p.Ty.MESSAGE if bind[2] is not None else p.Ty.INT_VAR, bind[1])
-            if bind[2] is not None:
-                self.received_from[bound.index] = bind[2]
+            carrier = bind[2]
+            if isinstance(carrier, tuple):  # a received oneshot Sender (replies.py)
+                self.reply_locals[self.declare(bind[0], p.Ty.INT_VAR, bind[1]).index] = carrier
+            else:
+                bound = self.declare(bind[0], p.Ty.MESSAGE if carrier is not None else p.Ty.INT_VAR, bind[1])
+                if carrier is not None:
+                    self.received_from[bound.index] = carrier
         stmts: list[p.Stmt] = []
         for st in b.stmts:
             stmts.extend(self.stmt(st))
@@ -181,6 +189,8 @@ class _BodyChecker:
             if len(e.path) == 1:
                 name = e.path[0]
                 b = self.lookup_local(name, e.span)
+                if b is not None and b.local.ty is p.Ty.ONESHOT:
+                    return replies.value(self, b, e.span)
                 if b is not None:
                     return b.local.ty, b
                 if name in self.params:
@@ -279,6 +289,8 @@ class _BodyChecker:
                 return None
             case s.Name(path=(name,)):
                 b = self.lookup_local(name, e.span)
+                if b is not None and b.local.ty is p.Ty.ONESHOT:
+                    return replies.receive(self, b, e)
                 if b is not None:
                     if b.local.ty not in (p.Ty.FUTURE, p.Ty.HANDLE):
                         self.r.err.add(e.span, f"'{name}' is {_a(b.local.ty)}, not a future; it cannot be awaited")
@@ -474,7 +486,14 @@ class _BodyChecker:
             init = self.future(arg.body if isinstance(arg, s.Closure) else arg, "run by get_or_init")
             return None if init is None else p.GetOrInit(ref, init, text, e.span)
         message = 0
-        if ty is p.Ty.CHANNEL and method == "send" and len(e.args) == 1:
+        reply: p.Local | None = None
+        if ty is p.Ty.CHANNEL and method == "send" and len(e.args) == 1 and replies.carries_sender(self, e.args[0]):
+            assert isinstance(e.args[0], s.Call)
+            sent = replies.send_value(self, e, e.args[0], ref)
+            if sent is None:
+                return None
+            message, reply = sent
+        elif ty is p.Ty.CHANNEL and method == "send" and len(e.args) == 1:
             found = self.message_value(e.args[0], ref)
             if found is None:
                 return None
@@ -497,7 +516,7 @@ class _BodyChecker:
             if method == "reserve" and self.r.is_unbounded(ref):
                 self.r.err.add(e.span, "reserve() needs a bounded channel")
                 return None
-            return p.Acquire(ref, p.IntConst(1), purpose, text, e.span, message)
+            return p.Acquire(ref, p.IntConst(1), purpose, text, e.span, message, reply)
         return p.Recv(ref, text, e.span)
 
     # ---- statements ----------------------------------------------------------------------------
@@ -508,6 +527,8 @@ class _BodyChecker:
                 return [self.block(st)]
             case s.Let(name=name, value=value):
                 return self.let(st, name, value)
+            case s.LetPair():
+                return replies.let_pair(self, st)
             case s.ExprStmt(value=value):
                 return self.expr_stmt(value, st.span)
             case s.Select():
@@ -870,6 +891,9 @@ class _BodyChecker:
     def expr_stmt(self, value: s.Expr, span: Span | None) -> list[p.Stmt]:
         value = _strip_unwrap(value)
         text = self.r.text(span)
+        if replies.is_reply_send(self, value):
+            assert isinstance(value, s.MethodCall)
+            return replies.reply_send(self, value, span)
         match value:
             case s.Await(value=s.Call(path=path, args=args) as call) if _canonical(path) in ("join_all", "try_join_all"):
                 if not self.nargs(call, 1, _canonical(path)):
@@ -881,7 +905,9 @@ class _BodyChecker:
             case s.Await(value=s.MethodCall(method="for_each") as fe):
                 return self.for_each(fe, span)
             case s.Await(value=inner):
+                self.awaited_send = inner
                 fut = self.future(inner, "awaited")
+                self.awaited_send = None
                 return [] if fut is None else [p.AwaitStmt(fut, None, span)]
             case s.MacroCall(path=path, args=args) if _canonical(path) == "pin" and all(
                 isinstance(a, s.Name) for a in args
@@ -1135,6 +1161,8 @@ class _BodyChecker:
         return found[1]
 
     def is_oneshot(self, ref: p.ResRef) -> bool:
+        if replies.is_made(ref):
+            return True
         return self.params.get(ref.name) is p.Ty.ONESHOT if isinstance(ref, p.ParamRef) else self.r.is_oneshot(ref)
 
     def bind_received(self, fut: p.Future, name: str, span: Span | None) -> p.Recv | None:
@@ -1164,14 +1192,17 @@ class _BodyChecker:
         carrier = self.received_from.get(b.local.index)
         if carrier is not None:
             self.r.enums.carries(carrier, enum, st.span)
-        binds: list[Received | None] = [None if n is None else (n[0], arm.span, None)
-                                        for n, arm in zip(numbers, st.arms, strict=True)]
+        binds: list[Received | None] = [
+            None if n is None else (n[0], arm.span, (b.local, n[1]) if enum.replies_at(n[1]) else None)
+            for n, arm in zip(numbers, st.arms, strict=True)]
         bodies, bound = self.branches([arm.body for arm in st.arms], binds)
         for i, (n, local) in enumerate(zip(numbers, bound, strict=True)):
             if n is not None and local is not None:  # `V(n) =>`: n is the number the value carries
                 body = bodies[i]
-                bodies[i] = p.Block((p.SetInt(local, number_of(b.local, n[1]), st.arms[i].span), *body.stmts),
-                                    (local, *body.locals), body.span)
+                stmts: tuple[p.Stmt, ...] = (p.SetInt(local, number_of(b.local, n[1]), st.arms[i].span), *body.stmts)
+                if local.index in self.reply_locals:  # `V(reply) =>`: reply is dropped at the arm's end
+                    stmts = (*stmts, p.ReplyDrop(b.local, st.arms[i].span))
+                bodies[i] = p.Block(stmts, (local, *body.locals), body.span)
         return [match_to_ifs(b.local, list(zip(values, bodies, strict=True)), wildcard, st.span)]
 
     def select(self, st: s.Select) -> list[p.Stmt]:
@@ -1491,4 +1522,4 @@ class Resolver:
 
 
 def resolve(source: Source, module: s.Module) -> p.Program:
-    return Resolver(source, module).run()
+    return Resolver(source, structs.lower(module)).run()

@@ -162,8 +162,9 @@ _ITEMS: dict[str, str] = {
               "(every task and async fn can name it); write a constant number where it is used",
     "trait": "traits: a model has no traits or generics; write one async fn for the implementation "
              "you check, taking the concrete resources it uses",
-    "impl": "`impl` blocks are not supported: write each method as a top-level `async fn` that takes "
-            "the resources it uses as parameters (`async fn claim(pool: Semaphore)`)",
+    "impl": "`impl` blocks other than `impl Name { async fn m(&self, ..) { .. } }` for a `struct Name` of "
+            "resources are not supported: write the method as a top-level `async fn` that takes the resources "
+            "it uses as parameters (`async fn claim(pool: Semaphore)`)",
     "pub": "visibility (`pub`): everything in a model is visible everywhere; remove `pub`",
     "type": "type aliases: write the resource kind (`Mutex`, `Semaphore`, `RwLock`, ...) where it is used",
     "macro_rules": "macro definitions: write out what the macro expands to",

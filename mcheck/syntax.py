@@ -131,8 +131,17 @@ class Range:
     span: Span | None = field(default=None, compare=False)
 
 
+@dataclass(frozen=True, slots=True)
+class Field:
+    """`self.claims`, `pool.claims`: a struct's field (mcheck/structs.py replaces it)."""
+
+    value: Expr
+    name: str
+    span: Span | None = field(default=None, compare=False)
+
+
 Expr = (Name | IntLit | Call | MacroCall | MethodCall | Await | Borrow | AsyncBlock | Binary | Not | Closure | ListLit
-        | Range | Unit)
+        | Range | Unit | Field)
 
 
 # ---- statements --------------------------------------------------------------------------------
@@ -149,6 +158,18 @@ class Let:
     name: str
     value: Expr
     span: Span | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class LetPair:
+    """`let (tx, rx) = oneshot::channel();`: a Sender and a Receiver made where the code makes them."""
+
+    sender: str
+    receiver: str
+    value: Expr
+    span: Span | None = field(default=None, compare=False)
+    sender_span: Span | None = field(default=None, compare=False)
+    receiver_span: Span | None = field(default=None, compare=False)
 
 
 class AssignOp(Enum):
@@ -284,7 +305,8 @@ class Match:
     span: Span | None = field(default=None, compare=False)
 
 
-Stmt = Block | Let | Assign | ExprStmt | Select | Loop | While | WhileLet | For | If | Match | Break | Continue | Return | IfLet
+Stmt = (Block | Let | LetPair | Assign | ExprStmt | Select | Loop | While | WhileLet | For | If | Match | Break | Continue
+        | Return | IfLet)
 
 
 # ---- items -------------------------------------------------------------------------------------
@@ -331,7 +353,39 @@ class EnumDef:
     fields: tuple[str | None, ...] = ()  # per variant: the type of its one field (`V(u64)`), or None
 
 
-Item = ResourceDecl | FnDef | TaskDef | EnumDef
+@dataclass(frozen=True, slots=True)
+class StructDef:
+    """`struct Pool { claims: Channel, size: u64 }`: fields that are resources or numbers."""
+
+    name: str
+    fields: tuple[Param, ...]
+    span: Span | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class ImplDef:
+    """`impl Pool { async fn claim(&self) { ... } }`: each method takes `&self` first."""
+
+    name: str
+    methods: tuple[FnDef, ...]
+    span: Span | None = field(default=None, compare=False)
+    self_spans: tuple[Span | None, ...] = field(default=(), compare=False)
+    mut_self: tuple[bool, ...] = ()  # per method: written `&mut self`
+    self_names: tuple[str, ...] = ()  # per method: the name after `&` (`self`)
+
+
+@dataclass(frozen=True, slots=True)
+class StructDecl:
+    """`let pool = Pool { claims: c };` (or wrapped, `Arc::new(Pool { .. })`) at the top level."""
+
+    name: str
+    struct: str
+    inits: tuple[tuple[str, Expr, Span | None], ...]
+    span: Span | None = field(default=None, compare=False)
+    wrapper: tuple[str, ...] = ()  # `Arc::new`
+
+
+Item = ResourceDecl | FnDef | TaskDef | EnumDef | StructDef | ImplDef | StructDecl
 
 
 @dataclass(frozen=True, slots=True)

@@ -76,7 +76,7 @@ def test_json_output(capsys: pytest.CaptureFixture[str]) -> None:
     assert stuck["kind"] == "futurelock"
     assert sorted(stuck["victims"]) == ["request[0]", "request[1]"]
     assert stuck["dormant_futures"][0]["future"] == "collection"
-    assert stuck["dormant_futures"][0]["location"]["line"] == 61
+    assert stuck["dormant_futures"][0]["location"]["line"] == 77
     assert stuck["resources"] == ["claims"]
     assert any(link["kind"] == "return" for link in stuck["cycle"])
     steps = doc["trace"]
@@ -133,7 +133,7 @@ def test_show_invariant_prints_it_in_the_models_names(capsys: pytest.CaptureFixt
 def test_engine_both_cross_checks(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "verify", str(MODELS / "production.mc"), "--quiet", "--engine", "both",
                        "--runtime", "current-thread")
-    assert code == 1 and "futurelock found (time: untimed, runtime: current-thread), shortest trace: 7 steps" in out
+    assert code == 1 and "futurelock found (time: untimed, runtime: current-thread), shortest trace: 9 steps" in out
     assert "note: z3: futurelock, first stuck state after 5 steps" in out
     assert out.rstrip().splitlines()[-1].endswith("engine both")
     code, out, _ = run(capsys, "verify", str(MODELS / "rfd609_fix_owned.mc"), "--quiet", "--engine", "both",

@@ -34,7 +34,8 @@ CASES = [
                  id="unclosed-paren"),
     pytest.param("task main {\n    select! {\n        _ = sleep(1) {}\n    }\n}\n", 3, 22, "expected ',' or '=>'", None,
                  id="select-arm-without-arrow"),
-    pytest.param("sleep(1).await;\ntask main {}\n", 1, 1, "unexpected 'sleep'; expected 'async', 'enum', 'let', 'task'", None,
+    pytest.param("sleep(1).await;\ntask main {}\n", 1, 1,
+                 "unexpected 'sleep'; expected 'async', 'enum', 'impl', 'let', 'struct', 'task'", None,
                  id="statement-at-top-level"),
     pytest.param("task main {}\n/* never closed\n", 2, 1, "unclosed block comment", None, id="unclosed-block-comment"),
     pytest.param("task main {\n    foo! { }\n}\n", 2, 5, "unknown macro 'foo!' used as a block; expected 'select!'", None,
@@ -188,8 +189,8 @@ RUST_CASES = [
                  "method as an async fn that takes the resources it uses", None, id="rust-self-parameter"),
     pytest.param("trait Store {\n    async fn get(&self);\n}\ntask main {}\n", 1, 1, "traits: a model has no traits",
                  None, id="rust-trait"),
-    pytest.param("impl Pool {\n    async fn claim(&self) {}\n}\ntask main {}\n", 1, 1, "`impl` blocks are not "
-                 "supported: write each method as a top-level `async fn`", None, id="rust-impl-block"),
+    pytest.param("impl Pool {\n    async fn claim(&self) {}\n}\ntask main {}\n", 1, 6, "`impl Pool` for a struct "
+                 "that is not declared: declare `struct Pool { .. }`", None, id="rust-impl-block"),
     pytest.param("task main {\n    unsafe { yield_now().await; }\n}\n", 2, 5, "`unsafe` blocks: unsafe code does "
                  "nothing a model can see; write the block without `unsafe`", None, id="rust-unsafe-block"),
     pytest.param("use tokio::sync::Mutex;\ntask main {}\n", 1, 1, "`use` declarations: a model imports nothing",

@@ -46,7 +46,7 @@ def test_production_page_has_lanes_steps_resources_and_the_graph(production: Out
     assert page.startswith("<!DOCTYPE html>") and page.rstrip().endswith("</html>")
     lanes = re.findall(r'<th class="lane[^"]*" data-task="([^"]+)"', page)
     assert lanes == ["pool", "request[0]", "request[1]", "main"]  # a lane per task, declaration order
-    assert len(re.findall(r'<tr class="step" id="step-\d+">', page)) == 7
+    assert len(re.findall(r'<tr class="step" id="step-\d+">', page)) == 9
     assert re.search(r'<th class="res"><code>claims</code><span class="role">Channel \(on the cycle\)', page)
     # The step each task ran is in its own column: step 5 is main's (the fourth lane).
     step5 = re.search(r'<tr class="step" id="step-5">(.*?)</tr>', page, re.S)
@@ -54,7 +54,7 @@ def test_production_page_has_lanes_steps_resources_and_the_graph(production: Out
     cells = re.findall(r'<td class="([^"]*)"', step5.group(1))
     assert cells[0] == "num" and cells[4] == "lane active dormant" and cells[1:4] == ["lane"] * 3
     assert "<code>collection</code> is dormant from this step" in step5.group(1)
-    assert "65:17 | _ = sleep(5) =&gt; {" in step5.group(1)  # the source line of the step
+    assert "81:17 | _ = sleep(5) =&gt; {" in step5.group(1)  # the source line of the step
     # The dormant mark stays on main's lane to the end, and not before step 5.
     for n in (6, 7):
         row = re.search(rf'<tr class="step" id="step-{n}">(.*?)</tr>', page, re.S)
@@ -62,8 +62,9 @@ def test_production_page_has_lanes_steps_resources_and_the_graph(production: Out
     row4 = re.search(r'<tr class="step" id="step-4">(.*?)</tr>', page, re.S)
     assert row4 is not None and "dormant" not in re.findall(r'<td class="([^"]*)"', row4.group(1))[4]
     # The resource column says who holds, was handed or queues.
-    assert "handed to <code>c.send(Request::Claim)</code> in <code>collection</code> (task main), not yet taken" in page
-    assert "queue 3: <code>claims.send(Request::Claim)</code> (task request[0])" in page
+    assert ("handed to <code>self.claims.send(Request::Claim(tx))</code> in <code>collection</code> (task main), "
+            "not yet taken") in page
+    assert "queue 3: <code>self.claims.send(Request::Claim(tx))</code> in <code>qorb.claim()</code> (task request[0])" in page
     assert 'Step 5 reaches the first stuck state' in page
     svg = page[page.index("<svg"):page.index("</svg>")]
     assert svg.count('<g class="node') == 7 and svg.count('<g class="edge') == 7
@@ -186,10 +187,11 @@ def test_the_browser_builds_the_lanes_steps_and_graph(production: Outcome, tmp_p
     page.write_text(html.page(production))
     dom = browse(page, tmp_path, "--dump-dom").stdout
     assert dom.count('<th class="lane') == 4
-    assert len(re.findall(r'<tr class="step" id="step-\d+">', dom)) == 7
+    assert len(re.findall(r'<tr class="step" id="step-\d+">', dom)) == 9
     svg = dom[dom.index("<svg"):dom.index("</svg>")]
     assert len(re.findall(r'<g class="node', svg)) == 7 and len(re.findall(r'<g class="edge', svg)) == 7
-    assert re.search(r'<text [^>]*class="node-label"[^>]*>`c\.send\(Request::Claim\)` in `collection`</text>', svg)
+    label = r"`self\.claims\.send\(Request::Claim\(tx\)\)` in `collection`"
+    assert re.search(r'<text [^>]*class="node-label"[^>]*>' + label + "</text>", svg)
 
 
 def test_screenshot_of_the_production_report_matches_the_reference(production: Outcome, tmp_path: Path,

@@ -252,7 +252,7 @@ def test_kernel_python_never_compiles(tmp_path: Path) -> None:
 
 def test_auto_answers_small_models_on_python(tmp_path: Path) -> None:
     """Below verify.PYTHON_FIRST states no kernel is compiled: nothing is written to the cache."""
-    proc = _verify(str(MODELS / "production.mc"), "--quiet", env={"XDG_CACHE_HOME": str(tmp_path)})
+    proc = _verify(str(MODELS / "rfd609.mc"), "--quiet", env={"XDG_CACHE_HOME": str(tmp_path)})
     assert proc.returncode == 1
     assert proc.stdout.strip().splitlines()[-1].endswith("engine bfs")
     assert not (tmp_path / "mcheck").exists()

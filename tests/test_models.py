@@ -70,7 +70,7 @@ def test_production_shape_reports_victims_while_the_actor_runs() -> None:
     names = {model.tasks[t].name for t in rep.stuck_tasks}
     assert names == {"main", "request[0]", "request[1]"}
     assert {model.tasks[t].name for t in rep.victims} == {"request[0]", "request[1]"}
-    assert [model.slots[d].label for d in rep.dormant] == ["c.send(Request::Claim)"]
+    assert [model.slots[d].label for d in rep.dormant] == ["self.claims.send(Request::Claim(tx))"]
     assert [model.resources[r].name for r in rep.resources] == ["claims"]
     # The pool actor is alive and not stuck: it keeps running its periodic bookkeeping.
     pool = next(t for t in model.tasks if t.name == "pool")

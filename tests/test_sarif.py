@@ -74,7 +74,7 @@ def test_a_futurelock_is_one_result_with_a_thread_flow_per_task(capsys: pytest.C
     assert res["ruleId"] == "futurelock" and res["level"] == "error"
     assert drv["rules"][res["ruleIndex"]]["id"] == "futurelock"
     region = res["locations"][0]["physicalLocation"]["region"]
-    assert (region["startLine"], region["startColumn"]) == (61, 22)  # `let collection = ...`: the dormant future
+    assert (region["startLine"], region["startColumn"]) == (77, 22)  # `let collection = ...`: the dormant future
     assert res["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].endswith("models/production.mc")
     related = {r["message"]["text"] for r in res["relatedLocations"]}
     assert any("`claims`" in t and "resource" in t for t in related)
@@ -85,19 +85,21 @@ def test_a_futurelock_is_one_result_with_a_thread_flow_per_task(capsys: pytest.C
     flows = res["codeFlows"][0]["threadFlows"]
     assert [f["id"] for f in flows] == [t.name for t in model.tasks]  # one per task, declaration order
     steps = [loc for f in flows for loc in f["locations"] if "executionOrder" in loc]
-    assert sorted(loc["executionOrder"] for loc in steps) == list(range(1, 8))  # the 7 steps, interleaved
+    assert sorted(loc["executionOrder"] for loc in steps) == list(range(1, 10))  # the 9 steps, interleaved
     main_flow = next(f for f in flows if f["id"] == "main")
     assert [loc["executionOrder"] for loc in main_flow["locations"]] == [2, 3, 5]
     step5 = main_flow["locations"][2]
-    assert step5["location"]["physicalLocation"]["region"]["startLine"] == 65
+    assert step5["location"]["physicalLocation"]["region"]["startLine"] == 81
     assert step5["location"]["message"]["text"].startswith("5. `sleep(5)` fires; main polls it: select! branch 2")
     assert "danger" in step5["kinds"] and "branch" in step5["kinds"]
     assert step5["state"]["`collection`"]["text"].startswith("dormant")
-    assert step5["state"]["`claims`"]["text"].startswith("handed to `c.send(Request::Claim)` in `collection` (task main)")
+    assert step5["state"]["`claims`"]["text"].startswith(
+        "handed to `self.claims.send(Request::Claim(tx))` in `collection` (task main)")
     assert step5["importance"] == "essential"
     last = max(steps, key=lambda loc: loc["executionOrder"])
     assert last["importance"] == "important"  # after the first stuck state: victims blocking
-    assert "queue 3: `claims.send(Request::Claim)` (task request[0])" in last["state"]["`claims`"]["text"]
+    queued = "queue 3: `self.claims.send(Request::Claim(tx))` in `qorb.claim()` (task request[0])"
+    assert queued in last["state"]["`claims`"]["text"]
 
 
 def test_deadlock_points_at_the_stuck_await(capsys: pytest.CaptureFixture[str],

@@ -50,6 +50,7 @@ from mcheck.emit_rust import (  # noqa: E402
     emit_module,
     project_files,
     schedule_from_trace,
+    unsupported,
 )
 from mcheck.errors import MCheckError  # noqa: E402
 from mcheck.evaluate import compile_system  # noqa: E402
@@ -148,6 +149,8 @@ def prepare(name: str, origin: str, source: Source) -> Case | str:
         model = load(source, TimeMode.EXACT)
         result = check(model, bfs.Limits(max_states=MAX_STATES))
     except MCheckError:
+        return "refused"
+    if unsupported(model.program) is not None:  # what emit-rust does not emit yet
         return "refused"
     if result.status is Status.INCONCLUSIVE:
         return "inconclusive"

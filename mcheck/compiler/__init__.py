@@ -70,6 +70,11 @@ def _bounds(c: Compiler) -> tuple[Bound, ...]:
                  f"the unbounded channel '{r.name}' held more than {p.UNBOUNDED_LIMIT} messages")
            for r in c.resources if r.kind is p.ResKind.CHANNEL and not r.bounded]
     out.append(Bound(c.respawn_var, 1, "a spawn ran again while the task it started before was still running"))
+    if c.reply_clash_var >= 0:
+        span = c.reply_clash_spans[0] if c.reply_clash_spans else None
+        where = f" (line {span.line})" if span else ""
+        out.append(Bound(c.reply_clash_var, 1, f"`let (tx, rx) = oneshot::channel();`{where} ran again while the "
+                         "Sender it made before was still in a message (mcheck keeps one oneshot per site)"))
     if c.int_overflow_tasks:
         names = ", ".join(t.name for t in c.tasks if t.index in c.int_overflow_tasks)
         out.append(Bound(c.int_overflow_var, 1, f"an integer variable (in {names}) left the range mcheck "
@@ -108,10 +113,13 @@ def _symmetry(c: Compiler) -> tuple[tuple[tuple[int, ...], ...], ...]:
         return out
 
     groups = []
+    makers = {t.index for t in c.inst.oneshot_task.values()}
     for td in c.prog.tasks:
         if td.copies < 2:
             continue
         copies = [t for t in c.tasks if t.spawner is None and t.name.startswith(f"{td.name}[")]
+        if any(closure(t) & makers for t in copies):
+            continue  # a oneshot per copy is named in messages by its number: copies are not interchangeable
         blocks = []
         for t in copies:
             owned = closure(t)

@@ -56,11 +56,14 @@ from mcheck.instantiate import (
     Instantiator,
     IOnceSet,
     IOnceTest,
+    IOneshotNew,
     IOneshotSend,
     IPermitSend,
     IPollOnce,
     IPush,
     IRelease,
+    IReplyDrop,
+    IReplySend,
     IReturn,
     ISelect,
     ISetInt,
@@ -121,6 +124,7 @@ class Compiler:
         self.vars: list[VarDecl] = []
         self.var_task: list[int] = []  # variable -> the task instance that owns it, or -1 for shared ones
         self.dom = Domains(self.b, self.vars)
+        self.inst = inst
         self.slots = inst.slots
         self.tasks = inst.tasks
         self.resources: list[ResourceInfo] = []
@@ -167,6 +171,10 @@ class Compiler:
 
     def allocate(self) -> None:
         self.respawn_var = self.new_var("spawned while still running", 0, 1, 0)
+        self.sender_var: dict[int, int] = {}  # a oneshot made per request -> its Sender's state (oneshot.py)
+        self.reply_clash_spans: list[Span | None] = []
+        self.reply_clash_var = self.new_var("a oneshot made again while its Sender was in a message", 0, 1, 0) \
+            if self.inst.made_oneshots else -1
         self.busy_var = self.new_var("task in a busy loop (index + 1)", 0, len(self.tasks), 0)
         self.int_overflow_var = self.new_var("an integer variable left its range", 0, 1, 0)
         self.push_overflow_var = self.new_var("a push site had no free future left", 0, 1, 0)
@@ -251,6 +259,8 @@ class Compiler:
             values = message_vars(self, r)
         if r.kind in (p.ResKind.ONESHOT, p.ResKind.ONCE_CELL):
             msgs = self.new_var(f"{r.name}.value", 0, 1, 0)
+        if oneshot_mod.made(self, r.index):
+            oneshot_mod.allocate_sender(self, r.index, r.name)
         if r.kind is p.ResKind.NOTIFY:
             msgs = self.new_var(f"{r.name}.permit", 0, 1, 0)
         return ResourceInfo(r.index, r.name, r.kind, r.permits, r.bounded, r.span, avail, msgs, values)
@@ -290,6 +300,10 @@ class Compiler:
                 ins.var = mapping[ins.var]
             if isinstance(ins, ISetInt | ITest):
                 ins.vars = {local: mapping[ph] for local, ph in ins.vars.items()}
+            if isinstance(ins, IReplySend):
+                ins.var = mapping.get(ins.var, ins.var)
+            if isinstance(ins, IReplySend | IReplyDrop):
+                ins.message = mapping.get(ins.message, ins.message)
             if isinstance(ins, ISelect):
                 ins.enabled_vars = [None if ph is None else mapping[ph] for ph in ins.enabled_vars]
         for c in self.descendants(s):  # placeholders are unique: only s's own are in mapping
@@ -447,7 +461,10 @@ class Compiler:
     def producers(self, r: int) -> list[Slot]:
         """Code slots that contain a send on resource r (directly in their own code)."""
         out = []
+        channel = self.inst.reply_channel.get(r, -1)  # a oneshot made per request: whoever receives its Sender
         for s in self.slots:
+            if s.kind is SlotKind.RECV and s.res == channel and s.parent is not None:
+                out.append(s.parent)
             if s.kind is SlotKind.ACQUIRE and s.res == r and s.purpose in (p.Purpose.SEND, p.Purpose.RESERVE):
                 assert s.parent is not None
                 out.append(s.parent)
@@ -456,10 +473,16 @@ class Compiler:
                     if isinstance(ins, ITrySend | IOneshotSend | INotify) and ins.res == r:
                         out.append(s)
                         break
+                    if oneshot_mod.answers(self, ins, r):
+                        out.append(s)  # a receiver of the message that carries r's Sender
+                        break
         return list(dict.fromkeys(out))
 
     def closed(self, r: int) -> Expr:
-        """No task that may still send on r can run: a receive returns None (SEMANTICS.md 2a)."""
+        """No task that may still send on r can run: a receive returns None (SEMANTICS.md 2a).
+        A oneshot made per request: its Sender is gone (oneshot.sender_gone)."""
+        if oneshot_mod.made(self, r):
+            return oneshot_mod.sender_gone(self, r)
         tasks_ = list(dict.fromkeys(s.task for s in self.producers(r)))
         return self.b.and_(*(self.b.not_(self.may_run(t)) for t in tasks_))
 
@@ -877,6 +900,12 @@ class Compiler:
                 return self.mpsc.try_send(st, r, span, message)
             case IOneshotSend(res=r, span=span):
                 oneshot_mod.send(self, st, r, span)
+            case IOneshotNew(res=r, span=span):
+                oneshot_mod.new(self, st, r, span)
+            case IReplySend(var=var, message=message, first=first, span=span):
+                oneshot_mod.reply_send(self, st, var, message, first, span)
+            case IReplyDrop(message=message):
+                oneshot_mod.reply_drop(self, st, message)
             case IPermitSend(slot=c, span=span, message=message):
                 self.mpsc.permit_send(st, c, span, message)
             case ITryAcquire(slot=c):

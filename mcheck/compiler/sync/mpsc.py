@@ -22,8 +22,7 @@ from typing import TYPE_CHECKING
 
 from mcheck import program as p
 from mcheck.compiler.step import Step
-from mcheck.compiler.sync import LeafSemantics, Res, State, TraceWords, semaphore
-from mcheck.compiler.sync.semaphore import qlen
+from mcheck.compiler.sync import LeafSemantics, Res, State, TraceWords, oneshot, semaphore
 from mcheck.ir import Expr, WaitEdge
 from mcheck.model import ST_HELD, EventKind, ResourceInfo, SlotInfo
 
@@ -125,6 +124,8 @@ def take_message(c: Compiler, st: Step, s: Slot) -> None:
         olds = [st.read(v) for v in info.value_vars]
         if s.bind_var is not None:
             st.write(s.bind_var, olds[0])
+        elif c.inst.reply_table:  # a value nobody binds is dropped, with a Sender it carries
+            oneshot.drop_carried(c, st, olds[0])
         for v, nxt in zip(info.value_vars, [*olds[1:], c.b.const(0)], strict=True):
             st.write(v, nxt)
     st.write(info.msgs_var, c.b.sub(st.read(info.msgs_var), 1))
@@ -184,7 +185,7 @@ class Channels:
             self.push_message(st, r, message)
             st.event(EventKind.SENT, -1, r, span)  # type: ignore[arg-type]
             return [st]
-        ok = b.and_(b.eq(qlen(c, st, r), 0), b.le(1, st.read(info.avail_var)))
+        ok = b.and_(b.eq(semaphore.qlen(c, st, r), 0), b.le(1, st.read(info.avail_var)))
         out = []
         for q, room in c.dom.split(st, ok):
             if room:

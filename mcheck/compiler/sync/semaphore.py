@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from mcheck import program as p
 from mcheck.compiler.step import Step
-from mcheck.compiler.sync import LeafSemantics, Res, State, TraceWords, once_cell
+from mcheck.compiler.sync import LeafSemantics, Res, State, TraceWords, once_cell, oneshot
 from mcheck.instantiate import Slot
 from mcheck.ir import EdgeKind, Expr, WaitEdge
 from mcheck.model import ST_GRANTED, ST_HELD, ST_IDLE, ST_QUEUED, EventKind, ResourceInfo, SlotInfo, SlotKind
@@ -137,6 +137,8 @@ class Acquire(LeafSemantics):
             st.write(s.state_var, ST_IDLE)
             st.write(s.got_var, 0)
             c.mpsc.push_message(st, s.res, s.message)
+            if s.reply_res >= 0:  # the message carries a oneshot's Sender (replies.py)
+                oneshot.sent_in_message(c, st, s.reply_res)
             st.event(EventKind.SENT, s.index, s.res, s.span)
         elif bind:
             st.write(s.state_var, ST_HELD)

@@ -1,0 +1,137 @@
+"""Per-request replies (`let (tx, rx) = oneshot::channel();`, the Sender sent in
+`Request::Claim(tx)`, `Request::Claim(reply) => reply.send(())`, `rx.await`; mcheck/replies.py,
+compiler/sync/oneshot.py): tokio's semantics on both engines, and each refusal as a located error."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import compile_text
+
+from mcheck.cli import EXIT_BAD_INPUT, main
+from mcheck.model import TimeMode
+from mcheck.trace import Status
+from mcheck.verify import Engine, check
+
+POOL = """enum Request {{ Claim(oneshot::Sender), Ping }}
+let claims = channel(1);
+let m = Mutex::new();
+task pool {{
+    while let Some(request) = claims.recv().await {{
+        match request {{
+            Request::Claim(reply) => {{ {answer} }}
+            Request::Ping => {{}}
+        }}
+        sleep(100).await;
+    }}
+}}
+"""
+
+
+def verdicts(text: str) -> set[Status]:
+    """Untimed on both runtimes and exact; current-thread cross-checked by the z3 engine."""
+    out = set()
+    for time, runtime in ((TimeMode.UNTIMED, "multi-thread"), (TimeMode.UNTIMED, "current-thread"),
+                          (TimeMode.EXACT, "current-thread")):
+        model = compile_text(text, time, runtime=runtime)
+        result = check(model, engine=Engine.BFS)
+        if runtime == "current-thread":
+            assert check(model, engine=Engine.Z3).status is result.status, (time, runtime)
+        out.add(result.status)
+    return out
+
+
+REQUEST = """task main {
+    let (tx, rx) = oneshot::channel();
+    claims.send(Request::Claim(tx)).await;
+    rx.await;
+    PROBE
+}
+"""
+
+
+def test_answered_reply_completes_the_request() -> None:
+    text = POOL.format(answer="sleep(10).await; reply.send(());") + REQUEST.replace("PROBE", "")
+    assert verdicts(text) == {Status.SAFE}
+
+
+def test_dropped_sender_makes_the_receive_return() -> None:
+    # tokio: dropping the Sender unanswered wakes the Receiver with Err(RecvError) at once
+    text = POOL.format(answer="sleep(10).await;") + REQUEST.replace("PROBE", "")
+    assert verdicts(text) == {Status.SAFE}
+
+
+def test_unanswered_reply_waits_for_the_receiver() -> None:
+    # the pool holds the Sender while it waits for the lock main holds: neither moves
+    text = POOL.format(answer="let _g = m.lock().await; reply.send(());") + (
+        "task main {\n    let _g = m.lock().await;\n    let (tx, rx) = oneshot::channel();\n"
+        "    claims.send(Request::Claim(tx)).await;\n    rx.await;\n}\n")
+    assert verdicts(text) == {Status.DEADLOCK}
+
+
+def test_receiver_gone_makes_the_receive_return() -> None:
+    # the actor ends with the request still queued: its Receiver drops the message and the Sender
+    text = ("enum Request { Claim(oneshot::Sender) }\nlet claims = channel(1);\n"
+            "task pool { sleep(5).await; }\n" + REQUEST.replace("PROBE", ""))
+    text = text.replace("task pool { sleep(5).await; }", "task pool { sleep(5).await; claims.recv().await; }")
+    assert verdicts(text) == {Status.SAFE}
+
+
+def test_each_task_copy_has_its_own_oneshot() -> None:
+    # the pool answers only the first claim: with one oneshot shared by the copies both would
+    # return; per copy, the second claimer gets Err (its Sender dropped), so both still finish
+    text = POOL.format(answer="reply.send(());") + """
+task request[2] {
+    for _ in 0..2 {
+        let (tx, rx) = oneshot::channel();
+        claims.send(Request::Claim(tx)).await;
+        rx.await;
+    }
+}
+"""
+    model = compile_text(text, TimeMode.UNTIMED)
+    names = [r.name for r in model.resources]
+    assert "request[0].rx" in names and "request[1].rx" in names
+    assert check(model, engine=Engine.BFS).status is Status.SAFE
+
+
+ERRORS = [
+    (POOL.format(answer="") + "task main {\n    let (tx, rx) = oneshot::channel();\n    tx.send(());\n}\n",
+     15, 5, "is a oneshot Sender"),
+    (POOL.format(answer="") + "task main {\n    let (tx, rx) = oneshot::channel();\n"
+     "    let f = claims.send(Request::Claim(tx));\n    f.await;\n}\n", 15, 13, "sent only as a statement"),
+    (POOL.format(answer="") + "task main {\n    let (tx, rx) = mpsc::channel(1);\n}\n", 14, 20, "takes `oneshot::channel()`"),
+    (POOL.format(answer="") + "task main {\n    claims.send(Request::Claim).await;\n}\n", 14, 17, "carries a oneshot Sender"),
+    (POOL.format(answer="") + "task main {\n    let (tx, rx) = oneshot::channel();\n"
+     "    claims.send(Request::Claim(rx)).await;\n}\n", 15, 32, "carries a oneshot Sender"),
+    (POOL.format(answer="") + "task main {\n    let (tx, rx) = oneshot::channel();\n"
+     "    claims.send(Request::Claim(tx)).await;\n    claims.send(Request::Claim(tx)).await;\n}\n",
+     16, 32, "after it was moved into a message"),
+    ("enum Request { Claim(Vec) }\ntask main {}\n", 1, 16, "or a reply channel"),
+]
+
+
+@pytest.mark.parametrize(("source", "line", "col", "phrase"), ERRORS, ids=[e[3][:40] for e in ERRORS])
+def test_bad_replies_are_located(tmp_path: Path, capsys: pytest.CaptureFixture[str], source: str, line: int,
+                                 col: int, phrase: str) -> None:
+    path = tmp_path / "model.mc"
+    path.write_text(source)
+    rc = main(["verify", "--quiet", str(path)])
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert rc == EXIT_BAD_INPUT, err
+    assert "Traceback" not in err
+    first = err.splitlines()[0]
+    assert first.startswith(f"{path}:{line}:{col}: error: "), err
+    assert phrase in first, err
+
+
+def test_emit_rust_refuses_a_oneshot_made_per_request(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "model.mc"
+    path.write_text(POOL.format(answer="reply.send(());") + REQUEST.replace("PROBE", ""))
+    rc = main(["emit-rust", "--quiet", str(path), "-o", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert rc == EXIT_BAD_INPUT
+    assert err.startswith(f"{path}:14:5: error: emit-rust does not emit"), err
+    assert not (tmp_path / "out").exists()
