@@ -35,7 +35,7 @@ from mcheck.program import RUNTIMES
 from mcheck.report import diagnostics_text, outcome_text, outcomes_json, suite_json, suite_text, summary_text
 from mcheck.runs import EXIT_BAD_INPUT, EXIT_INTERNAL_ERROR, Options, Outcome, model_paths, run_file, worst
 from mcheck.sarif import render_sarif
-from mcheck.verify import MAX_MODEL_BYTES, PYTHON_FIRST, Engine, Kernel
+from mcheck.verify import MAX_MODEL_BYTES, PYTHON_FIRST, Engine, Kernel, default_workers
 
 EXIT_INTERRUPTED = 130
 
@@ -139,6 +139,9 @@ def _common(p: argparse.ArgumentParser, what: str) -> None:
                         f"{PYTHON_FIRST:,} states a native search kernel compiled with the C compiler ($CC, else cc; "
                         "cached in ~/.cache/mcheck); native: the native kernel from the start; python: the Python "
                         "search only. Without a C compiler it runs on Python and the summary says why")
+    p.add_argument("--workers", type=_positive, default=None, metavar="N",
+                   help="threads the native kernel's search runs on (default: the cores available, "
+                        f"{default_workers()} here); the states, the verdict and the trace are the same for any N")
     p.add_argument("--timeout", type=_seconds, default=None, metavar="SECONDS",
                    help=f"bound the run of each {what} (parse, compile, search, victims, z3): then inconclusive "
                         "(default: none)")
@@ -300,7 +303,7 @@ def _options(args: argparse.Namespace, time_mode: TimeMode) -> Options:
     mem = args.max_memory / (1024 * 1024) if args.max_memory else default_max_memory_mib()
     return Options(time_mode, Engine(args.engine), bfs.Limits(max_states=args.max_states, max_depth=args.max_depth),
                    args.z3_rlimit, args.max_size, not args.no_symmetry, args.timeout, mem, args.runtime,
-                   Kernel(args.kernel) if args.kernel else None)
+                   Kernel(args.kernel) if args.kernel else None, args.workers)
 
 
 def _run(path: str, opts: Options, args: argparse.Namespace, label: str) -> Outcome:

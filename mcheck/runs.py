@@ -62,6 +62,7 @@ class Options:
     max_memory_mib: float | None = None
     runtime: str | None = None  # --runtime; None: the model's header, else the time mode's default
     kernel: Kernel | None = None  # --kernel; None: $MCHECK_KERNEL, else auto
+    workers: int | None = None  # --workers; None: the cores available
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,7 +156,7 @@ def run_source(path: str, text: str | None, opts: Options, budget: Budget | None
         with alarm(budget):
             source = read_source(path, opts.max_size) if text is None else Source(path, text)
             model = load(source, opts.time, symmetry=opts.symmetry, budget=budget, runtime=opts.runtime)
-            result = check(model, opts.limits, opts.engine, budget, opts.z3_rlimit, opts.kernel)
+            result = check(model, opts.limits, opts.engine, budget, opts.z3_rlimit, opts.kernel, opts.workers)
         return replace(done(), result=result)
     except InternalError as e:
         return replace(done(), internal=str(e))
