@@ -55,6 +55,13 @@ def physical_memory_mib() -> float | None:
         return None
 
 
+def cores() -> int:
+    """The cores this process may run on: the default of --workers, and the C compiles run at once."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(len(os.sched_getaffinity(0)), 1)
+    return max(os.cpu_count() or 1, 1)
+
+
 def default_max_memory_mib() -> float | None:
     """80% of physical memory: the search stops (inconclusive) before the machine starts to swap."""
     phys = physical_memory_mib()

@@ -27,7 +27,7 @@ from pathlib import Path, PurePath
 from typing import TextIO
 
 from mcheck import bfs, html, suite, version, waitgraph
-from mcheck.budget import DEFAULT_Z3_RLIMIT, Budget, default_max_memory_mib
+from mcheck.budget import DEFAULT_Z3_RLIMIT, Budget, cores, default_max_memory_mib
 from mcheck.compiler import Runtime
 from mcheck.errors import UsageError
 from mcheck.model import TimeMode
@@ -35,7 +35,7 @@ from mcheck.program import RUNTIMES
 from mcheck.report import diagnostics_text, outcome_text, outcomes_json, suite_json, suite_text, summary_text
 from mcheck.runs import EXIT_BAD_INPUT, EXIT_INTERNAL_ERROR, Options, Outcome, model_paths, run_file, worst
 from mcheck.sarif import render_sarif
-from mcheck.verify import MAX_MODEL_BYTES, PYTHON_FIRST, Engine, Kernel, default_workers
+from mcheck.verify import MAX_MODEL_BYTES, PYTHON_FIRST, Engine, Kernel
 
 EXIT_INTERRUPTED = 130
 
@@ -141,7 +141,7 @@ def _common(p: argparse.ArgumentParser, what: str) -> None:
                         "search only. Without a C compiler it runs on Python and the summary says why")
     p.add_argument("--workers", type=_positive, default=None, metavar="N",
                    help="threads the native kernel's search runs on (default: the cores available, "
-                        f"{default_workers()} here); the states, the verdict and the trace are the same for any N")
+                        f"{cores()} here); the states, the verdict and the trace are the same for any N")
     p.add_argument("--timeout", type=_seconds, default=None, metavar="SECONDS",
                    help=f"bound the run of each {what} (parse, compile, search, victims, z3): then inconclusive "
                         "(default: none)")

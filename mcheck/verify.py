@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from mcheck import bfs
 from mcheck.analysis import explain
-from mcheck.budget import DEFAULT_Z3_RLIMIT, Budget, OutOfBudget, Phase
+from mcheck.budget import DEFAULT_Z3_RLIMIT, Budget, OutOfBudget, Phase, cores
 from mcheck.compiler import Runtime, compile_program
 from mcheck.errors import InternalError, ModelError, UsageError
 from mcheck.evaluate import CompiledSystem, State, compile_system
@@ -61,13 +61,6 @@ PYTHON_FIRST = 20_000
 """With --kernel auto, the states the Python BFS explores before the native kernel takes over (it
 searches again from the start): about a third of a second, less than compiling a kernel costs
 (0.5-3 s), so small models, nearly all of them, are answered before a compiler would be done."""
-
-
-def default_workers() -> int:
-    """The default of --workers: the cores this process may run on."""
-    if hasattr(os, "sched_getaffinity"):
-        return max(len(os.sched_getaffinity(0)), 1)
-    return max(os.cpu_count() or 1, 1)
 
 
 def default_kernel() -> Kernel:
@@ -174,7 +167,7 @@ def check(
     found = None
     how = ""
     if engine is not Engine.Z3:
-        found, how = _bfs_search(model, limits, budget, compiled, kernel, workers or default_workers())
+        found, how = _bfs_search(model, limits, budget, compiled, kernel, workers or cores())
     proved = None
     if engine is not Engine.BFS:
         start = time.monotonic()
