@@ -160,7 +160,7 @@ class _Shared:
                 if uid in done:
                     continue
                 done.add(uid)
-                g = _CGen(_count_refs(list(e.args)), "    ", self)
+                g = _CGen(_count_refs_to(list(e.args), self.members), "    ", self)
                 text = g.expr(e, inline_root=True)
                 used = sorted(_vars_under(e, self.members))
                 bodies.append(f"static long long f{uid}(const val_t *s) {{")
@@ -170,6 +170,21 @@ class _Shared:
                 bodies.append("}")
         protos = [f"static long long f{uid}(const val_t *s);" for uid in self.wanted]
         return protos + bodies
+
+
+def _count_refs_to(roots: list[Expr], stop: set[int]) -> dict[int, int]:
+    """evaluate._count_refs without going into the shared functions (stop), which a body calls
+    rather than writes out: counting inside them made writing the bodies quadratic in the DAG
+    (8 of the 10 s of generating the real-size pool model's kernel)."""
+    counts: dict[int, int] = {}
+    stack = list(roots)
+    while stack:
+        e = stack.pop()
+        c = counts.get(e.uid, 0)
+        counts[e.uid] = c + 1
+        if c == 0 and e.op not in (Op.CONST, Op.VAR) and e.uid not in stop:
+            stack.extend(e.args)
+    return counts
 
 
 def _vars_under(e: Expr, stop: set[int]) -> set[int]:
