@@ -1,7 +1,7 @@
 """bfs.search on the native kernel: the same search, the same result (bfs.SearchResult).
 
-The C loop expands a few thousand states per call and returns, so that the run's budget
-(--timeout, --max-memory) is looked at as often as bfs.search looks at it. A stuck state's path is
+The C loop expands some tens of thousands of states per call (a few hundredths of a second) and
+returns, so that the run's budget (--timeout, --max-memory) is looked at that often. A stuck state's path is
 read back through the parent links and made a real run by bfs's own code (_concretize), on the
 Python engine's semantics: the kernel only decides which states exist and in which order.
 `workers` threads expand the states (NOTE(kernel-workers)); the result does not depend on how many.
@@ -23,7 +23,8 @@ from mcheck.kernel import Kernel
 RUNNING, STUCK, EXHAUSTED, LIMIT_STATES, LIMIT_DEPTH, NOMEM, ERR_RANGE, ERR_POLL = range(8)
 
 QUOTA = 32768
-"""States the C loop expands between two looks at the budget."""
+"""States the C loop expands between two looks at the budget: also the largest block the workers
+share, large enough that starting their threads costs little."""
 
 
 @dataclass(frozen=True, slots=True)
