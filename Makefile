@@ -31,13 +31,14 @@ docs: $(STAMP)
 
 # N request tasks through a channel(1), on the native kernel (compiled per N, as SPIN compiles pan.c):
 # with symmetry reduction (the default), then the raw engine beside SPIN's BFS on bench/pool_family.pml
-# (the same states; `apt-get install spin`, else the SPIN columns say it is missing); then
+# (the same states; `apt-get install spin`, else the SPIN columns say it is missing), the search on all
+# cores against one thread (the speed-up of --workers); then
 # `mcheck scan` on a generated 100,000-line crate (lines per second).
 bench: $(STAMP)
 	$(BIN)/python bench/compile.py
 	$(BIN)/python bench/bench.py --max-n 12 --runtime current-thread
 	$(BIN)/python bench/bench.py --max-n 8 --runtime multi-thread
-	$(BIN)/python bench/bench.py --max-n 7 --no-symmetry --runtime current-thread --spin --budget 300
+	$(BIN)/python bench/bench.py --max-n 7 --no-symmetry --runtime current-thread --spin --speedup --budget 300
 	$(BIN)/python bench/scan_bench.py --lines 100000
 
 # Every bundled model and N generated ones on the real tokio runtime beside mcheck's exact-time verdict

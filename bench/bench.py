@@ -6,6 +6,9 @@ that the native kernel's compile is always paid (as SPIN's `spin -a` + `gcc` are
 per N: states, CPU seconds of the search and states per CPU second, bytes per state (the native
 kernel's visited set: packed words, parent index, first transition, table slots), peak memory,
 and the end-to-end seconds to a verdict (the process: start, parse, compile, kernel, search).
+The native search runs on --workers threads (default: the cores available); with --speedup it runs
+again on one thread in the same process, and the row gives both searches' wall-clock seconds and
+their ratio (the speed-up of the threads).
 With --spin, SPIN's BFS on bench/pool_family.pml (the same states as mcheck --no-symmetry) for
 the same N in the same run, and the ratio of states per CPU second; where `spin` or the .pml is
 missing the SPIN columns say so. Stops after the first N whose run takes longer than --budget
@@ -48,7 +51,8 @@ task request[{n}] {{
 """
 
 
-def one(n: int, time_mode: str, symmetry: bool, runtime: str | None, engine: str) -> dict[str, float | str]:
+def one(n: int, time_mode: str, symmetry: bool, runtime: str | None, engine: str, workers: int,
+        speedup: bool) -> dict[str, float | str]:
     from mcheck import bfs
     from mcheck.evaluate import compile_system
     from mcheck.model import TimeMode
@@ -63,6 +67,7 @@ def one(n: int, time_mode: str, symmetry: bool, runtime: str | None, engine: str
     limits = bfs.Limits(max_states=4 * 10**9, max_depth=10**6)
     kernel_s = 0.0
     per_state = 0.0
+    alone = 0.0
     if engine == "native":
         from mcheck import kernel
         from mcheck.kernel.search import search
@@ -70,9 +75,15 @@ def one(n: int, time_mode: str, symmetry: bool, runtime: str | None, engine: str
         k0 = time.monotonic()
         built = kernel.load(model.ts)
         kernel_s = time.monotonic() - k0
+        if speedup:
+            w0 = time.monotonic()
+            single, _ = search(model.ts, built, cs, limits, workers=1)
+            alone = time.monotonic() - w0
+            assert single.outcome is bfs.Outcome.EXHAUSTED, single.outcome
         c0 = time.process_time()
-        result, footprint = search(model.ts, built, cs, limits)
+        result, footprint = search(model.ts, built, cs, limits, workers=workers)
         per_state = footprint.per_state
+        assert not speedup or single.stats.states == result.stats.states
     else:
         c0 = time.process_time()
         result = bfs.search(model.ts, limits, compiled=cs)
@@ -81,7 +92,7 @@ def one(n: int, time_mode: str, symmetry: bool, runtime: str | None, engine: str
     st = result.stats
     return {"n": n, "states": st.states, "transitions": st.transitions, "seconds": st.seconds, "cpu": cpu,
             "compile_s": compile_s, "kernel_s": kernel_s, "rate": st.states / cpu if cpu else 0.0,
-            "bytes": per_state, "peak_mib": bfs.peak_rss_mib()}
+            "bytes": per_state, "peak_mib": bfs.peak_rss_mib(), "alone": alone}
 
 
 def children_cpu() -> float:
@@ -130,22 +141,32 @@ def main() -> None:
     ap.add_argument("--kernel", choices=["native", "python"], default="native",
                     help="the native search kernel (default; compiled per run) or the Python BFS")
     ap.add_argument("--spin", action="store_true", help="SPIN's BFS on bench/pool_family.pml beside each N")
+    ap.add_argument("--workers", type=int, default=max(len(os.sched_getaffinity(0)), 1),
+                    help="threads of the native search (default: the cores available)")
+    ap.add_argument("--speedup", action="store_true",
+                    help="also search on one thread, and give both wall-clock times and their ratio")
     ap.add_argument("--one", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.one is not None:
-        print(json.dumps(one(args.one, args.time, not args.no_symmetry, args.runtime, args.kernel)))
+        print(json.dumps(one(args.one, args.time, not args.no_symmetry, args.runtime, args.kernel, args.workers,
+                             args.speedup)))
         return
     sym = "without" if args.no_symmetry else "with"
     rt = args.runtime or ("current-thread" if args.time == "exact" else "multi-thread")
-    print(f"pool shape, {args.time} time, {rt} runtime, {sym} symmetry reduction, {args.kernel} kernel: "
+    threads = f", {args.workers} workers" if args.kernel == "native" else ""
+    print(f"pool shape, {args.time} time, {rt} runtime, {sym} symmetry reduction, {args.kernel} kernel{threads}: "
           "N request tasks x 2 claims through channel(1); CPU seconds of the search, end-to-end wall seconds")
     head = (f"{'N':>3} {'states':>11} {'transitions':>12} {'cpu s':>7} {'states/s':>10} {'B/state':>8} "
             f"{'peak MiB':>9} {'kernel s':>9} {'to verdict':>10}")
+    if args.speedup:
+        head += f" | {'1 worker s':>10} {f'{args.workers} workers s':>11} {'speed-up':>8}"
     if args.spin:
         head += f" | {'SPIN states':>11} {'cpu s':>7} {'states/s':>10} {'B/state':>8} {'to verdict':>10} {'ratio':>6}"
     print(head)
     for n in range(args.min_n, args.max_n + 1):
-        extra = (["--no-symmetry"] if args.no_symmetry else []) + ["--runtime", rt, "--kernel", args.kernel]
+        extra = (["--no-symmetry"] if args.no_symmetry else []) + ["--runtime", rt, "--kernel", args.kernel,
+                                                                    "--workers", str(args.workers)]
+        extra += ["--speedup"] if args.speedup else []
         with tempfile.TemporaryDirectory(prefix="mcheck-bench-cache-") as cache:
             t0 = time.monotonic()
             proc = subprocess.run([sys.executable, __file__, "--one", str(n), "--time", args.time, *extra],
@@ -157,6 +178,9 @@ def main() -> None:
         row = json.loads(proc.stdout)
         line = (f"{n:>3} {row['states']:>11,} {row['transitions']:>12,} {row['cpu']:>7.2f} {row['rate']:>10,.0f} "
                 f"{row['bytes']:>8.1f} {row['peak_mib']:>9.0f} {row['kernel_s']:>9.2f} {total:>10.2f}")
+        if args.speedup:
+            ratio = row["alone"] / row["seconds"] if row["seconds"] else 0.0
+            line += f" | {row['alone']:>10.2f} {row['seconds']:>11.2f} {ratio:>8.2f}"
         if args.spin:
             s = spin(n, args.budget)
             if isinstance(s, str):

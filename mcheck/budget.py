@@ -65,6 +65,19 @@ def address_space_limit_mib() -> float | None:
     return None if soft == resource.RLIM_INFINITY else soft / (1024 * 1024)
 
 
+def cores() -> int:
+    """The cores this process may run on: the default of --workers, and the C compiles run at once."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(len(os.sched_getaffinity(0)), 1)
+    return max(os.cpu_count() or 1, 1)
+
+
+def default_workers() -> int:
+    """The default of --workers: the cores available; one under an address-space limit (`ulimit
+    -v`), where each thread's stack and successor buffers take address space the search needs."""
+    return 1 if address_space_limit_mib() is not None else cores()
+
+
 def default_max_memory_mib() -> float | None:
     """80% of physical memory: the search stops (inconclusive) before the machine starts to swap;
     under an address-space limit (`ulimit -v`), 75% of that, so that the search stops with what

@@ -27,7 +27,7 @@ from pathlib import Path, PurePath
 from typing import TextIO
 
 from mcheck import bfs, html, suite, version, waitgraph
-from mcheck.budget import DEFAULT_Z3_RLIMIT, Budget, default_max_memory_mib
+from mcheck.budget import DEFAULT_Z3_RLIMIT, Budget, cores, default_max_memory_mib
 from mcheck.compiler import Runtime
 from mcheck.errors import UsageError
 from mcheck.model import TimeMode
@@ -139,6 +139,9 @@ def _common(p: argparse.ArgumentParser, what: str) -> None:
                         f"{PYTHON_FIRST:,} states a native search kernel compiled with the C compiler ($CC, else cc; "
                         "cached in ~/.cache/mcheck); native: the native kernel from the start; python: the Python "
                         "search only. Without a C compiler it runs on Python and the summary says why")
+    p.add_argument("--workers", type=_positive, default=None, metavar="N",
+                   help="threads the native kernel's search runs on (default: the cores available, "
+                        f"{cores()} here, or 1 under ulimit -v); the states, the verdict and the trace are the same for any N")
     p.add_argument("--timeout", type=_seconds, default=None, metavar="SECONDS",
                    help=f"bound the run of each {what} (parse, compile, search, victims, z3): then inconclusive "
                         "(default: none)")
@@ -303,7 +306,8 @@ def _options(args: argparse.Namespace, time_mode: TimeMode) -> Options:
     mem = args.max_memory / (1024 * 1024) if args.max_memory else default_max_memory_mib()
     return Options(time_mode, Engine(args.engine), bfs.Limits(max_states=args.max_states, max_depth=args.max_depth),
                    args.z3_rlimit, args.max_size, not args.no_symmetry, args.timeout, mem, args.runtime,
-                   Kernel(args.kernel) if args.kernel else None, getattr(args, "starvation", False))
+                   Kernel(args.kernel) if args.kernel else None, getattr(args, "starvation", False),
+                   args.workers)
 
 
 def _run(path: str, opts: Options, args: argparse.Namespace, label: str) -> Outcome:

@@ -65,6 +65,7 @@ class Options:
     runtime: str | None = None  # --runtime; None: the model's header, else the time mode's default
     kernel: Kernel | None = None  # --kernel; None: $MCHECK_KERNEL, else auto
     starvation: bool = False  # --starvation: a safe model is searched for a task starved by a loop too
+    workers: int | None = None  # --workers; None: the cores available
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,7 +164,7 @@ def run_source(path: str, text: str | None, opts: Options, budget: Budget | None
         with alarm(budget):
             source = read_source(path, opts.max_size) if text is None else Source(path, text)
             model = load(source, opts.time, symmetry=opts.symmetry, budget=budget, runtime=opts.runtime)
-            result = check(model, opts.limits, opts.engine, budget, opts.z3_rlimit, opts.kernel)
+            result = check(model, opts.limits, opts.engine, budget, opts.z3_rlimit, opts.kernel, opts.workers)
             starved = None
             if opts.starvation and result.status is Status.SAFE:
                 starved = find_starvation(model, compile_system(model.ts, budget), opts.limits.max_states, budget)

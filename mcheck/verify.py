@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from mcheck import bfs
 from mcheck.analysis import explain
-from mcheck.budget import DEFAULT_Z3_RLIMIT, Budget, OutOfBudget, Phase
+from mcheck.budget import DEFAULT_Z3_RLIMIT, Budget, OutOfBudget, Phase, default_workers
 from mcheck.compiler import Runtime, compile_program
 from mcheck.errors import InternalError, ModelError, UsageError
 from mcheck.evaluate import CompiledSystem, State, compile_system
@@ -149,11 +149,13 @@ def check(
     budget: Budget | None = None,
     z3_rlimit: int = DEFAULT_Z3_RLIMIT,
     kernel: Kernel | None = None,
+    workers: int | None = None,
 ) -> Result:
     """Search the model with `engine` within `limits` and the run's `budget` (a Budget that runs
     out ends the search inconclusive, with what it explored); the z3 engine's own work is bounded by
     `z3_rlimit` resource units, so that its verdict is deterministic. `kernel` (default: $MCHECK_KERNEL,
-    else auto) says which code runs the BFS."""
+    else auto) says which code runs the BFS; `workers` (default: budget.default_workers()) how many threads
+    the native kernel's search runs on (the result is the same for any number)."""
     limits = limits or bfs.Limits()
     budget = budget or Budget()
     kernel = kernel or default_kernel()
@@ -165,7 +167,7 @@ def check(
     found = None
     how = ""
     if engine is not Engine.Z3:
-        found, how = _bfs_search(model, limits, budget, compiled, kernel)
+        found, how = _bfs_search(model, limits, budget, compiled, kernel, workers or default_workers())
     proved = None
     if engine is not Engine.BFS:
         start = time.monotonic()
@@ -191,7 +193,7 @@ def check(
 
 
 def _bfs_search(model: CompiledModel, limits: bfs.Limits, budget: Budget, compiled: CompiledSystem,
-                kernel: Kernel) -> tuple[bfs.SearchResult, str]:
+                kernel: Kernel, workers: int) -> tuple[bfs.SearchResult, str]:
     """The BFS on the kernel asked for, and how it ran for the summary line ("" for the Python
     BFS by choice or because the model was small; else the native kernel's compile cost, or why
     there was no native kernel)."""
@@ -217,8 +219,8 @@ def _bfs_search(model: CompiledModel, limits: bfs.Limits, budget: Budget, compil
         budget.enter(Phase.SEARCH)
         return bfs.search(model.ts, limits, budget, compiled), f"Python engine: {e}"
     budget.enter(Phase.SEARCH)
-    found, _ = search(model.ts, built, compiled, limits, budget)
-    return found, built.describe()
+    found, _ = search(model.ts, built, compiled, limits, budget, workers)
+    return found, built.describe(workers)
 
 
 def _z3_search(model: CompiledModel, limits: bfs.Limits, budget: Budget, rlimit: int,

@@ -44,11 +44,12 @@ class Kernel:
     def nv(self) -> int:
         return max(len(self.ts.vars), 1)
 
-    def describe(self) -> str:
-        """For the summary line: what the kernel cost before the search."""
+    def describe(self, workers: int) -> str:
+        """For the summary line: what the kernel cost before the search, and its threads."""
+        threads = f"{workers} worker{'s' if workers != 1 else ''}"
         if self.library.cached:
-            return "native kernel, cached"
-        return f"native kernel, compiled in {self.codegen_seconds + self.library.compile_seconds:.2f} s"
+            return f"native kernel, cached, {threads}"
+        return f"native kernel, compiled in {self.codegen_seconds + self.library.compile_seconds:.2f} s, {threads}"
 
     def _vals(self, s: State) -> Any:
         arr = (self.value_ctype * self.nv)()
@@ -68,7 +69,7 @@ class Kernel:
         return [(tids[i], self._state(out, i)) for i in range(k)]
 
     def poll_ends(self, s: State) -> list[tuple[int, State]]:
-        ctx = self.lib.k_new(1, 1)
+        ctx = self.lib.k_new(1, 1, 1)
         if not ctx:
             raise MemoryError
         try:

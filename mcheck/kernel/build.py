@@ -23,7 +23,7 @@ from pathlib import Path
 
 from mcheck.budget import Budget, OutOfBudget
 
-CFLAGS = ("-std=c99", "-fPIC", "-shared", "-w")
+CFLAGS = ("-std=c99", "-fPIC", "-shared", "-pthread", "-w")
 OPTIMIZE = "-O2"
 CACHE_ENV = "XDG_CACHE_HOME"
 
@@ -113,13 +113,14 @@ def _declare(lib: ctypes.CDLL) -> None:
     tp = ctypes.POINTER(ctypes.c_int32)
     bp = ctypes.POINTER(ctypes.c_uint8)
     sig: dict[str, tuple[list[type], type | None]] = {
-        "k_new": ([u64, i64], p),
+        "k_new": ([u64, i64, ctypes.c_int], p),
         "k_free": ([p], None),
         "k_start": ([p], ctypes.c_int),
         "k_run": ([p, u64], ctypes.c_int),
         "k_states": ([p], u64),
         "k_depth": ([p], i64),
         "k_transitions": ([p], u64),
+        "k_threaded_blocks": ([p], u64),
         "k_overflow_index": ([p], i64),
         "k_stuck_index": ([p], i64),
         "k_parent": ([p, u64], i64),

@@ -25,10 +25,11 @@ from mcheck.ir import Expr, Intervals, Op, Transition, TransitionSystem
 CODEGEN_VERSION = 1
 """Part of the cache key: bump it whenever the generated C changes for the same IR."""
 
-MAX_SOURCE = 1_500_000
+MAX_SOURCE = 2_000_000
 """The largest kernel source compiled (characters): gcc -O2 takes about 15 s on 0.7 MB of
-generated C and minutes on 5 MB; models that large (thousands of transitions that each reset
-dozens of variables) run on the Python engine, which compiles only the transitions reached."""
+generated C and minutes on 5 MB, -O1 (kernel.LARGE_SOURCE) 9 s on 1.3 MB and a minute on 5 MB.
+Models larger still (thousands of transitions that each reset dozens of variables) run on the
+Python engine, which compiles only the transitions reached."""
 
 INT_LIMIT = 1 << 62
 """Every intermediate value must stay within ±INT_LIMIT (long long holds it with room to spare)."""
@@ -160,7 +161,7 @@ class _Shared:
                 if uid in done:
                     continue
                 done.add(uid)
-                g = _CGen(_count_refs(list(e.args)), "    ", self)
+                g = _CGen(_count_refs_to(list(e.args), self.members), "    ", self)
                 text = g.expr(e, inline_root=True)
                 used = sorted(_vars_under(e, self.members))
                 bodies.append(f"static long long f{uid}(const val_t *s) {{")
@@ -170,6 +171,21 @@ class _Shared:
                 bodies.append("}")
         protos = [f"static long long f{uid}(const val_t *s);" for uid in self.wanted]
         return protos + bodies
+
+
+def _count_refs_to(roots: list[Expr], stop: set[int]) -> dict[int, int]:
+    """evaluate._count_refs without going into the shared functions (stop), which a body calls
+    rather than writes out: counting inside them made writing the bodies quadratic in the DAG
+    (8 of the 10 s of generating the real-size pool model's kernel)."""
+    counts: dict[int, int] = {}
+    stack = list(roots)
+    while stack:
+        e = stack.pop()
+        c = counts.get(e.uid, 0)
+        counts[e.uid] = c + 1
+        if c == 0 and e.op not in (Op.CONST, Op.VAR) and e.uid not in stop:
+            stack.extend(e.args)
+    return counts
 
 
 def _vars_under(e: Expr, stop: set[int]) -> set[int]:

@@ -1,9 +1,10 @@
 """bfs.search on the native kernel: the same search, the same result (bfs.SearchResult).
 
-The C loop expands a few thousand states per call and returns, so that the run's budget
-(--timeout, --max-memory) is looked at as often as bfs.search looks at it. A stuck state's path is
+The C loop expands some tens of thousands of states per call (a few hundredths of a second) and
+returns, so that the run's budget (--timeout, --max-memory) is looked at that often. A stuck state's path is
 read back through the parent links and made a real run by bfs's own code (_concretize), on the
 Python engine's semantics: the kernel only decides which states exist and in which order.
+`workers` threads expand the states (NOTE(kernel-workers)); the result does not depend on how many.
 """
 
 from __future__ import annotations
@@ -21,17 +22,20 @@ from mcheck.kernel import Kernel
 
 RUNNING, STUCK, EXHAUSTED, LIMIT_STATES, LIMIT_DEPTH, NOMEM, ERR_RANGE, ERR_POLL = range(8)
 
-QUOTA = 4096
-"""States the C loop expands between two looks at the budget."""
+QUOTA = 32768
+"""States the C loop expands between two looks at the budget: also the largest block the workers
+share, large enough that starting their threads costs little."""
 
 
 @dataclass(frozen=True, slots=True)
 class Footprint:
     """What the visited set held at the end: its bytes (packed words, parent index, first
-    transition, table slots) per state."""
+    transition, table slots) per state; and how many blocks of a level more than one thread
+    expanded."""
 
     states: int
     bytes: int
+    threaded_blocks: int = 0
 
     @property
     def per_state(self) -> float:
@@ -39,12 +43,12 @@ class Footprint:
 
 
 def search(ts: TransitionSystem[Any], kernel: Kernel, cs: CompiledSystem, limits: bfs.Limits | None = None,
-           budget: Budget | None = None) -> tuple[bfs.SearchResult, Footprint]:
+           budget: Budget | None = None, workers: int = 1) -> tuple[bfs.SearchResult, Footprint]:
     limits = limits or bfs.Limits()
     budget = budget or Budget()
     lib = kernel.lib
     start = time.monotonic()
-    ctx = lib.k_new(limits.max_states, limits.max_depth)
+    ctx = lib.k_new(limits.max_states, limits.max_depth, workers)
     if not ctx:
         return bfs.SearchResult(bfs.Outcome.LIMIT, bfs.Stats(0, 0, 0, 0.0, bfs.peak_rss_mib()), (),
                                 bfs.OUT_OF_MEMORY), Footprint(0, 0)
@@ -54,7 +58,7 @@ def search(ts: TransitionSystem[Any], kernel: Kernel, cs: CompiledSystem, limits
                              time.monotonic() - start, bfs.peak_rss_mib())
 
         def footprint() -> Footprint:
-            return Footprint(int(lib.k_states(ctx)), int(lib.k_bytes(ctx)))
+            return Footprint(int(lib.k_states(ctx)), int(lib.k_bytes(ctx)), int(lib.k_threaded_blocks(ctx)))
 
         def state(idx: int) -> State:
             out = (kernel.value_ctype * kernel.nv)()
