@@ -4,7 +4,8 @@ Every construct heading of docs/language.md is mapped to the features (`modelgen
 show a program uses it; a heading without a mapping fails, so a construct added to the reference
 must be mapped (and generated). Every mapped feature, and every construct issue 8 lists, must
 come up in a run of SEEDS models. And the generator is useful only if its models hang: at least
-FUTURELOCK_SHARE of the models that compile must end in a futurelock (not a deadlock).
+FUTURELOCK_SHARE of the models that compile must end in a futurelock (not a deadlock). Structs
+only respell a model (its fns as methods), so both spellings must search alike.
 """
 
 from __future__ import annotations
