@@ -13,7 +13,22 @@ of the reference a run of the generator reached (tests/test_modelgen.py).
 
 Message values (an `enum Msg`, values sent and matched, `Some(_)` select! branches) are drawn
 from a second generator seeded apart, so they only respell a model the main one draws: a seed's
-model is the same with or without them, apart from that spelling.
+model is the same with or without them, apart from that spelling. Structs and per-request replies
+are drawn from a third one, so the models without them are what they were before them:
+
+- structs (STRUCT_SHARE of the models) respell the async fns too: each fn over a resource kind is
+  a method of a struct of that kind (`struct UsesMutex { x: Mutex }`, `impl UsesMutex { async fn
+  work3(&self, ms: u64) { .. self.x.lock() .. self.work4(ms) .. } }`), each resource of the kind
+  an instance (`let m1_s = Arc::new(UsesMutex { x: m1 });`, an alias `let m1_a = m1_s.clone();`),
+  a call `work3(m1, 5)` is `m1_s.work3(5)` and a lock of m1 sometimes `m1_s.x.lock()`: the same
+  program after structs.py's lowering (`random_model(seed, structs=False)` is the plain spelling);
+- replies (REPLY_SHARE) add an actor, `task server`, answering `Request::Claim(reply)` on its own
+  channel `rq` (after some work, maybe a lock; `reply.send(())`, sometimes only maybe or never),
+  and requests in the task bodies: `let (tx1, rx1) = oneshot::channel();
+  rq.send(Request::Claim(tx1)).await;` then `rx1.await`, a timeout or select! on it, or the same
+  inside `async fn ask`. In half of the skeletons the task's second need of the resource goes
+  through the actor (it takes the resource before it replies), the futurelock of a request
+  waiting on an actor stuck behind the requester's own dormant future.
 
 The same seed always gives the same model. Used by the fuzz test, the random-model cross-checks
 (`--engine both`, symmetry, trace replay) and the runtime differential harness.
@@ -27,8 +42,18 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, fields, is_dataclass
 
 from mcheck import program as p
+from mcheck import replies, structs
 
 DURATIONS = (1, 2, 3, 5, 10, 20, 50)
+STRUCT_SHARE = 0.3
+"""Models whose async fns are written as methods of structs of resources."""
+REPLY_SHARE = 0.25
+"""Models with a request actor answering per-request oneshots (which emit-rust refuses today)."""
+STRUCT_NAMES = {"mutex": "UsesMutex", "sem": "UsesSemaphore", "chan": "UsesChannel", "rwlock": "UsesRwLock",
+                "notify": "UsesNotify", "cell": "UsesOnceCell", "oneshot": "UsesOneshot"}
+"""The struct that holds each resource kind the generated fns take, when they are methods."""
+PARAM_TYPES = {"mutex": "Mutex", "sem": "Semaphore", "chan": "Channel", "rwlock": "RwLock",
+               "notify": "Notify", "cell": "OnceCell", "oneshot": "Oneshot"}
 MAX_DEPTH = 2
 """Compound statements nest at most this deep (models stay small enough to check in a test)."""
 
@@ -58,13 +83,20 @@ class _Scope:
 
 
 class _Gen:
-    def __init__(self, seed: int) -> None:
+    def __init__(self, seed: int, structs: bool = True) -> None:
         self.rng = random.Random(seed)
         self.values = random.Random(f"message values {seed}")  # apart from rng: see the docstring
         self.msgs = self.values.random() < 0.3  # this model's channels carry `enum Msg` values
+        self.extra = random.Random(f"structs and replies {seed}")  # apart from rng: see the docstring
+        self.structs = self.extra.random() < STRUCT_SHARE and structs
+        self.replies = self.extra.random() < REPLY_SHARE
+        self.spelling = random.Random(f"struct spelling {seed}")  # drawn only with structs: apart from extra
+        self.requests = 0  # the per-request oneshots written so far (their names)
+        self.asks = False  # `async fn ask` is used
+        self.server_work: str | None = None  # what the actor does before it replies, set by the skeleton
         self.names = 0
         self.res: list[_Res] = []
-        self.fns: list[tuple[str, str, list[str]]] = []  # (name, resource kind it takes, text lines)
+        self.fns: list[tuple[str, str, list[str]]] = []  # (name, resource kind it takes, body statements)
         self.tasks: list[str] = []
 
     # -- helpers --
@@ -131,6 +163,8 @@ class _Gen:
                 "unbounded": "unbounded_channel()"}
         self.msgs = self.msgs and self.pick_kind("chan", "unbounded")
         out = ["enum Msg { A, B, N(u64) }"] if self.msgs else []
+        if self.replies:
+            out += ["enum Request { Claim(oneshot::Sender), Ping }", "let rq = channel(1);"]
         for r in self.res:
             if r.kind == "sem":
                 out.append(f"let {r.name} = Semaphore::new({r.permits});")
@@ -142,10 +176,8 @@ class _Gen:
 
     def make_fns(self) -> None:
         """A few async fns over resource parameters; some call another fn (nested inlining)."""
-        param_type = {"mutex": "Mutex", "sem": "Semaphore", "chan": "Channel", "rwlock": "RwLock",
-                      "notify": "Notify", "cell": "OnceCell", "oneshot": "Oneshot"}
         for _ in range(self.rng.randint(1, 3)):
-            r = self.pick(*param_type)
+            r = self.pick(*PARAM_TYPES)
             if r is None:
                 return
             name = self.fresh("work")
@@ -156,10 +188,46 @@ class _Gen:
             if self.fns and self.chance(0.3):  # a nested call: the inner fn's resource, a fixed one
                 inner, kind, _ = self.rng.choice(self.fns)
                 arg = self.pick(kind)
+                on_x = kind == r.kind and self.extra.random() < 0.3  # or x itself (`self.inner(..)` in a method)
                 if arg is not None:
-                    body.append(f"{inner}({arg.name}, {self.ms()}).await;")
-            text = f"async fn {name}(x: {param_type[r.kind]}, ms: u64) {{ {' '.join(body)} }}"
-            self.fns.append((name, r.kind, [text]))
+                    body.append(f"{self.call(inner, 'x' if on_x else arg.name, str(self.ms()))}.await;")
+            self.fns.append((name, r.kind, body))
+
+    def call(self, fn: str, res: str, arg: str) -> str:
+        """A call of the generated fn `fn` on resource `res` (a model resource, or `x` in a fn body):
+        `fn(res, arg)`, or with structs `res_s.fn(arg)` (`self.fn(arg)` for x)."""
+        if not self.structs:
+            return f"{fn}({res}, {arg})"
+        if res == "x":
+            return f"self.{fn}({arg})"
+        return f"{self.instance(res)}.{fn}({arg})"
+
+    def instance(self, res: str) -> str:
+        """The struct instance that holds `res`, or its alias (`let r_a = r_s.clone();`)."""
+        return f"{res}_{'a' if self.spelling.random() < 0.3 else 's'}"
+
+    def fn_lines(self) -> list[str]:
+        """The generated fns as written: async fns, or with structs one struct per resource kind
+        the fns take, its methods and an instance (and an alias) per resource of the kind."""
+        if not self.structs:
+            return [f"async fn {name}(x: {PARAM_TYPES[kind]}, ms: u64) {{ {' '.join(body)} }}"
+                    for name, kind, body in self.fns]
+        out = []
+        for kind in dict.fromkeys(kind for _, kind, _ in self.fns):
+            st = STRUCT_NAMES[kind]
+            out.append(f"struct {st} {{ x: {PARAM_TYPES[kind]} }}")
+            out.append(f"impl {st} {{")
+            for name, k, body in self.fns:
+                if k == kind:
+                    text = " ".join(re.sub(r"(?<![\w.])x\.", "self.x.", b) for b in body)
+                    out.append(f"async fn {name}(&self, ms: u64) {{ {text} }}")
+            out.append("}")
+            for r in self.res:
+                if r.kind == kind:
+                    wrapped = f"{st} {{ x: {r.name} }}"
+                    out.append(f"let {r.name}_s = {f'Arc::new({wrapped})' if self.spelling.random() < 0.6 else wrapped};")
+                    out.append(f"let {r.name}_a = {r.name}_s.clone();")
+        return out
 
     def use_param(self, x: str, r: _Res) -> str:
         match r.kind:
@@ -200,11 +268,16 @@ class _Gen:
             return None
         name, kind, _ = self.rng.choice(self.fns)
         r = self.pick(kind)
-        return None if r is None else f"{name}({r.name}, {self.ms()})"
+        return None if r is None else self.call(name, r.name, str(self.ms()))
 
     def fut_lock(self) -> str | None:
         r = self.pick("mutex", "fmutex")
-        return None if r is None else f"{r.name}.lock()"
+        if r is None:
+            return None
+        if self.structs and r.kind == "mutex" and any(k == "mutex" for _, k, _ in self.fns) \
+                and self.spelling.random() < 0.3:
+            return f"{self.instance(r.name)}.x.lock()"  # the struct's field: the same Mutex
+        return f"{r.name}.lock()"
 
     def fut_acquire(self) -> str | None:
         r = self.pick("sem")
@@ -453,7 +526,7 @@ class _Gen:
             name, kind, _ = self.rng.choice(self.fns)
             r = self.pick(kind)
             if r is not None:
-                return [f"join_all((0..{self.rng.randint(1, 3)}).map(|i| {name}({r.name}, i))).await;"]
+                return [f"join_all((0..{self.rng.randint(1, 3)}).map(|i| {self.call(name, r.name, 'i')})).await;"]
         items = ", ".join(self.future_expr(scope) for _ in range(self.rng.randint(1, 3)))
         return [f"{self.rng.choice(['join_all', 'futures::future::join_all', 'try_join_all'])}([{items}]).await;"]
 
@@ -588,7 +661,7 @@ class _Gen:
             name, kind, _ = self.rng.choice(self.fns)
             r = self.pick(kind)
             if r is not None:
-                return f"stream::iter(0..{self.rng.randint(1, 3)}).map(|_| {name}({r.name}, {self.ms()}))"
+                return f"stream::iter(0..{self.rng.randint(1, 3)}).map(|_| {self.call(name, r.name, str(self.ms()))})"
         items = ", ".join(self.future_expr(scope) for _ in range(self.rng.randint(1, 2)))
         return f"stream::iter([{items}])"
 
@@ -620,6 +693,58 @@ class _Gen:
         out = [f"let {f} = {r.name}.notified();", f"{f}.enable();", *self.stmts(scope, 1)]
         return [*out, self.rng.choice([f"{f}.await;", f"drop({f});"])]
 
+    # -- per-request replies: an actor and its requesters --
+
+    def request(self) -> str:
+        """`let (txN, rxN) = oneshot::channel();`, the Sender sent to the actor, the reply awaited."""
+        self.requests += 1
+        tx, rx = f"tx{self.requests}", f"rx{self.requests}"
+        return f"let ({tx}, {rx}) = oneshot::channel(); rq.send(Request::Claim({tx})).await; {rx}.await;"
+
+    def request_stmt(self) -> str:
+        """A request as a statement of some body: awaited, raced against a timer, through `ask`,
+        or a Ping that needs no reply."""
+        x = self.extra
+        kind = x.choice(["await", "await", "timeout", "select", "ask", "ping"])
+        if kind == "ask":
+            self.asks = True
+            return "ask(rq).await;"
+        if kind == "ping":
+            return "rq.send(Request::Ping).await;"
+        text = self.request()
+        if kind == "await":
+            return text
+        rx = f"rx{self.requests}"
+        head = text.removesuffix(f"{rx}.await;")
+        ms = x.choice(DURATIONS)
+        if kind == "timeout":
+            return f"{head}timeout({ms}, {rx}).await;"
+        return f"{head}select! {{ _ = {rx}.recv() => {{}} _ = sleep({ms}) => {{}} }}"
+
+    def server(self) -> list[str]:
+        """The actor: each Claim answered after some work (the skeleton's, or drawn here)."""
+        x = self.extra
+        work = self.server_work
+        if work is None:
+            held = [r for r in self.res if r.kind in ("mutex", "sem", "rwlock")]
+            take = {"mutex": "lock()", "sem": "acquire()", "rwlock": "write()"}
+            work = x.choice(["", f"sleep({x.choice(DURATIONS)}).await;"]
+                            + ([f"let _g = {r.name}.{take[r.kind]}.await;" for r in held] if held else []))
+            answer = x.choice(["reply.send(());"] * 6 + ["if choose() { reply.send(()); }", ""])
+        else:
+            answer = "reply.send(());"
+        arms = f"match req {{ Request::Claim(reply) => {{ {work} {answer} }} Request::Ping => {{}} }}"
+        if x.random() < 0.3:  # an actor that gives up when idle
+            return ["task server {", "loop {", f"select! {{ Some(req) = rq.recv() => {{ {arms} }} "
+                    f"_ = sleep({x.choice((20, 50))}) => break, }}", "}", "}"]
+        return ["task server {", "while let Some(req) = rq.recv().await {", arms, "}", "}"]
+
+    def ask_fn(self) -> list[str]:
+        if not self.asks:
+            return []
+        return ["async fn ask(c: Channel) { let (tx, rx) = oneshot::channel(); c.send(Request::Claim(tx)).await; "
+                "rx.await; }"]
+
     # -- the dormant-future skeleton --
 
     def skeleton(self) -> tuple[list[str], list[str]]:
@@ -643,39 +768,41 @@ class _Gen:
         if r.kind == "chan" and self.chance(0.5):  # someone drains the channel, as the pool actor does
             holder += [f"task {self.fresh('drain')} {{", "loop {", f"{r.name}.recv().await;", f"sleep({self.ms()}).await;",
                        "}", "}"]
-        follow = f"{{ {again}.await; }}"
+        wait_again = f"{again}.await;"
+        if self.replies and self.extra.random() < 0.5:  # the second need goes through the actor
+            self.server_work, wait_again = wait_again, self.request()
         scope = _Scope()
         f = self.fresh("f")
         let = f"let {f} = {self.wrap(self.rng.choice([f'async {{ {need}.await; sleep({self.ms()}).await; }}', need]))};"
         shape = self.rng.choice(["select", "select", "select_loop", "timeout", "poll", "set", "stream", "futures_select"])
         fixed = self.chance(0.25)  # the fix: drop the dormant future before awaiting again
         fix = f"drop({f}); " if fixed else ""
-        follow = f"{{ {fix}{again}.await; }}"
+        follow = f"{{ {fix}{wait_again} }}"
         match shape:
             case "select":
                 body = [let, *self.s_select(scope, dormant=f, follow=follow)]
             case "select_loop":
                 iv = self.fresh("iv")
                 body = [let, f"let {iv} = interval({self.ms()});", f"{iv}.tick().await;", "loop {",
-                        f"select! {{ _ = &mut {f} => break, _ = {iv}.tick() => {{ {again}.await; }} }}", "}"]
+                        f"select! {{ _ = &mut {f} => break, _ = {iv}.tick() => {{ {wait_again} }} }}", "}"]
             case "timeout":
-                body = [let, f"timeout({self.ms()}, &mut {f}).await;", f"{fix}{again}.await;"]
+                body = [let, f"timeout({self.ms()}, &mut {f}).await;", f"{fix}{wait_again}"]
             case "poll":
-                body = [let, f"poll!(&mut {f});", f"{fix}{again}.await;"]
+                body = [let, f"poll!(&mut {f});", f"{fix}{wait_again}"]
             case "set":
                 st = self.fresh("set")
                 body = [f"let {st} = FuturesUnordered::new();",
                         f"{st}.push(async {{ {need}.await; sleep({self.ms()}).await; }});",
                         f"{st}.push(async {{ {need}.await; sleep({self.ms()}).await; }});",
-                        f"while let Some(_) = {st}.next().await {{ {again}.await; }}"]
+                        f"while let Some(_) = {st}.next().await {{ {wait_again} }}"]
             case "stream":
                 body = [f"stream::iter(0..2).map(|_| async {{ {need}.await; sleep({self.ms()}).await; }})"
                         f".{self.rng.choice(['buffered', 'buffer_unordered'])}(2)"
-                        f".for_each(|_| async {{ {again}.await; }}).await;"]
+                        f".for_each(|_| async {{ {wait_again} }}).await;"]
             case _:
                 g = self.fresh("f")
                 body = [f"let {g} = async {{ {need}.await; sleep({self.ms()}).await; }};",
-                        f"futures::select! {{ _ = {g} => {{}}, _ = sleep({self.ms()}).fuse() => {{ {again}.await; }}, }}"]
+                        f"futures::select! {{ _ = {g} => {{}}, _ = sleep({self.ms()}).fuse() => {{ {wait_again} }}, }}"]
         if self.chance(0.5):
             body.insert(0, f"sleep({self.rng.choice((1, 2))}).await;")  # let the holder go first
         return holder, body
@@ -686,9 +813,9 @@ class _Gen:
         self.resources()
         self.make_fns()
         lines = self.declarations()
-        for _, _, text in self.fns:
-            lines.extend(text)
+        lines.extend(self.fn_lines())
         tasks: list[str] = []
+        bodies: list[tuple[str, list[str]]] = []  # (task header, body lines)
         main_body: list[str] | None = None
         if self.chance(0.5):
             holder, main_body = self.skeleton()
@@ -699,19 +826,28 @@ class _Gen:
             scope = _Scope()
             body = self.stmts(scope, self.rng.randint(1, 4))
             copies = f"[{self.rng.randint(2, 3)}]" if self.chance(0.15) else ""
-            tasks += [f"task {self.fresh('t')}{copies} {{", *body, "}"]
+            bodies.append((f"task {self.fresh('t')}{copies} {{", body))
         if has_main:
             body = main_body if main_body is not None else self.stmts(_Scope(), self.rng.randint(1, 4))
-            tasks += ["task main {", *body, "}"]
+            bodies.append(("task main {", body))
+        if self.replies:
+            for _ in range(self.extra.randint(0 if self.server_work else 1, 2)):
+                _, body = self.extra.choice(bodies)
+                body.insert(self.extra.randint(0, len(body)), self.request_stmt())  # every line ends a statement
+            tasks += self.server()
+            lines += self.ask_fn()
+        for head, body in bodies:
+            tasks += [head, *body, "}"]
         # drawn last, so a seed's model is the same with or without it; never multi-thread, which
         # exact time refuses
         header = ["// runtime: current-thread"] if self.chance(0.1) else []
         return "\n".join([*header, *lines, *tasks]) + "\n"
 
 
-def random_model(seed: int) -> str:
-    """The model for `seed`: the same seed always gives the same text."""
-    return _Gen(seed).model()
+def random_model(seed: int, structs: bool = True) -> str:
+    """The model for `seed`: the same seed always gives the same text. `structs=False`: the same
+    model with its async fns written as fns, where the seed writes them as struct methods."""
+    return _Gen(seed, structs).model()
 
 
 # ---- what a checked program uses ----------------------------------------------------------------
@@ -756,11 +892,18 @@ def features(prog: p.Program, text: str | None = None) -> set[str]:
             out.add("FnDef.nested_call")
         if any(ty is p.Ty.INT for _, ty in fn.params):
             out.add("FnDef.u64_param")
+        if any(name.startswith(structs.field_param("")) for name, _ in fn.params):
+            out.add("Struct.method")  # a method of a struct, lowered to an fn taking the fields first
+        if any(isinstance(n, p.OneshotNew) for n in _nodes(fn.body)):
+            out.add("Reply.in_fn")
     for n in _nodes([t.body for t in prog.tasks] + [f.body for f in prog.fns.values()]):
         name = type(n).__name__
         out.add(name)
         if isinstance(n, p.Acquire | p.TrySend | p.PermitSend) and n.message:
             out.add("Message.send")
+        if isinstance(n, p.Select | p.Race) and any(isinstance(x, p.Recv) and replies.is_made(x.res)
+                                                    for x in _nodes(n)):
+            out.add("Reply.raced")  # rx raced against a timer: the Sender may outlive the wait
         if isinstance(n, p.SetInt) and any(isinstance(x, p.ReadInt) and x.local.ty is p.Ty.MESSAGE
                                            for x in _nodes(n.value)):
             out.add("Message.number")  # `Enum::V(n) =>` binds the number a value carries
@@ -818,4 +961,8 @@ def features(prog: p.Program, text: str | None = None) -> set[str]:
         out.add("Sleep.varied")
     if prog.enums:
         out.add("EnumType")
+    # structs are lowered before resolve: only the text tells their spellings apart
+    spelled = {"Struct.self_call": r"\bself\.\w+\(", "Struct.arc": r"\bArc::new\(\w+ \{",
+               "Struct.clone": r"^let \w+ = \w+\.clone\(\);", "Struct.field": r"(?<![\w.])(?!self\.)\w+\.\w+\.lock\("}
+    out |= {name for name, pattern in spelled.items() if text is not None and re.search(pattern, text, re.M)}
     return out
