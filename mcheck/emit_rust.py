@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from importlib import resources
 
 from mcheck import program as p
+from mcheck import replies
 from mcheck.errors import ModelError
 from mcheck.model import CompiledModel, EventKind, StepKind
 from mcheck.source import Source, Span
@@ -193,7 +194,7 @@ class _Analysis:
         for k in keys:
             if k[0] == "g":
                 out.add(k)
-            else:
+            elif str(k[1]) in args:  # (not a oneshot the fn makes itself: a local of its own)
                 mapped = _key(args[str(k[1])])
                 if mapped is not None:
                     out.add(mapped)
@@ -295,6 +296,8 @@ class RustEmitter:
         self.res = {r.index: r for r in prog.resources}
         self.scope = _Scope({})
         self.declared: set[int] = set()  # integer locals already declared with `let mut`
+        self.senders: dict[int, str] = {}  # a made oneshot's Receiver local -> its Sender's Rust name
+        self.made = _made_oneshots(prog)
         self.token_count = 0
 
     # -- names and types --
@@ -325,6 +328,9 @@ class RustEmitter:
     def ref(self, ref: p.ResRef | p.IntRef) -> str:
         if isinstance(ref, p.IntConst):
             return str(ref.value)
+        if replies.is_made(ref):  # the Receiver of `let (tx, rx) = oneshot::channel();`: the local rx
+            assert isinstance(ref, p.ParamRef)
+            return _rn(ref.name.split("#", 1)[0])
         k = _key(ref)
         assert k is not None
         return self.key_name(k)
@@ -359,7 +365,7 @@ class RustEmitter:
 
     def res_struct(self) -> str:
         fields = []
-        for r in self.prog.resources:
+        for r in self.declared_resources():
             ty = {
                 p.ResKind.MUTEX: "tokio::sync::Mutex<()>",
                 p.ResKind.SEMAPHORE: "tokio::sync::Semaphore",
@@ -376,11 +382,16 @@ class RustEmitter:
                 "static RES: OnceLock<Res> = OnceLock::new();\n\n"
                 "fn res_() -> &'static Res {\n    RES.get().expect(\"resources not created\")\n}\n")
 
+    def declared_resources(self) -> list[p.Resource]:
+        """The model's `let NAME = ...;` resources; a oneshot made per request (instantiate.py adds
+        one per site, task copy and call site) is a local pair in the code that makes it."""
+        return [r for r in self.prog.resources if r.index not in self.made]
+
     def run_fn(self) -> str:
         lines = ["/// Creates the resources, then spawns every task of the model.",
                  "fn run() -> rt::BoxFut<'static> {", "    Box::pin(async {"]
         inits = []
-        for r in self.prog.resources:
+        for r in self.declared_resources():
             name = _rn(r.name)
             match r.kind:
                 case p.ResKind.CHANNEL:
@@ -402,7 +413,7 @@ class RustEmitter:
                 case p.ResKind.ONCE_CELL:
                     inits.append(f"{name}: tokio::sync::OnceCell::new()")
         lines.append(f"        let _ = RES.set(Res {{ {', '.join(inits)} }});")
-        for r in self.prog.resources:
+        for r in self.declared_resources():
             name = _rn(r.name)
             if r.kind is p.ResKind.CHANNEL:
                 keep = not any(("g", r.index) in self.an.recvs(td.body) for td in self.prog.tasks)
@@ -525,6 +536,16 @@ class RustEmitter:
                 return [f"{self.ref(ref)}.try_send_value({m});" if m else f"{self.ref(ref)}.try_send();"]
             case p.OneshotSend(res=ref):
                 return [f"{self.ref(ref)}.send();"]
+            case p.OneshotNew(receiver=rx, sender=tx):
+                assert tx is not None
+                self.senders[rx.index] = _rn(tx.name)
+                return [f"let ({_rn(tx.name)}, mut {_rn(rx.name)}) = rt::reply_channel();  // oneshot::channel()"]
+            case p.ReplySend(reply=reply, message=message):
+                # The value is moved out of the message: the model reads it as 0 from here on.
+                return [f"rt::reply(&mut {self.carried(message)});  // {reply.name}.send(())", f"{_rn(message.name)} = 0;"]
+            case p.ReplyDrop(message=message):
+                return [f"drop({self.carried(message)}.take());  // the arm's end: an unused Sender is dropped",
+                        f"{_rn(message.name)} = 0;"]
             case p.PermitSend(local=local, message=m):
                 if m:
                     return [f"rt::permit_send_value(&mut {_rn(local.name)}, {m});"]
@@ -693,7 +714,16 @@ class RustEmitter:
             return "Some(_)", self.block(body)
         name = _rn(fut.bind.name)
         self.declared.add(fut.bind.index)
-        return f"Some({name})", f"{{\n    let {name}: i64 = {name} as i64;\n{_indent(self.block(body), 1)}\n}}"
+        if any(isinstance(n, p.ReplySend | p.ReplyDrop) and n.message == fut.bind for n in _walk(body)):
+            # The value carries a oneshot Sender (replies.py): kept beside it, dropped with it.
+            unpack = f"let (mut {name}, mut {self.carried(fut.bind)}) = rt::split({name});"
+        else:  # the message itself lives on (shadowed) to the end of the scope, as in the model
+            unpack = f"let {name}: i64 = {name}.value as i64;"
+        return f"Some({name})", f"{{\n    {unpack}\n{_indent(self.block(body), 1)}\n}}"
+
+    def carried(self, message: p.Local) -> str:
+        """The Rust local holding the oneshot Sender a received message value carries."""
+        return f"{message.name}_reply"
 
     def fused_branch(self, f: p.Future) -> str:
         if isinstance(f, p.UseVar):
@@ -717,6 +747,8 @@ class RustEmitter:
                     case p.Ty.CHANNEL:
                         if purpose is p.Purpose.RESERVE:
                             return f"{r}.reserve()"
+                        if f.reply is not None:  # `Request::Claim(tx)`: the Sender moves into the message
+                            return f"{r}.send_reply({f.message}, {self.senders[f.reply.index]})"
                         return f"{r}.send_value({f.message})" if f.message else f"{r}.send()"
                 return f"{r}.lock()"
             case p.Sleep(ms=ms):
@@ -840,23 +872,23 @@ def _rust_str(text: str) -> str:
     return f'"{out}"'
 
 
+def _made_oneshots(prog: p.Program) -> frozenset[int]:
+    """The resources instantiate.py made for `let (tx, rx) = oneshot::channel();` sites (each has
+    the site's span), not declared with `let NAME = ...;`."""
+    sites = {n.span for n in _walk(prog) if isinstance(n, p.OneshotNew)}
+    return frozenset(r.index for r in prog.resources if r.kind is p.ResKind.ONESHOT and r.span in sites)
+
+
 def unsupported(prog: p.Program) -> ModelError | None:
-    """What the emitter refuses, as a located error: a oneshot made per request (its Sender in a
-    message) is not emitted yet."""
-    for fn in prog.fns.values():
-        for n in _walk(fn.body):
-            if isinstance(n, p.OneshotNew):
-                return _refusal(n.span)
-    for t in prog.tasks:
-        for n in _walk(t.body):
-            if isinstance(n, p.OneshotNew):
-                return _refusal(n.span)
+    """What the emitter refuses, as a located error: the Receiver of a oneshot made per request
+    passed to an async fn (its Rust parameter is a declared oneshot's handle, which a tokio
+    Receiver is not)."""
+    for n in _walk(prog):
+        if isinstance(n, p.CallFn) and any(isinstance(a, p.ParamRef) and replies.is_made(a) for a in n.args):
+            return ModelError.at(n.span, "emit-rust does not emit the Receiver of `let (tx, rx) = oneshot::channel();` "
+                                 "passed to an async fn; await it in the body that makes it (`rx.await`), or "
+                                 "`mcheck verify` checks the model")
     return None
-
-
-def _refusal(span: Span | None) -> ModelError:
-    return ModelError.at(span, "emit-rust does not emit `let (tx, rx) = oneshot::channel();` (a oneshot made per "
-                         "request, its Sender sent in a message) yet; `mcheck verify` checks the model")
 
 
 def emit_module(prog: p.Program, source: Source, schedule: Schedule | None = None) -> str:

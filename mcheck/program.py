@@ -505,10 +505,12 @@ class OneshotSend:
 @dataclass(frozen=True, slots=True)
 class OneshotNew:
     """`let (tx, rx) = oneshot::channel();`: `receiver` (a Ty.ONESHOT local) names a fresh oneshot
-    of this site, task copy and call site; the Sender is the same local (replies.py)."""
+    of this site, task copy and call site; a send carrying the Sender names the receiver local
+    (replies.py). `sender` is the Sender's own name, for emit-rust."""
 
     receiver: Local
     span: Span | None = field(default=None, compare=False)
+    sender: Local | None = None
 
 
 @dataclass(frozen=True, slots=True)

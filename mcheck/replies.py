@@ -57,7 +57,7 @@ def let_pair(c: _BodyChecker, st: s.LetPair) -> list[p.Stmt]:
     rx = c.declare(st.receiver, p.Ty.ONESHOT, st.receiver_span)
     tx = c.declare(st.sender, p.Ty.ONESHOT, st.sender_span)
     c.sender_of[tx.index] = rx
-    return [p.OneshotNew(rx, st.span)]
+    return [p.OneshotNew(rx, st.span, tx)]
 
 
 def value(c: _BodyChecker, b: _Binding, span: Span | None) -> tuple[p.Ty, p.ParamRef] | None:

@@ -288,7 +288,7 @@ def test_bad_message_values_are_located(tmp_path: Path, capsys: pytest.CaptureFi
 
 
 def test_emit_rust_writes_values_and_some_patterns() -> None:
-    """Values travel through rt.rs's channels as `Msg` (u8); a bound value is an i64 local that the
+    """Values travel through rt.rs's channels as `Msg` (its u8 value); a bound value is an i64 local that the
     match's tests compare (tools/runtime_check.py runs these against tokio)."""
     text = """
     enum Msg { A, B }
@@ -303,6 +303,6 @@ def test_emit_rust_writes_values_and_some_patterns() -> None:
     model = compile_text(text, TimeMode.EXACT)
     rust = emit_module(model.program, model.source)
     for piece in ("ch.send_value(2)", "ch.try_send_value(1);", "ev.try_send_value(1);",
-                  "rt::permit_send_value(&mut q, 2);", "Some(v) = ch.recv() => {", "let v: i64 = v as i64;",
-                  "Some(_) = ev.recv() =>", "while let Some(w) = ", "let w: i64 = w as i64;", "(v == 1)", "(w == 2)"):
+                  "rt::permit_send_value(&mut q, 2);", "Some(v) = ch.recv() => {", "let v: i64 = v.value as i64;",
+                  "Some(_) = ev.recv() =>", "while let Some(w) = ", "let w: i64 = w.value as i64;", "(v == 1)", "(w == 2)"):
         assert piece in rust, piece

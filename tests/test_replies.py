@@ -127,11 +127,21 @@ def test_bad_replies_are_located(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert phrase in first, err
 
 
-def test_emit_rust_refuses_a_oneshot_made_per_request(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_emit_rust_writes_a_oneshot_made_per_request(tmp_path: Path) -> None:
     path = tmp_path / "model.mc"
     path.write_text(POOL.format(answer="reply.send(());") + REQUEST.replace("PROBE", ""))
+    assert main(["emit-rust", "--quiet", str(path), "-o", str(tmp_path / "out")]) == 0
+    rust = (tmp_path / "out" / "src" / "model.rs").read_text()
+    assert "claims.send_reply(1, tx).await;" in rust  # the real Sender moves into the message
+
+
+def test_emit_rust_refuses_a_reply_receiver_passed_to_an_async_fn(tmp_path: Path,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "model.mc"
+    request = REQUEST.replace("    rx.await;\n", "    wait(rx).await;\n").replace("PROBE", "")
+    path.write_text(POOL.format(answer="reply.send(());") + request + "async fn wait(o: Oneshot) { o.recv().await; }\n")
     rc = main(["emit-rust", "--quiet", str(path), "-o", str(tmp_path / "out")])
     err = capsys.readouterr().err
     assert rc == EXIT_BAD_INPUT
-    assert err.startswith(f"{path}:14:5: error: emit-rust does not emit"), err
+    assert err.startswith(f"{path}:16:5: error: emit-rust does not emit the Receiver"), err
     assert not (tmp_path / "out").exists()

@@ -259,7 +259,8 @@ def prepare_all(jobs: list[tuple[str, str, str, str]], workers: int, cache: Path
                         results[i] = "too big"
                 except Exception as e:  # a bug in mcheck or the emitter: report it, go on
                     results[i] = f"not prepared ({type(e).__name__}: {e})"
-                if i in results and i in keys:
+                # "too big" depends on the machine's load at the time (a wall-clock alarm): not kept.
+                if i in results and i in keys and results[i] != "too big":
                     keys[i].write_bytes(pickle.dumps(results[i]))
         todo = [i for i in todo if i not in results]
     return [results[i] for i in range(len(jobs))]

@@ -9,6 +9,8 @@
 //!   trace, `--schedule FILE`) or from a seeded generator (`--seed N`);
 //! - channel and oneshot receivers that several tasks can poll (the model's one name stands for
 //!   both ends): the real tokio receiver, with every polling task's waker kept and woken;
+//! - messages (`Msg`) that carry a real oneshot Sender for a per-request reply, dropped with the
+//!   message as tokio drops it, so the requester's receive is Err as in a real program;
 //! - `Kept`: a let-bound future that is ready at once after it completed (as mcheck treats a
 //!   completed borrowed future; most Rust futures would panic).
 //!
@@ -385,9 +387,25 @@ impl Drop for RxTok {
     }
 }
 
-/// A message's value: 0 for a message without one, else the model's number for its enum variant
-/// (mcheck/messages.py).
-pub type Msg = u8;
+/// A message: its value (0 for a message without one, else the model's number for its enum
+/// variant, mcheck/messages.py) and, for a variant declared `Claim(oneshot::Sender)`, the
+/// requester's real oneshot Sender, which travels in the channel and is dropped with the message
+/// (a send that fails, a Receiver dropped with it queued, a received value that goes out of scope).
+pub struct Msg {
+    pub value: u8,
+    pub reply: Option<oneshot::Sender<()>>,
+}
+
+impl Msg {
+    pub fn plain(value: u8) -> Msg {
+        Msg { value, reply: None }
+    }
+}
+
+/// A received message as the model reads it: the value as an integer, and the Sender it carries.
+pub fn split(m: Msg) -> (i64, Option<oneshot::Sender<()>>) {
+    (m.value as i64, m.reply)
+}
 
 #[derive(Clone)]
 pub enum Tx {
@@ -449,23 +467,28 @@ impl Chan {
     pub async fn send(&self) {
         self.send_value(0).await;
     }
-    pub async fn send_value(&self, v: Msg) {
-        let _ = self.bounded().send(v).await;
+    pub async fn send_value(&self, v: u8) {
+        let _ = self.bounded().send(Msg::plain(v)).await;
+    }
+    /// `ch.send(Request::Claim(tx)).await`: the message carries the Sender (dropped with the
+    /// message if the send fails: the Receiver is gone).
+    pub async fn send_reply(&self, v: u8, tx: oneshot::Sender<()>) {
+        let _ = self.bounded().send(Msg { value: v, reply: Some(tx) }).await;
     }
     pub async fn send_timeout(&self, d: Duration) {
-        let _ = self.bounded().send_timeout(0, d).await;
+        let _ = self.bounded().send_timeout(Msg::plain(0), d).await;
     }
     /// `try_send()` on a bounded channel, `send()` on an unbounded one: never waits.
     pub fn try_send(&self) {
         self.try_send_value(0);
     }
-    pub fn try_send_value(&self, v: Msg) {
+    pub fn try_send_value(&self, v: u8) {
         match &self.tx {
             Tx::Bounded(t) => {
-                let _ = t.try_send(v);
+                let _ = t.try_send(Msg::plain(v));
             }
             Tx::Unbounded(t) => {
-                let _ = t.send(v);
+                let _ = t.send(Msg::plain(v));
             }
             Tx::None => panic!("emit-rust: a send without a sender"),
         }
@@ -486,9 +509,9 @@ pub fn permit_send(p: &mut Option<mpsc::Permit<'_, Msg>>) {
     permit_send_value(p, 0);
 }
 
-pub fn permit_send_value(p: &mut Option<mpsc::Permit<'_, Msg>>, v: Msg) {
+pub fn permit_send_value(p: &mut Option<mpsc::Permit<'_, Msg>>, v: u8) {
     if let Some(p) = p.take() {
-        p.send(v);
+        p.send(Msg::plain(v));
     }
 }
 
@@ -596,6 +619,65 @@ impl Future for OneRecv {
                 Poll::Pending
             }
         }
+    }
+}
+
+// ---- oneshots made per request ------------------------------------------------------------------
+
+/// `let (tx, rx) = oneshot::channel();`: a real tokio oneshot. The Sender is the plain tokio
+/// Sender (moved into a message by `Chan::send_reply`); the Receiver is shared by the futures of
+/// the body that await it (the model lets `rx.await` be a select! branch and awaited again), each
+/// polling task's waker kept and woken. After the value or the Err it is ready at once (mcheck's
+/// receive on a oneshot whose value was taken and whose Sender is gone returns at once).
+pub fn reply_channel() -> (oneshot::Sender<()>, ReplyRx) {
+    let (tx, rx) = oneshot::channel();
+    (tx, ReplyRx { rx: Arc::new(StdMutex::new(Some(rx))), wakers: Arc::new(Wakers(StdMutex::new(Vec::new()))) })
+}
+
+#[derive(Clone)]
+pub struct ReplyRx {
+    rx: Arc<StdMutex<Option<oneshot::Receiver<()>>>>,
+    wakers: Arc<Wakers>,
+}
+
+impl ReplyRx {
+    pub fn recv(&self) -> ReplyRecv {
+        ReplyRecv { rx: self.clone() }
+    }
+}
+
+pub struct ReplyRecv {
+    rx: ReplyRx,
+}
+
+impl Future for ReplyRecv {
+    type Output = Option<()>;
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<()>> {
+        let waker = Waker::from(self.rx.wakers.clone());
+        let mut bcx = Context::from_waker(&waker);
+        let mut slot = self.rx.rx.lock().unwrap();
+        let got = match slot.as_mut() {
+            None => return Poll::Ready(None),
+            Some(r) => Pin::new(r).poll(&mut bcx),
+        };
+        match got {
+            Poll::Ready(v) => {
+                *slot = None;
+                Poll::Ready(v.ok())
+            }
+            Poll::Pending => {
+                self.rx.wakers.add(cx.waker());
+                Poll::Pending
+            }
+        }
+    }
+}
+
+/// `reply.send(())` on the Sender a received message carried: never waits (Err, ignored, when
+/// the requester's Receiver is gone); the Sender is used up.
+pub fn reply(sender: &mut Option<oneshot::Sender<()>>) {
+    if let Some(tx) = sender.take() {
+        let _ = tx.send(());
     }
 }
 
