@@ -35,3 +35,20 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 @pytest.fixture
 def update_golden(request: pytest.FixtureRequest) -> bool:
     return bool(request.config.getoption("--update-golden"))
+
+
+def assert_located_error(path: Path, source: str, capsys: pytest.CaptureFixture[str], line: int, col: int,
+                         phrase: str) -> None:
+    """`mcheck verify` on `source` (written to `path`) is bad input: exit 2, nothing on stdout, no
+    traceback, and a first line `path:line:col: error: ...` that says `phrase`."""
+    from mcheck.cli import EXIT_BAD_INPUT, main
+
+    path.write_text(source)
+    rc = main(["verify", "--quiet", str(path)])
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert rc == EXIT_BAD_INPUT, err
+    assert "Traceback" not in err
+    first = err.splitlines()[0]
+    assert first.startswith(f"{path}:{line}:{col}: error: "), err
+    assert phrase in first, err

@@ -7,9 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import compile_text
+from conftest import assert_located_error, compile_text
 
-from mcheck.cli import EXIT_BAD_INPUT, main
 from mcheck.model import TimeMode
 from mcheck.trace import Status
 from mcheck.verify import Engine, check
@@ -91,13 +90,4 @@ ERRORS = [
 @pytest.mark.parametrize(("source", "line", "col", "phrase"), ERRORS, ids=[e[3][:40] for e in ERRORS])
 def test_bad_structs_are_located(tmp_path: Path, capsys: pytest.CaptureFixture[str], source: str, line: int,
                                  col: int, phrase: str) -> None:
-    path = tmp_path / "model.mc"
-    path.write_text(source)
-    rc = main(["verify", "--quiet", str(path)])
-    out, err = capsys.readouterr()
-    assert out == ""
-    assert rc == EXIT_BAD_INPUT, err
-    assert "Traceback" not in err
-    first = err.splitlines()[0]
-    assert first.startswith(f"{path}:{line}:{col}: error: "), err
-    assert phrase in first, err
+    assert_located_error(tmp_path / "model.mc", source, capsys, line, col, phrase)
