@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from conftest import MODELS, ROOT, compile_text
+from test_engine import PRODUCTION_SHAPE
 
 from mcheck import program as p
 from mcheck.cli import main
@@ -80,22 +81,10 @@ def test_every_bundled_model_emits_one_fn_per_task_and_fn(path: Path) -> None:
     assert text.count("{") == text.count("}"), "unbalanced braces"
 
 
-POOL_SHAPE = """let claims = channel(1);
-task pool { loop { select! { Some(_) = claims.recv() => { sleep(10).await; } _ = sleep(50) => {} } } }
-task request[2] { for _ in 0..2 { claims.send().await; sleep(20).await; } }
-async fn collect(c: Channel) { c.send().await; sleep(20).await; }
-task main {
-    sleep(1).await;
-    let collection = collect(claims);
-    loop { select! { _ = &mut collection => break, _ = sleep(5) => { claims.send().await; } } }
-}
-"""
-"""production.mc's shape without the reply oneshot its claims carry."""
-
-
 def test_senders_and_receivers_go_to_the_tasks_that_use_them() -> None:
-    """The production shape: the pool only receives on `claims`, the requests and main only send."""
-    model = compile_text(POOL_SHAPE, TimeMode.EXACT)
+    """production.mc's shape (without the reply its claims carry): the pool only receives on
+    `claims`, the requests and main only send."""
+    model = compile_text(PRODUCTION_SHAPE, TimeMode.EXACT)
     text = emit_module(model.program, model.source)
     assert "task_pool(claims.part(false, true))" in text
     assert "task_request(claims.part(true, false))" in text
