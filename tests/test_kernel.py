@@ -170,8 +170,8 @@ POOL = _BENCH.split('MODEL = """', 1)[1].split('"""', 1)[0].replace("{{", "{").r
 
 @needs_cc
 @pytest.mark.parametrize("symmetry", [True, False])
-def test_pool_at_full_optimization(symmetry: bool) -> None:
-    """The kernel as searches run it (-O2), on the benchmark's shape, with and without symmetry:
+def test_pool_at_search_optimization(symmetry: bool) -> None:
+    """The kernel as searches run it (build.OPTIMIZE), on the benchmark's shape, with and without symmetry:
     the whole state space, and a bound that cuts it."""
     model = load(Source("pool.mc", POOL.replace("{n}", "4")), TimeMode.UNTIMED, symmetry=symmetry,
                  runtime="current-thread")

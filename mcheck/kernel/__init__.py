@@ -108,15 +108,9 @@ class Kernel:
         return bad - 1 if bad else self._state(out)
 
 
-LARGE_SOURCE = 400_000
-"""Kernel sources longer than this (characters) are compiled at -O1: gcc's -O2 takes about three
-times as long on them (27 s against 10 s of CPU for the real-size pool model's 1.1 MB), for a
-search that is only a little faster."""
-
-
 def load(ts: TransitionSystem[Any], budget: Budget | None = None, optimize: str | None = None) -> Kernel:
     """The kernel for ts, compiled (or from the cache) and loaded; Unavailable says why not.
-    `optimize`: the compiler's optimization flag (default: OPTIMIZE, -O1 for large sources)."""
+    `optimize`: the compiler's optimization flag (default: build.OPTIMIZE)."""
     start = time.monotonic()
     try:
         source = generate(ts)
@@ -124,6 +118,4 @@ def load(ts: TransitionSystem[Any], budget: Budget | None = None, optimize: str 
         raise Unavailable(f"the native kernel does not handle this model: {e}") from None
     seconds = time.monotonic() - start
     ctype = _CTYPES[value_type(ts)]
-    if optimize is None:
-        optimize = "-O1" if len(source) > LARGE_SOURCE else OPTIMIZE
-    return Kernel(ts, compile_library(source, budget, optimize), layout(ts), seconds, ctype)
+    return Kernel(ts, compile_library(source, budget, optimize or OPTIMIZE), layout(ts), seconds, ctype)

@@ -26,8 +26,8 @@ CODEGEN_VERSION = 1
 """Part of the cache key: bump it whenever the generated C changes for the same IR."""
 
 MAX_SOURCE = 2_000_000
-"""The largest kernel source compiled (characters): gcc -O2 takes about 15 s on 0.7 MB of
-generated C and minutes on 5 MB, -O1 (kernel.LARGE_SOURCE) 9 s on 1.3 MB and a minute on 5 MB.
+"""The largest kernel source compiled (characters): gcc -O1 (build.OPTIMIZE) takes 9 s on 1.3 MB
+of generated C and a minute on 5 MB.
 Models larger still (thousands of transitions that each reset dozens of variables) run on the
 Python engine, which compiles only the transitions reached."""
 
