@@ -772,6 +772,51 @@ def _replay(cs: CompiledSystem, ts: TransitionSystem[Any], sels: list[int], stat
     return tuple(path)
 
 
+LAYERED_STATES = 5_000
+"""The most explored states the layered certificate (`_shallower_clear`) spells out to z3."""
+
+
+def _shallower_clear(enc: _Encoding, cs: CompiledSystem, budget: _Budget) -> int:
+    """The depth of the first stuck state, shown with z3, in one-step queries, to have no stuck
+    state at fewer steps; 0 when that cannot be shown in LAYERED_STATES explored states.
+
+    A breadth-first exploration of its own (the learner's may have grown out of order) finds the
+    first stuck state at some depth d, every state of fewer steps explored. With S_j the explored
+    states of at most j steps, z3 checks that the initial state is in S_0, that every transition
+    from S_j leads into S_j+1, and that no state of S_d-1 is stuck. BMC then checks depth d alone,
+    instead of proving every shallower depth clear over paths, which grows exponentially with the
+    depth. A certificate z3 refutes is an internal error: the two interpreters of the IR disagree."""
+    bfs = _Explored(enc.ts, cs)
+    bfs.explore(LAYERED_STATES, budget)
+    if bfs.stuck is None:
+        return 0
+    depth = bfs.depth[bfs.stuck]
+    if not depth:
+        return 0
+    layers: list[list[State]] = [[] for _ in range(depth)]
+    for state, d in zip(bfs.states, bfs.depth, strict=True):
+        if d < depth:
+            layers[d].append(state)
+    varying = [v for v in range(len(enc.x)) if len({s[v] for layer in layers for s in layer}) > 1]
+
+    def within(xs: Sequence[Any], upto: int) -> Any:
+        return enc.or_(*(enc.and_(*(xs[v] == s[v] for v in varying)) for layer in layers[:upto + 1] for s in layer))
+
+    fixed = enc.and_(*(xv == layers[0][0][v] for v, xv in enumerate(enc.x) if v not in varying))
+    queries = [("the initial state", enc.and_(enc.init, z3.Not(enc.and_(fixed, within(enc.x, 0)))))]
+    for j in range(depth - 1):
+        after = z3.substitute(enc.and_(fixed, within(enc.x, j + 1)), *zip(enc.x, enc.y, strict=True)) if enc.x \
+            else enc.true
+        queries.append((f"the transitions of step {j + 1}", enc.and_(fixed, within(enc.x, j), enc.trans, z3.Not(after))))
+    queries.append(("the stuck states", enc.and_(fixed, within(enc.x, depth - 1), enc.bad)))
+    for what, query in queries:
+        solver = z3.Solver(ctx=enc.ctx)
+        solver.add(query)
+        if _check(solver, budget) == z3.sat:
+            raise InternalError(f"internal error: z3 refutes the explored layers for {what}")
+    return depth
+
+
 def _bmc(unroll: _Unrolling, target: Any, budget: _Budget, max_depth: int) -> tuple[Any, list[int], list[State], int, str]:
     """Check target at depths unroll.depth, unroll.depth + 1, ... < max_depth. Returns the last
     answer (sat: the path; unknown: out of budget, see the last item; unsat: max_depth reached) and
@@ -856,6 +901,13 @@ def _search(ts: TransitionSystem[Any], options: Options | None, cs: CompiledSyst
         return Stats(len(explored.states), explored.transitions, max(depth, 0), time.monotonic() - start, peak_rss_mib())
 
     def shortest(target: Any, overflow: bool, why: str) -> SymbolicResult:
+        if not overflow and explored.stuck is not None and not ts.atomic:
+            try:
+                depth = _shallower_clear(enc, cs, budget)
+            except _OutOfTime:
+                depth = 0  # BMC goes on depth by depth with what is left
+            while unroll().depth < min(depth, options.max_depth - 1):
+                unroll().extend()
         r, sels, states, clear, stopped = _bmc(unroll(), target, budget, options.max_depth)
         if r == z3.sat:
             path = _replay(cs, ts, sels, states, overflow)

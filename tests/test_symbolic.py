@@ -355,3 +355,50 @@ def test_multi_thread_model_on_both_engines(name: str) -> None:
     """The engines agree where other tasks run in the middle of a poll too (every micro-step a frame)."""
     path = next(p for p in MODEL_FILES if p.name == name)
     test_model_on_both_engines(path, TimeMode.UNTIMED, Runtime.MULTI_THREAD)
+
+
+def _layered(ts: TransitionSystem[StepLabel], cs: Any) -> int:
+    enc = symbolic._Encoding(ts)
+    work = symbolic._Work(symbolic.DEFAULT_Z3_RLIMIT)
+    return symbolic._shallower_clear(enc, cs, symbolic._Budget(work, symbolic.DEFAULT_Z3_RLIMIT, Budget()))
+
+
+def _multi_thread(name: str) -> TransitionSystem[StepLabel]:
+    path = MODELS / name
+    return load(Source(str(path), path.read_text()), TimeMode.UNTIMED, runtime=Runtime.MULTI_THREAD).ts
+
+
+def test_the_explored_layers_clear_every_depth_before_the_first_stuck_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    """BMC checks the first stuck depth alone once z3 has checked the explored layers before it
+    (symbolic._shallower_clear): the BFS's depth; layers too large to spell out are not used."""
+    ts = _multi_thread("rfd609.mc")
+    cs = compile_system(ts)
+    shortest = len(bfs.search(ts, compiled=cs).path) - 1
+    assert not ts.atomic and shortest > 1
+    assert _layered(ts, cs) == shortest
+    assert len(symbolic.search(ts).path) - 1 == shortest
+    monkeypatch.setattr(symbolic, "LAYERED_STATES", 2)  # then BMC goes depth by depth (test_consistency)
+    assert _layered(ts, cs) == 0
+
+
+class _DropsASuccessor:
+    """The compiled semantics with the last successor of the initial state left out."""
+
+    def __init__(self, cs: Any, initial: State) -> None:
+        self.cs, self.initial = cs, initial
+
+    def step(self, s: State) -> Any:
+        succs = self.cs.step(s)
+        assert s != self.initial or len(succs) > 1
+        return succs[:-1] if s == self.initial else succs
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.cs, name)
+
+
+def test_explored_layers_that_miss_a_state_are_an_internal_error() -> None:
+    """z3 checks the layers against the transitions themselves: layers explored with a successor
+    missing (the interpreters disagreeing) are refused, never taken as a proof."""
+    ts = _multi_thread("rfd609.mc")
+    with pytest.raises(InternalError, match="refutes the explored layers"):
+        _layered(ts, _DropsASuccessor(compile_system(ts), ts.initial))
