@@ -387,3 +387,21 @@ def test_a_stuck_state_found_in_time_is_reported_when_the_deadline_passes_before
     assert result.trace is not None and result.trace.first_stuck == 4
     # The victim search, past the deadline, stops at once and says so.
     assert result.victims is not None and result.victims.stopped == "--timeout 60 s" and result.victims.states <= 2
+
+
+def _parse_in_a_new_process(cache: Path) -> subprocess.CompletedProcess[str]:
+    code = ("from mcheck.parse import parse_module; from mcheck.source import Source; "
+            "print(len(parse_module(Source('m.mc', 'task main { sleep(1).await; }')).items))")
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "XDG_CACHE_HOME": str(cache)})
+
+
+def test_the_parser_tables_are_kept_between_runs_and_rebuilt_when_unreadable(tmp_path: Path) -> None:
+    """parse._tables_file: the first run writes lark's tables under the cache directory, a later
+    run reads them, and a file that is not lark's is rebuilt, silently, with the same parse."""
+    tables = tmp_path / "mcheck" / "grammar.lark-tables"
+    first = _parse_in_a_new_process(tmp_path)
+    assert (first.returncode, first.stdout, first.stderr) == (0, "1\n", "") and tables.stat().st_size > 1000
+    tables.write_bytes(b"not lark's tables\n")
+    again = _parse_in_a_new_process(tmp_path)
+    assert (again.returncode, again.stdout, again.stderr) == (0, "1\n", "") and tables.stat().st_size > 1000

@@ -22,13 +22,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mcheck.budget import Budget, OutOfBudget
+from mcheck.cache import cache_root
 
 CFLAGS = ("-std=c99", "-fPIC", "-shared", "-pthread", "-w")
 OPTIMIZE = "-O1"
 """gcc's -O1: on the pool family the search is 8% slower than at -O2 (N = 7: 31.4 s against 29.2 s
 of CPU) but the compile takes a third of the time (1.4 s against 4.1 s; 10 s against 27 s on the
 real-size pool model), which is most of the time to a verdict on small and real-size models."""
-CACHE_ENV = "XDG_CACHE_HOME"
 
 
 class Unavailable(Exception):
@@ -56,8 +56,7 @@ def compiler() -> list[str]:
 
 
 def cache_dir() -> Path:
-    base = os.environ.get(CACHE_ENV) or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "mcheck" / "kernel"
+    return cache_root() / "kernel"
 
 
 _loaded: dict[str, ctypes.CDLL] = {}
