@@ -29,6 +29,9 @@ from mcheck.source import Source, Span
 from mcheck.trace import Result, Status, Step, Trace, VictimSearch
 
 if TYPE_CHECKING:
+    from mcheck.ir import TransitionSystem
+    from mcheck.kernel import Pending
+    from mcheck.model import StepLabel
     from mcheck.symbolic import SymbolicResult
 
 VICTIM_STATES = 200_000
@@ -61,6 +64,11 @@ PYTHON_FIRST = 20_000
 """With --kernel auto, the states the Python BFS explores before the native kernel takes over (it
 searches again from the start): about a third of a second, less than compiling a kernel costs
 (0.5-3 s), so small models, nearly all of them, are answered before a compiler would be done."""
+
+COMPILE_AFTER = 2_000
+"""With --kernel auto, the states after which the kernel's compile starts, in the background,
+while the Python BFS goes on to PYTHON_FIRST (from the start again, a few hundredths of a second):
+smaller models never start a compiler; larger ones have it mostly done when the Python BFS stops."""
 
 
 def default_kernel() -> Kernel:
@@ -197,11 +205,20 @@ def _bfs_search(model: CompiledModel, limits: bfs.Limits, budget: Budget, compil
     """The BFS on the kernel asked for, and how it ran for the summary line ("" for the Python
     BFS by choice or because the model was small; else the native kernel's compile cost, or why
     there was no native kernel)."""
-    first = None
+    pending: Pending | str | None = None  # the kernel being compiled, or why there is none
     if kernel is Kernel.AUTO and limits.max_states > PYTHON_FIRST:
         budget.enter(Phase.SEARCH)
-        first = bfs.search(model.ts, dataclasses.replace(limits, max_states=PYTHON_FIRST), budget, compiled)
+        first = bfs.search(model.ts, dataclasses.replace(limits, max_states=COMPILE_AFTER), budget, compiled)
+        if first.limit_hit != f"--max-states {COMPILE_AFTER}":
+            return first, ""
+        pending = _start_kernel(model.ts)  # gcc on the other core while the Python search goes on
+        try:
+            first = bfs.search(model.ts, dataclasses.replace(limits, max_states=PYTHON_FIRST), budget, compiled)
+        except BaseException:
+            _cancel(pending)
+            raise
         if first.limit_hit != f"--max-states {PYTHON_FIRST}":
+            _cancel(pending)
             return first, ""
     if kernel is Kernel.PYTHON or (kernel is Kernel.AUTO and limits.max_states <= PYTHON_FIRST):
         budget.enter(Phase.SEARCH)
@@ -211,16 +228,39 @@ def _bfs_search(model: CompiledModel, limits: bfs.Limits, budget: Budget, compil
 
     try:
         budget.enter(Phase.KERNEL)
-        built = native.load(model.ts, budget)
+        if pending is None:
+            pending = _start_kernel(model.ts)
+        if isinstance(pending, str):
+            raise native.Unavailable(pending)
+        built = pending.kernel(budget)
     except OutOfBudget as e:  # --timeout while compiling: inconclusive, with what the Python search had explored
-        stats = first.stats if first is not None else bfs.Stats(0, 0, 0, 0.0, bfs.peak_rss_mib())
+        _cancel(pending)
+        stats = first.stats if kernel is Kernel.AUTO else bfs.Stats(0, 0, 0, 0.0, bfs.peak_rss_mib())
         return bfs.SearchResult(bfs.Outcome.LIMIT, stats, (), e.limit), "native kernel, not compiled in time"
     except native.Unavailable as e:
         budget.enter(Phase.SEARCH)
         return bfs.search(model.ts, limits, budget, compiled), f"Python engine: {e}"
+    except BaseException:  # no compiler left running behind an interrupted run
+        _cancel(pending)
+        raise
     budget.enter(Phase.SEARCH)
     found, _ = search(model.ts, built, compiled, limits, budget, workers)
     return found, built.describe(workers)
+
+
+def _start_kernel(ts: TransitionSystem[StepLabel]) -> Pending | str:
+    """The native kernel for ts, compiling (kernel.Pending), or why there is none (a string)."""
+    from mcheck import kernel as native
+
+    try:
+        return native.start(ts)
+    except native.Unavailable as e:
+        return str(e)
+
+
+def _cancel(pending: Pending | str | None) -> None:
+    if pending is not None and not isinstance(pending, str):
+        pending.cancel()
 
 
 def _z3_search(model: CompiledModel, limits: bfs.Limits, budget: Budget, rlimit: int,

@@ -295,7 +295,7 @@ def test_kernel_python_never_compiles(tmp_path: Path) -> None:
                    env={"CC": str(tmp_path / "no-such-cc"), "XDG_CACHE_HOME": str(tmp_path)})
     assert proc.returncode == 1
     assert proc.stdout.strip().splitlines()[-1].endswith("engine bfs")
-    assert not (tmp_path / "mcheck").exists()
+    assert not (tmp_path / "mcheck" / "kernel").exists()
 
 
 def test_auto_answers_small_models_on_python(tmp_path: Path) -> None:
@@ -303,7 +303,7 @@ def test_auto_answers_small_models_on_python(tmp_path: Path) -> None:
     proc = _verify(str(MODELS / "rfd609.mc"), "--quiet", env={"XDG_CACHE_HOME": str(tmp_path)})
     assert proc.returncode == 1
     assert proc.stdout.strip().splitlines()[-1].endswith("engine bfs")
-    assert not (tmp_path / "mcheck").exists()
+    assert not (tmp_path / "mcheck" / "kernel").exists()
 
 
 def test_a_bad_kernel_setting_is_a_usage_error(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -334,6 +334,29 @@ def test_auto_hands_a_large_model_to_the_kernel() -> None:
     assert result.status.value == "safe"
     assert result.stats.states == 110_314 and result.stats.transitions == 323_414
     assert result.kernel.startswith("native kernel"), result.kernel
+
+
+@needs_cc
+def test_a_compile_started_for_a_model_the_python_search_finishes_is_stopped(tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past verify.COMPILE_AFTER states the kernel's compile starts in the background; when the
+    Python search ends before verify.PYTHON_FIRST (the pool at N = 4: 10,494 states) the compile
+    is stopped and leaves nothing in the cache."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setattr(build, "_loaded", {})  # not loaded by an earlier test of this process
+    started: list[object] = []
+    real_start = kernel.start
+
+    def start(ts: object, optimize: str | None = None) -> kernel.Pending:
+        started.append(ts)
+        return real_start(ts, optimize)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(kernel, "start", start)
+    model = load(Source("pool.mc", POOL.replace("{n}", "4")), TimeMode.UNTIMED, symmetry=False, runtime="current-thread")
+    result = check(model, kernel=Kernel.AUTO)
+    assert result.status.value == "safe" and result.stats.states == 10_494
+    assert len(started) == 1 and result.kernel == ""
+    assert not [p.name for p in (tmp_path / "mcheck" / "kernel").iterdir()]
 
 
 class _ExpiresAtTheKernel(Budget):

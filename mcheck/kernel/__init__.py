@@ -17,10 +17,10 @@ from typing import Any
 from mcheck.budget import Budget
 from mcheck.evaluate import State
 from mcheck.ir import TransitionSystem
-from mcheck.kernel.build import OPTIMIZE, Library, Unavailable, compile_library
+from mcheck.kernel.build import OPTIMIZE, Build, Library, Unavailable
 from mcheck.kernel.codegen import Layout, Unsupported, generate, layout, value_type
 
-__all__ = ["Kernel", "Unavailable", "load"]
+__all__ = ["Kernel", "Pending", "Unavailable", "load", "start"]
 
 _CTYPES: dict[str, Any] = {"uint8_t": ctypes.c_uint8, "int8_t": ctypes.c_int8, "uint16_t": ctypes.c_uint16,
                            "int16_t": ctypes.c_int16, "int32_t": ctypes.c_int32}
@@ -108,14 +108,35 @@ class Kernel:
         return bad - 1 if bad else self._state(out)
 
 
-def load(ts: TransitionSystem[Any], budget: Budget | None = None, optimize: str | None = None) -> Kernel:
-    """The kernel for ts, compiled (or from the cache) and loaded; Unavailable says why not.
-    `optimize`: the compiler's optimization flag (default: build.OPTIMIZE)."""
-    start = time.monotonic()
+@dataclass
+class Pending:
+    """A kernel whose C is written and being compiled in the background (build.Build)."""
+
+    ts: TransitionSystem[Any]
+    build: Build
+    codegen_seconds: float
+
+    def kernel(self, budget: Budget | None = None) -> Kernel:
+        """The kernel, once compiled and loaded; Unavailable or OutOfBudget as build.Build."""
+        return Kernel(self.ts, self.build.library(budget), layout(self.ts), self.codegen_seconds,
+                      _CTYPES[value_type(self.ts)])
+
+    def cancel(self) -> None:
+        self.build.cancel()
+
+
+def start(ts: TransitionSystem[Any], optimize: str | None = None) -> Pending:
+    """Write the kernel for ts and start compiling it (or find it in the cache); Unavailable says
+    why there is none. `optimize`: the compiler's optimization flag (default: build.OPTIMIZE)."""
+    begin = time.monotonic()
     try:
         source = generate(ts)
     except Unsupported as e:
         raise Unavailable(f"the native kernel does not handle this model: {e}") from None
-    seconds = time.monotonic() - start
-    ctype = _CTYPES[value_type(ts)]
-    return Kernel(ts, compile_library(source, budget, optimize or OPTIMIZE), layout(ts), seconds, ctype)
+    seconds = time.monotonic() - begin
+    return Pending(ts, Build(source, optimize or OPTIMIZE), seconds)
+
+
+def load(ts: TransitionSystem[Any], budget: Budget | None = None, optimize: str | None = None) -> Kernel:
+    """The kernel for ts, compiled (or from the cache) and loaded: `start`, waited for."""
+    return start(ts, optimize).kernel(budget)

@@ -62,51 +62,85 @@ def cache_dir() -> Path:
 _loaded: dict[str, ctypes.CDLL] = {}
 
 
-def compile_library(source: str, budget: Budget | None = None, optimize: str = OPTIMIZE) -> Library:
-    """The loaded library for `source`, compiled unless the cache has it. Raises Unavailable
-    (with the reason in one line) when it cannot be had, OutOfBudget when --timeout ends the compile.
+class Build:
+    """The library for a source, being had: from this process or the cache at once, else compiled
+    by the C compiler in the background, started here, so that the caller can go on (verify.py runs
+    the Python search meanwhile). `library()` waits for it and loads it; `cancel()` stops it.
+    Raises Unavailable (with the reason in one line) when the compiler cannot be run.
     `optimize`: the optimization flag (tests compile many small kernels at -O0; the code has no
     undefined behaviour, so it means the same at every level)."""
-    budget = budget or Budget()
-    cc = compiler()
-    flags = (optimize, *CFLAGS)
-    key = hashlib.sha256("\0".join([*cc, *flags, source]).encode()).hexdigest()[:40]
-    directory = cache_dir()
-    target = directory / f"k{key}.so"
-    if key in _loaded:
-        return Library(_loaded[key], target, 0.0, True)
-    cached = target.exists()
-    seconds = 0.0
-    if not cached:
+
+    def __init__(self, source: str, optimize: str = OPTIMIZE) -> None:
+        cc = compiler()
+        self.compiler = cc[0]
+        flags = (optimize, *CFLAGS)
+        self.key = hashlib.sha256("\0".join([*cc, *flags, source]).encode()).hexdigest()[:40]
+        directory = cache_dir()
+        self.target = directory / f"k{self.key}.so"
+        self.cached = self.key in _loaded or self.target.exists()
+        self.proc: subprocess.Popen[str] | None = None
+        self.tmp: Path | None = None
+        self.start = time.monotonic()
+        if self.cached:
+            return
         try:
             directory.mkdir(parents=True, exist_ok=True)
+            self.tmp = Path(tempfile.mkdtemp(dir=directory, prefix=".build-"))
+            (self.tmp / "kernel.c").write_text(source)
         except OSError as e:
-            raise Unavailable(f"cannot create the kernel cache {directory}: {e.strerror or e}") from None
-        start = time.monotonic()
-        with tempfile.TemporaryDirectory(dir=directory, prefix=".build-") as tmp:
-            c_file = Path(tmp) / "kernel.c"
-            so_file = Path(tmp) / "kernel.so"
-            c_file.write_text(source)
+            self._clean()
+            raise Unavailable(f"cannot write to the kernel cache {directory}: {e.strerror or e}") from None
+        try:
+            self.proc = subprocess.Popen([*cc, *flags, "-o", str(self.tmp / "kernel.so"), str(self.tmp / "kernel.c")],
+                                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                         stderr=subprocess.PIPE, text=True)
+        except OSError as e:
+            self._clean()
+            raise Unavailable(f"the C compiler {cc[0]} could not be run: {e.strerror or e}") from None
+
+    def library(self, budget: Budget | None = None) -> Library:
+        """The loaded library, once the compiler is done. Raises Unavailable when it failed,
+        OutOfBudget when --timeout ends the compile (the compiler is stopped)."""
+        budget = budget or Budget()
+        seconds = 0.0
+        if self.proc is not None and self.tmp is not None:
             left = budget.left()
             try:
-                proc = subprocess.run([*cc, *flags, "-o", str(so_file), str(c_file)], capture_output=True, text=True,
-                                      timeout=None if left is None else max(left, 0.01), stdin=subprocess.DEVNULL)
+                _, stderr = self.proc.communicate(timeout=None if left is None else max(left, 0.01))
             except subprocess.TimeoutExpired:
+                self.cancel()
                 raise OutOfBudget(budget.phase, f"--timeout {budget.timeout:g} s") from None
+            so_file = self.tmp / "kernel.so"
+            code = self.proc.returncode
+            if code != 0 or not so_file.exists():
+                self._clean()
+                first = next((ln for ln in stderr.splitlines() if "error" in ln), stderr.strip()[:200])
+                raise Unavailable(f"the C compiler failed on the kernel (exit {code}): {first.strip()}")
+            os.replace(so_file, self.target)  # atomic: a concurrent run sees the whole library or none
+            self._clean()
+            seconds = time.monotonic() - self.start
+        lib = _loaded.get(self.key)
+        if lib is None:
+            try:
+                lib = ctypes.CDLL(str(self.target))
             except OSError as e:
-                raise Unavailable(f"the C compiler {cc[0]} could not be run: {e.strerror or e}") from None
-            if proc.returncode != 0 or not so_file.exists():
-                first = next((ln for ln in proc.stderr.splitlines() if "error" in ln), proc.stderr.strip()[:200])
-                raise Unavailable(f"the C compiler failed on the kernel (exit {proc.returncode}): {first.strip()}")
-            os.replace(so_file, target)  # atomic: a concurrent run sees the whole library or none
-        seconds = time.monotonic() - start
-    try:
-        lib = ctypes.CDLL(str(target))
-    except OSError as e:
-        raise Unavailable(f"cannot load the compiled kernel {target}: {e}") from None
-    _declare(lib)
-    _loaded[key] = lib
-    return Library(lib, target, seconds, cached)
+                raise Unavailable(f"cannot load the compiled kernel {self.target}: {e}") from None
+            _declare(lib)
+            _loaded[self.key] = lib
+        return Library(lib, self.target, seconds, self.cached)
+
+    def cancel(self) -> None:
+        """Stop the compiler, if it runs, and remove what it wrote."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.communicate()
+        self._clean()
+
+    def _clean(self) -> None:
+        self.proc = None
+        if self.tmp is not None:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+            self.tmp = None
 
 
 def _declare(lib: ctypes.CDLL) -> None:
