@@ -26,6 +26,8 @@ GUARD_TYPES: dict[str, tuple[p.Ty, p.Purpose, p.Ty]] = {
     "RwLockWriteGuard": (p.Ty.GUARD, p.Purpose.WRITE, p.Ty.RWLOCK),
     "Permit": (p.Ty.PERMIT, p.Purpose.RESERVE, p.Ty.CHANNEL),
 }
+RETURNED = "returned_guard"
+"""The local a tail `m.lock().await` binds (declared by the return itself: it shadows nothing used)."""
 _OWNED = {f"Owned{k}": k for k in ("MutexGuard", "SemaphorePermit", "RwLockReadGuard", "RwLockWriteGuard", "Permit")}
 _PREFIXES = (("tokio", "sync", "mpsc"), ("tokio", "sync"), ("mpsc",), ("sync", "mpsc"))
 HINT = ("an async fn may return a guard it holds: " + ", ".join(f"`-> {k}`" for k in GUARD_TYPES)
@@ -106,7 +108,7 @@ def return_stmt(c: _BodyChecker, st: s.Return, last: bool) -> list[p.Stmt]:
             return []
         got = guard_of(c, fut)
         if got is not None:
-            local = c.declare("<returned>", want.ty, value.span)
+            local = c.declare(RETURNED, want.ty, value.span)
             out.append(p.AwaitStmt(fut, local, value.span))
     if local is None or got is None:
         c.r.err.add(value.span, f"'{text}' is not a guard", (value.span, _RETURNABLE))
