@@ -473,7 +473,8 @@ class RustEmitter:
         self.scope = _Scope(dict(fdef.params))
         params.extend(f"{self.key_name(k)}: {_PARAM_TYPES[self.key_ty(k)]}" for k in hidden)
         ret = "" if fdef.returns is None else f" -> {_RETURN_TYPES[fdef.returns.type_name]}"
-        head = f"/// async fn {fdef.name} (line {_line(fdef.span)})\nasync fn {self.fn_name(fdef.name)}({', '.join(params)}){ret} {{"
+        head = f"/// async fn {fdef.name} (line {_line(fdef.span)})\n" \
+            f"async fn {self.fn_name(fdef.name)}({', '.join(params)}){ret} {{"
         return head + "\n" + self.body(fdef.body, 1) + "\n}\n"
 
     def body(self, block: p.Block, level: int) -> str:
