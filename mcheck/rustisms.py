@@ -317,7 +317,7 @@ def _statement(v: _View) -> Hint | None:
                                     "block without `unsafe`")
     if prev == "return" and t.text != ";":
         return Hint(v.at(-1), "`return` with a value: a model's async fns and tasks return nothing "
-                                    "(values are abstracted); write `return;`")
+                                    "(values are abstracted) but a guard (`return g;`); write `return;`")
     if prev == "break" and t.text not in (";", "}", ","):
         return Hint(v.at(-1), "`break` with a value: values are abstracted; write `break;`")
     if prev == "loop" and v.text(-2) == "=":

@@ -223,8 +223,8 @@ RUST_CASES = [
                  None, id="rust-unwrap-chain"),
     pytest.param("let c = channel(1);\ntask main {\n    c.send().await.expect(\"closed\");\n}\n", 3, 20,
                  "`.expect(..)`: a model has no errors", None, id="rust-expect"),
-    pytest.param("async fn f() {\n    return 5;\n}\ntask main {}\n", 2, 5, "`return` with a value: a model's async "
-                 "fns and tasks return nothing (values are abstracted); write `return;`", None, id="rust-return-value"),
+    pytest.param("async fn f() {\n    return 5;\n}\ntask main {}\n", 2, 12, "'f' returns nothing in the model, so "
+                 "it cannot return '5'", None, id="rust-return-value"),
     pytest.param("task main {\n    loop { break 1; }\n}\n", 2, 12, "`break` with a value", None,
                  id="rust-break-value"),
     pytest.param("task main {\n    let name = \"pool\";\n}\n", 2, 16, "string literals: a model has no text", None,
