@@ -66,8 +66,8 @@ def guard_of(c: _BodyChecker, fut: p.Future) -> str | None:
 
 def return_stmt(c: _BodyChecker, st: s.Return, last: bool) -> list[p.Stmt]:
     """`return;` or `return g;` (a tail `g` too) in the body `c` checks; `last`: it is the last
-    statement of an fn's body."""
-    want = c.returns
+    statement of an fn's body. An async block's `return` leaves the block, which returns nothing."""
+    want = c.returns if c.async_floor == 0 else None
     if st.value is None:
         if want is not None:
             c.r.err.add(st.span, f"'{c.where}' returns a {want.type_name}, but this path returns without one",

@@ -159,3 +159,16 @@ def test_emit_rust_writes_the_return_type_and_refuses_a_returned_permit() -> Non
     refused = unsupported(permit.program)
     assert refused is not None and refused.diagnostics[0].span is not None
     assert (refused.diagnostics[0].span.line, refused.diagnostics[0].span.col) == (2, 27)  # at `-> Permit`
+
+
+def test_an_async_block_inside_such_an_fn_returns_nothing() -> None:
+    text = WITH_LOCK + """
+    async fn f(m: Mutex) -> MutexGuard {
+        let g = m.lock().await;
+        let b = async { if choose() { return; } sleep(1).await; };
+        b.await;
+        g
+    }
+    task main { let _g = f(m).await; m.lock().await; }
+    """
+    assert verdict(text) is Status.DEADLOCK  # the block's `return;` is the block's, not a path without the guard
