@@ -77,6 +77,16 @@ _PARAM_TYPES = {
     p.Ty.INT: "i64",
 }
 
+# What an emitted acquire's `.await` gives, by the guard type an fn returns (returns.py); the
+# emitted acquire is not unwrapped, so a semaphore's is the Result. An mpsc Permit borrows its
+# rt::Chan parameter and cannot leave the fn: `unsupported` refuses it.
+_RETURN_TYPES = {
+    "MutexGuard": "tokio::sync::MutexGuard<'static, ()>",
+    "SemaphorePermit": "Result<tokio::sync::SemaphorePermit<'static>, tokio::sync::AcquireError>",
+    "RwLockReadGuard": "tokio::sync::RwLockReadGuard<'static, ()>",
+    "RwLockWriteGuard": "tokio::sync::RwLockWriteGuard<'static, ()>",
+}
+
 
 def rt_source() -> str:
     """The runtime support every emitted program is built with."""
@@ -462,7 +472,9 @@ class RustEmitter:
         hidden = self.fn_hidden(fdef.name)
         self.scope = _Scope(dict(fdef.params))
         params.extend(f"{self.key_name(k)}: {_PARAM_TYPES[self.key_ty(k)]}" for k in hidden)
-        head = f"/// async fn {fdef.name} (line {_line(fdef.span)})\nasync fn {self.fn_name(fdef.name)}({', '.join(params)}) {{"
+        ret = "" if fdef.returns is None else f" -> {_RETURN_TYPES[fdef.returns.type_name]}"
+        head = f"/// async fn {fdef.name} (line {_line(fdef.span)})\n" \
+            f"async fn {self.fn_name(fdef.name)}({', '.join(params)}){ret} {{"
         return head + "\n" + self.body(fdef.body, 1) + "\n}\n"
 
     def body(self, block: p.Block, level: int) -> str:
@@ -577,8 +589,8 @@ class RustEmitter:
                 return ["break;"]
             case p.Continue():
                 return ["continue;"]
-            case p.Return():
-                return ["return;"]
+            case p.Return(value=value):
+                return ["return;"] if value is None else [f"return {_rn(value.name)};"]
             case p.Block() as b:
                 return self.block(b).split("\n")
             case p.NewSet(local=local, items=items, limit=limit, ordered=ordered):
@@ -880,9 +892,14 @@ def _made_oneshots(prog: p.Program) -> frozenset[int]:
 
 
 def unsupported(prog: p.Program) -> ModelError | None:
-    """What the emitter refuses, as a located error: the Receiver of a oneshot made per request
-    passed to an async fn (its Rust parameter is a declared oneshot's handle, which a tokio
-    Receiver is not)."""
+    """What the emitter refuses, as a located error: an async fn that returns an mpsc Permit, and
+    the Receiver of a oneshot made per request passed to an async fn (its Rust parameter is a
+    declared oneshot's handle, which a tokio Receiver is not)."""
+    for fdef in prog.fns.values():
+        if fdef.returns is not None and fdef.returns.type_name not in _RETURN_TYPES:
+            return ModelError.at(fdef.returns.span, f"emit-rust does not emit an async fn that returns a "
+                                 f"{fdef.returns.type_name} (in the emitted program it borrows the channel handle "
+                                 "passed to the fn); `mcheck verify` checks the model")
     for n in _walk(prog):
         if isinstance(n, p.CallFn) and any(isinstance(a, p.ParamRef) and replies.is_made(a) for a in n.args):
             return ModelError.at(n.span, "emit-rust does not emit the Receiver of `let (tx, rx) = oneshot::channel();` "

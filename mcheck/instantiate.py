@@ -319,6 +319,14 @@ class Slot:
     got_var: int = -1
     rem_var: int = -1
     children: list[Slot] = field(default_factory=list)
+    # NOTE(returned-guard): an fn declared `-> MutexGuard` keeps its acquire held when it completes
+    # and its caller's `let g` names that acquire (`returns`, on the call's code slot); the acquire
+    # stays inside the callee's subtree, so dropping the callee before it completes releases it as
+    # before, and after it completes the caller's drop of `g` releases it. `holders` are the code
+    # slots that own the held guard in turn (the callee, then each caller it was returned to): the
+    # first of them still running is the one a waiter waits for (semaphore.py).
+    returns: Slot | None = None
+    holders: list[Slot] = field(default_factory=list)
     counters: list[tuple[int, int, int]] = field(default_factory=list)  # (placeholder, lo, hi): loop counters, ints
     # derived: pcs of the parent at which this slot is polled
     polled_at: set[int] = field(default_factory=set)
@@ -490,6 +498,8 @@ class _CfgBuilder:
         self.ints: dict[int, int] = {}  # integer local / loop counter index -> variable placeholder
         self.intervals: dict[int, tuple[int, int]] = {}  # interval local -> (first-tick placeholder, period)
         self.int_vars: dict[int, tuple[str, Span | None]] = {}  # integer variable placeholder -> its name, its `let`
+        self.returned: Slot | None = None  # the acquire `return g;` hands to the caller (NOTE(returned-guard))
+        self.moved_out: set[int] = set()  # ... and g's local, which the body's end no longer releases
 
     def emit(self, ins: Instr) -> int:
         self.code.append(ins)
@@ -566,7 +576,16 @@ class _CfgBuilder:
                 for (pname, _ty), a in zip(fdef.params, args, strict=True):
                     env[pname] = a.value if isinstance(a, p.IntConst) else (
                         a.index if isinstance(a, p.GlobalRes) else self.env[a.name])
-                inst.pending.append((_CfgBuilder(inst, s, env), fdef.body))
+                if fdef.returns is None:
+                    inst.pending.append((_CfgBuilder(inst, s, env), fdef.body))
+                    return s, True
+                # Built now: the caller's `let g` needs the acquire the body returns.
+                callee = _CfgBuilder(inst, s, env)
+                callee.build(fdef.body)
+                assert callee.returned is not None  # resolve.py: every such body ends returning it
+                s.returns = callee.returned
+                if not s.returns.holders:
+                    s.returns.holders.append(s)
                 return s, True
             case p.AsyncBlock(body=body, text=text, span=span):
                 s = inst.new_slot(SlotKind.CODE, task, owner, text, span)
@@ -660,7 +679,7 @@ class _CfgBuilder:
             self.emit(ISetInt(self.ints[local.index], p.IntConst(0), {}, {}))
             return
         s = self.locals.get(local.index)
-        if s is None:
+        if s is None or local.index in self.moved_out:
             return
         if local.ty in (p.Ty.GUARD, p.Ty.PERMIT):
             self.emit(IRelease(s, span, explicit))
@@ -696,6 +715,14 @@ class _CfgBuilder:
                 self.emit(ISelect([(x, o, at + 1) for x, o in futs], True, span))
             case p.AwaitStmt(future=fut, bind=bind, span=span):
                 s, owned = self.future(fut, self.slot)
+                if s.returns is not None:  # NOTE(returned-guard): the callee's acquire is now ours
+                    self.emit(IAwait(s, owned, False, span=span))
+                    if bind is None:
+                        self.emit(IRelease(s.returns, span))  # a temporary: released at the `;`
+                    else:
+                        s.returns.holders.append(self.slot)
+                        self.declare(bind, s.returns)
+                    return
                 self.emit(IAwait(s, owned, bind is not None, span=span))
                 if bind is not None:
                     self.declare(bind, s)
@@ -889,7 +916,10 @@ class _CfgBuilder:
                 ctx = self.loops[-1]
                 self.exit_scopes_to(ctx.scope_depth)
                 ctx.continue_fixups.append(self.emit(IJump(-1)))
-            case p.Return():
+            case p.Return(value=value):
+                if value is not None:  # NOTE(returned-guard): g leaves with the fn's result
+                    self.returned = self.locals[value.index]
+                    self.moved_out.add(value.index)
                 # Leave every scope and loop of this body, as the end of the body does: the locals
                 # are dropped and each `for` counter is back at its canonical value.
                 self.exit_scopes_to(0)

@@ -66,6 +66,7 @@ class SlotInfo:
     resource: int = -1
     count: int = 0
     purpose: p.Purpose | None = None
+    returned: bool = False  # NOTE(returned-guard): an acquire an fn returns, held on after that fn completes
 
 
 @dataclass(frozen=True, slots=True)

@@ -87,8 +87,18 @@ class _ToSyntax(Transformer_NonRecursive[Token, Any]):
         return s.ResourceDecl(str(c[0]), c[1], _span(meta))
 
     def fn_def(self, meta: Meta, c: list[Any]) -> s.FnDef:
-        params = tuple(p for p in c[1:-1] if p is not None)
-        return s.FnDef(str(c[0]), params, c[-1], _span(c[0]))
+        params = tuple(p for p in c[1:-2] if p is not None)
+        return s.FnDef(str(c[0]), params, c[-1], _span(c[0]), c[-2])
+
+    def ret_type(self, meta: Meta, c: list[Any]) -> s.ReturnType:
+        return s.ReturnType(c[0], _span(meta))
+
+    def fn_body(self, meta: Meta, c: list[Any]) -> s.Block:
+        """A tail expression is the fn's result: `{ ..; g }` reads as `{ ..; return g; }`."""
+        *stmts, tail = c
+        if tail is not None:
+            stmts.append(s.Return(tail.span, tail))
+        return s.Block(tuple(stmts), _span(meta))
 
     def param(self, meta: Meta, c: list[Token]) -> s.Param:
         return s.Param(str(c[0]), str(c[1]), _span(meta))
@@ -152,7 +162,7 @@ class _ToSyntax(Transformer_NonRecursive[Token, Any]):
         return s.Continue(_span(meta))
 
     def return_stmt(self, meta: Meta, c: list[Any]) -> s.Return:
-        return s.Return(_span(meta))
+        return s.Return(_span(meta), c[0])
 
     def arm_break(self, meta: Meta, c: list[Any]) -> s.Block:
         return s.Block((s.Break(_span(meta)),), _span(meta))
@@ -273,8 +283,9 @@ class _ToSyntax(Transformer_NonRecursive[Token, Any]):
                          tuple(m[2] for m in methods), tuple(m[3] for m in methods))
 
     def method_def(self, meta: Meta, c: list[Any]) -> tuple[s.FnDef, Span | None, bool, str]:
-        params = tuple(p for p in c[3:-1] if p is not None)
-        return s.FnDef(str(c[0]), params, c[-1], _span(c[0])), _span(c[2]), c[1] is not None, str(c[2])
+        params = tuple(p for p in c[3:-2] if p is not None)
+        fn = s.FnDef(str(c[0]), params, c[-1], _span(c[0]), c[-2])
+        return fn, _span(c[2]), c[1] is not None, str(c[2])
 
     def struct_decl(self, meta: Meta, c: list[Any]) -> s.StructDecl:
         return s.StructDecl(str(c[0]), str(c[1]), tuple(f for f in c[2:] if f is not None), _span(meta))

@@ -608,9 +608,11 @@ class Continue:
 
 @dataclass(frozen=True, slots=True)
 class Return:
-    """`return;`: leave the enclosing async fn, async block or task body."""
+    """`return;`: leave the enclosing async fn, async block or task body. `return g;` (only as
+    the last statement of an fn declared `-> MutexGuard`, returns.py): `g` moves to the caller."""
 
     span: Span | None = field(default=None, compare=False)
+    value: Local | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -631,11 +633,21 @@ Stmt = (
 
 
 @dataclass(frozen=True, slots=True)
+class Returns:
+    """`-> MutexGuard`: the guard (or permit) an async fn hands to its caller (returns.py)."""
+
+    type_name: str  # the model's spelling: MutexGuard, SemaphorePermit, RwLockReadGuard, ...
+    ty: Ty  # GUARD, or PERMIT for an mpsc Permit
+    span: Span | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
 class FnDef:
     name: str
     params: tuple[tuple[str, Ty], ...]
     body: Block
     span: Span | None = field(default=None, compare=False)
+    returns: Returns | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 
 from mcheck import program as p
-from mcheck import replies, rustisms, structs
+from mcheck import replies, returns, rustisms, structs
 from mcheck import syntax as s
 from mcheck.errors import Diagnostic, ModelError, Severity
 from mcheck.messages import Enums, match_to_ifs, number_of
@@ -122,10 +122,15 @@ the message and the variant's first value, a received oneshot Sender (`Enum::V(r
 class _BodyChecker:
     """Checks one fn or task body. `params` maps parameter names to their types."""
 
-    def __init__(self, r: Resolver, params: dict[str, p.Ty], where: str) -> None:
+    def __init__(self, r: Resolver, params: dict[str, p.Ty], where: str, fn: s.FnDef | None = None) -> None:
         self.r = r
         self.params = params
         self.where = where
+        self.returns = None if fn is None or fn.returns is None else returns.declared(fn.returns)
+        # the statement that may return the fn's guard: its body's last (returns.py)
+        self.fn_tail = fn.body.stmts[-1] if fn is not None and fn.body.stmts else None
+        self.guard_types: dict[int, str] = {}  # a guard local -> the guard type it holds (returns.py)
+        self.direct_call: s.Expr | None = None  # the call a `let g = ...` or `....await;` awaits at once
         self.scopes: list[_Scope] = []
         self.next_local = 0
         self.loop_depth = 0
@@ -383,6 +388,9 @@ class _BodyChecker:
 
     def call_fn(self, e: s.Call, name: str, text: str) -> p.CallFn | None:
         fn = self.r.syntax_fns[name]
+        if fn.returns is not None and e is not self.direct_call and returns.declared(fn.returns) is not None:
+            returns.misplaced_call(self, e, name, e.span)
+            return None
         if len(e.args) != len(fn.params):
             self.r.err.add(
                 e.span, f"'{name}' takes {len(fn.params)} argument{'s' if len(fn.params) != 1 else ''}, "
@@ -605,7 +613,7 @@ class _BodyChecker:
                     self.r.err.add(st.span, "'continue' outside of a loop")
                 return [p.Continue(st.span)]
             case s.Return():
-                return [p.Return(st.span)]
+                return returns.return_stmt(self, st, st is self.fn_tail and self.async_floor == 0)
             case s.IfLet():
                 return self.if_let(st)
         raise AssertionError(st)
@@ -718,7 +726,9 @@ class _BodyChecker:
             local = self.declare(name, p.Ty.INT_VAR, st.span)
             return [p.SetInt(local, v, st.span)]
         if isinstance(value, s.Await):
+            self.direct_call = value.value
             fut = self.future(value.value, "awaited")
+            self.direct_call = None
             if fut is None:
                 return []
             if isinstance(fut, p.Race) and name != "_" and isinstance(value.value, s.Call) \
@@ -727,19 +737,22 @@ class _BodyChecker:
                                "cannot bind; pass the futures by `&mut` (`select(&mut a, &mut b).await;`) to keep "
                                "the loser, or write `let _ = ...` to drop it")
                 return []
-            ty = _result_type(fut)
+            ty = _result_type(fut) or returns.bound_type(self, fut)
             if ty is None and name != "_" and isinstance(fut, p.CallFn | p.AsyncBlock):
                 # A user who writes this expects the guard or value the Rust fn returns; binding
                 # nothing would quietly release it at once, and a self-deadlock would pass as safe.
                 what = f"'{fut.fn}'" if isinstance(fut, p.CallFn) else "an async block"
                 self.r.err.add(st.span, f"{what} returns nothing in mcheck's models, so '{name}' would bind nothing "
-                               "(mcheck does not model guards or values returned from async fns yet)",
+                               "(only an fn declared `-> MutexGuard` (or another guard type) returns its guard)",
                                (value.span, f"hold the guard where it is taken (`let {name} = m.lock().await;`) "
                                             f"or write `{self.r.text(value.span)};`"))
                 return []
             if ty is None or name == "_":
                 return [p.AwaitStmt(fut, None, st.span)]
             local = self.declare(name, ty, st.span)
+            guard = returns.guard_of(self, fut)
+            if guard is not None:
+                self.guard_types[local.index] = guard
             return [p.AwaitStmt(fut, local, st.span)]
         if isinstance(value, s.Call) and _canonical(value.path) in _CONTAINERS:
             if not self.nargs(value, 0, _canonical(value.path)):
@@ -905,9 +918,9 @@ class _BodyChecker:
             case s.Await(value=s.MethodCall(method="for_each") as fe):
                 return self.for_each(fe, span)
             case s.Await(value=inner):
-                self.awaited_send = inner
+                self.awaited_send = self.direct_call = inner
                 fut = self.future(inner, "awaited")
-                self.awaited_send = None
+                self.awaited_send = self.direct_call = None
                 return [] if fut is None else [p.AwaitStmt(fut, None, span)]
             case s.MacroCall(path=path, args=args) if _canonical(path) == "pin" and all(
                 isinstance(a, s.Name) for a in args
@@ -1438,8 +1451,18 @@ class Resolver:
                     if prm.name in params:
                         self.err.add(prm.span, f"parameter '{prm.name}' is declared twice")
                     params[prm.name] = ty
-                body = _BodyChecker(self, params, it.name).block(it.body)
-                self.fns[it.name] = p.FnDef(it.name, tuple(params.items()), body, it.span)
+                checker = _BodyChecker(self, params, it.name, it)
+                if it.returns is not None and checker.returns is None:
+                    self.err.add(it.returns.span, f"an async fn returning '{'::'.join(it.returns.path)}' cannot "
+                                 "be modelled", (it.returns.span, returns.HINT))
+                body = checker.block(it.body)
+                if checker.returns is not None and not (
+                        it.body.stmts and isinstance(it.body.stmts[-1], s.Return) and it.body.stmts[-1].value):
+                    self.err.add(it.body.span,
+                                 f"'{it.name}' is declared to return a {checker.returns.type_name}, but its body "
+                                 "does not end with one", (checker.returns.span, "end the body with the guard it "
+                                                           "holds (`g`, `m.lock().await` or `return g;`)"))
+                self.fns[it.name] = p.FnDef(it.name, tuple(params.items()), body, it.span, checker.returns)
         tasks: list[p.TaskDef] = []
         seen_tasks: dict[str, s.TaskDef] = {}
         for it in items:

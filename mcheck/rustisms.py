@@ -287,7 +287,8 @@ def _signature(v: _View) -> Hint | None:
         if v.text(1) == "impl" and v.text(2) == "Future":
             return Hint(v.tok.span, "`fn ... -> impl Future`: write it as an `async fn` whose body is the "
                                     "async block's")
-        return Hint(v.tok.span, "return types: an async fn returns nothing in a model (values are abstracted); "
+        return Hint(v.tok.span, "return types: an async fn returns nothing in a model (values are abstracted), "
+                                "or a guard it holds (`-> MutexGuard`, `-> SemaphorePermit`, ...); otherwise "
                                 f"remove `-> ...`, and write a failure path as {EARLY_EXIT}")
     if v.text(0) == "where" and v.after_fn_signature():
         return Hint(v.tok.span, "`where` clauses: a model has no generics; name the concrete resource types")
@@ -316,7 +317,7 @@ def _statement(v: _View) -> Hint | None:
                                     "block without `unsafe`")
     if prev == "return" and t.text != ";":
         return Hint(v.at(-1), "`return` with a value: a model's async fns and tasks return nothing "
-                                    "(values are abstracted); write `return;`")
+                                    "(values are abstracted) but a guard (`return g;`); write `return;`")
     if prev == "break" and t.text not in (";", "}", ","):
         return Hint(v.at(-1), "`break` with a value: values are abstracted; write `break;`")
     if prev == "loop" and v.text(-2) == "=":

@@ -80,7 +80,7 @@ class _Lowering:
                 continue
             self.methods[(d.name, m.name)] = m
             params = tuple(s.Param(field_param(f.name), f.type_name, f.span) for f in st.fields) + m.params
-            out.append(s.FnDef(fn_name(d.name, m.name), params, m.body, m.span))
+            out.append(s.FnDef(fn_name(d.name, m.name), params, m.body, m.span, m.returns))
         return out
 
     def instance(self, d: s.StructDecl) -> None:

@@ -272,6 +272,7 @@ class Continue:
 @dataclass(frozen=True, slots=True)
 class Return:
     span: Span | None = field(default=None, compare=False)
+    value: Expr | None = None  # `return g;` (a body's tail expression `g` is parsed as this)
 
 
 @dataclass(frozen=True, slots=True)
@@ -327,11 +328,20 @@ class Param:
 
 
 @dataclass(frozen=True, slots=True)
+class ReturnType:
+    """`-> MutexGuard<'_, ()>` as written: the path (generic arguments dropped)."""
+
+    path: tuple[str, ...]
+    span: Span | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
 class FnDef:
     name: str
     params: tuple[Param, ...]
     body: Block
     span: Span | None = field(default=None, compare=False)
+    returns: ReturnType | None = None
 
 
 @dataclass(frozen=True, slots=True)

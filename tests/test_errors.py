@@ -210,8 +210,8 @@ RUST_CASES = [
                  "are not part of the model language", None, id="rust-attribute"),
     pytest.param("fn work() -> impl Future<Output = ()> {\n    async {}\n}\ntask main {}\n", 1, 1,
                  "`fn ... -> impl Future`: write it as an `async fn`", None, id="rust-impl-future"),
-    pytest.param("async fn f() -> u32 {\n    yield_now().await;\n}\ntask main {}\n", 1, 14, "return types: an "
-                 "async fn returns nothing in a model", None, id="rust-return-type"),
+    pytest.param("async fn f() -> u32 {\n    yield_now().await;\n}\ntask main {}\n", 1, 14, "an async fn "
+                 "returning 'u32' cannot be modelled", None, id="rust-return-type"),
     pytest.param("async fn f(m: T) where T: Send {}\ntask main {}\n", 1, 18, "`where` clauses: a model has no "
                  "generics", None, id="rust-where-clause"),
     pytest.param("task main {\n    let n: u64 = 5;\n}\n", 2, 10, "type annotations on `let`: a local's kind comes "
@@ -223,8 +223,8 @@ RUST_CASES = [
                  None, id="rust-unwrap-chain"),
     pytest.param("let c = channel(1);\ntask main {\n    c.send().await.expect(\"closed\");\n}\n", 3, 20,
                  "`.expect(..)`: a model has no errors", None, id="rust-expect"),
-    pytest.param("async fn f() {\n    return 5;\n}\ntask main {}\n", 2, 5, "`return` with a value: a model's async "
-                 "fns and tasks return nothing (values are abstracted); write `return;`", None, id="rust-return-value"),
+    pytest.param("async fn f() {\n    return 5;\n}\ntask main {}\n", 2, 12, "'f' returns nothing in the model, so "
+                 "it cannot return '5'", None, id="rust-return-value"),
     pytest.param("task main {\n    loop { break 1; }\n}\n", 2, 12, "`break` with a value", None,
                  id="rust-break-value"),
     pytest.param("task main {\n    let name = \"pool\";\n}\n", 2, 16, "string literals: a model has no text", None,

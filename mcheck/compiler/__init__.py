@@ -56,7 +56,7 @@ def compile_program(prog: p.Program, source: Source, time: TimeMode, budget: Bud
                           quiescent=c.quiescent(), atomic=c.atomic, rest=c.rest())
     slots = tuple(
         SlotInfo(s.index, s.kind, s.task.index, s.parent.index if s.parent else -1, s.label, s.span, s.is_var,
-                 s.state_var, s.pos_var, s.got_var, s.rem_var, s.res, s.count, s.purpose)
+                 s.state_var, s.pos_var, s.got_var, s.rem_var, s.res, s.count, s.purpose, bool(s.holders))
         for s in inst.slots
     )
     tasks = tuple(TaskInfo(t.index, t.name, t.root.index if t.root else -1, t.span) for t in inst.tasks)

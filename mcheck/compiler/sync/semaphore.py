@@ -22,7 +22,7 @@ from mcheck.compiler.step import Step
 from mcheck.compiler.sync import LeafSemantics, Res, State, TraceWords, once_cell, oneshot
 from mcheck.instantiate import Slot
 from mcheck.ir import EdgeKind, Expr, WaitEdge
-from mcheck.model import ST_GRANTED, ST_HELD, ST_IDLE, ST_QUEUED, EventKind, ResourceInfo, SlotInfo, SlotKind
+from mcheck.model import PC_DEAD, PC_DONE, ST_GRANTED, ST_HELD, ST_IDLE, ST_QUEUED, EventKind, ResourceInfo, SlotInfo, SlotKind
 
 if TYPE_CHECKING:
     from mcheck.compiler.machine import Compiler
@@ -190,7 +190,15 @@ class Acquire(LeafSemantics):
                 continue
             ost = b.var(o.state_var)
             assert o.parent is not None
-            out.append(WaitEdge(s.index, o.parent.index, b.and_(queued, b.eq(ost, ST_HELD)), EdgeKind.RESOURCE, s.res))
+            held = b.and_(queued, b.eq(ost, ST_HELD))
+            # NOTE(returned-guard): a guard an fn returned is held by the first of its owners still running
+            earlier_done: list[Expr] = []
+            holders = o.holders or [o.parent]
+            for i, h in enumerate(holders):
+                running = b.and_(b.ne(b.var(h.state_var), PC_DEAD), b.ne(b.var(h.state_var), PC_DONE))
+                owns = held if len(holders) == 1 else b.and_(held, *earlier_done, *([running] if i + 1 < len(holders) else []))
+                out.append(WaitEdge(s.index, h.index, owns, EdgeKind.RESOURCE, s.res))
+                earlier_done.append(b.not_(running))
             ahead = b.or_(b.eq(ost, ST_GRANTED), b.and_(b.eq(ost, ST_QUEUED), b.lt(b.var(o.pos_var), b.var(s.pos_var))))
             out.append(WaitEdge(s.index, o.index, b.and_(queued, ahead), EdgeKind.RESOURCE, s.res))
         info = c.resources[s.res]
