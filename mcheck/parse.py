@@ -214,20 +214,45 @@ class _ToSyntax(Transformer_NonRecursive[Token, Any]):
     def enum_def(self, meta: Meta, c: list[Any]) -> s.EnumDef:
         variants = [v for v in c[1:] if v is not None]
         return s.EnumDef(str(c[0]), tuple(str(v[0]) for v in variants), _span(c[0]), tuple(_span(v[0]) for v in variants),
-                         tuple(None if v[1] is None else "::".join(v[1]) for v in variants))
+                         tuple(None if not v[1] else "::".join(v[1][0]) for v in variants),
+                         tuple(v[2] for v in variants), tuple(len(v[1]) for v in variants))
 
-    def variant(self, meta: Meta, c: list[Any]) -> tuple[Token, tuple[str, ...] | None]:
-        return c[0], c[1]
+    def variant(self, meta: Meta, c: list[Any]) -> tuple[Token, list[tuple[str, ...]], None]:
+        return c[0], [t for t in c[1:] if t is not None], None
 
-    def pattern(self, meta: Meta, c: list[Any]) -> tuple[tuple[str, ...], str | None]:
-        return c[0], None if c[1] is None else str(c[1])
+    def named_variant(self, meta: Meta, c: list[Any]) -> tuple[Token, list[tuple[str, ...]], tuple[str, ...]]:
+        fields = [f for f in c[1:] if f is not None]
+        return c[0], [ty for _, ty in fields], tuple(name for name, _ in fields)
+
+    def named_field(self, meta: Meta, c: list[Any]) -> tuple[str, tuple[str, ...]]:
+        return str(c[0]), c[1]
+
+    def pattern(self, meta: Meta, c: list[Any]) -> tuple[tuple[str, ...], str | None, None]:
+        return c[0], None if c[1] is None else str(c[1]), None
+
+    def named_pattern(self, meta: Meta, c: list[Any]) -> tuple[tuple[str, ...], None, Any]:
+        fields = tuple(f for f in c[1:-1] if f is not None)
+        return c[0], None, (fields, c[-1] is not None)
+
+    def field_pat(self, meta: Meta, c: list[Any]) -> tuple[str, str, Span | None]:
+        return str(c[0]), str(c[1] if c[1] is not None else c[0]), _span(c[0])
+
+    def rest_pat(self, meta: Meta, c: list[Any]) -> bool:
+        return True
+
+    def variant_lit(self, meta: Meta, c: list[Any]) -> s.VariantLit:
+        return s.VariantLit(c[0], tuple(i for i in c[1:] if i is not None), _span(meta))
+
+    def variant_init(self, meta: Meta, c: list[Any]) -> tuple[str, s.Expr | None, Span | None]:
+        return str(c[0]), c[1], _span(c[0])
 
     def match_stmt(self, meta: Meta, c: list[Any]) -> s.Match:
         return s.Match(c[0], tuple(c[1:]), _span(meta))
 
     def match_arm(self, meta: Meta, c: list[Any]) -> s.MatchArm:
         pats = c[:-1]
-        return s.MatchArm(tuple(pt[0] for pt in pats), _arm_block(c[-1]), _span(meta), tuple(pt[1] for pt in pats))
+        return s.MatchArm(tuple(pt[0] for pt in pats), _arm_block(c[-1]), _span(meta), tuple(pt[1] for pt in pats),
+                          tuple(pt[2] for pt in pats))
 
     def select_guard(self, meta: Meta, c: list[Any]) -> s.Expr:
         return c[0]  # type: ignore[no-any-return]

@@ -11,8 +11,8 @@ import dataclasses
 import re
 from dataclasses import dataclass, field
 
+from mcheck import named_fields, replies, returns, rustisms, structs
 from mcheck import program as p
-from mcheck import replies, returns, rustisms, structs
 from mcheck import syntax as s
 from mcheck.errors import Diagnostic, ModelError, Severity
 from mcheck.messages import Enums, match_to_ifs, number_of
@@ -1545,4 +1545,4 @@ class Resolver:
 
 
 def resolve(source: Source, module: s.Module) -> p.Program:
-    return Resolver(source, structs.lower(module)).run()
+    return Resolver(source, structs.lower(named_fields.lower(module))).run()

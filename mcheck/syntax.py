@@ -140,8 +140,19 @@ class Field:
     span: Span | None = field(default=None, compare=False)
 
 
+@dataclass(frozen=True, slots=True)
+class VariantLit:
+    """`Request::Claim { tx }`, `Request::Resize { n: 3 }`: a message value with named fields
+    (value None: the field init shorthand, the local of the field's name). named_fields.py
+    lowers it to `Request::Claim(tx)` before names are resolved."""
+
+    path: tuple[str, ...]
+    inits: tuple[tuple[str, Expr | None, Span | None], ...]
+    span: Span | None = field(default=None, compare=False)
+
+
 Expr = (Name | IntLit | Call | MacroCall | MethodCall | Await | Borrow | AsyncBlock | Binary | Not | Closure | ListLit
-        | Range | Unit | Field)
+        | Range | Unit | Field | VariantLit)
 
 
 # ---- statements --------------------------------------------------------------------------------
@@ -295,6 +306,9 @@ class MatchArm:
     body: Block
     span: Span | None = field(default=None, compare=False)
     bindings: tuple[str | None, ...] = ()  # per pattern: `Enum::V(n)` binds n to the variant's number
+    # per pattern: `Enum::V { a, b: x, .. }` as its (field, bound name, span) and whether `..` ends
+    # it; None for a pattern written without braces (named_fields.py lowers them to bindings)
+    named: tuple[tuple[tuple[tuple[str, str, Span | None], ...], bool] | None, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -361,6 +375,9 @@ class EnumDef:
     span: Span | None = field(default=None, compare=False)
     variant_spans: tuple[Span | None, ...] = field(default=(), compare=False)
     fields: tuple[str | None, ...] = ()  # per variant: the type of its one field (`V(u64)`), or None
+    # per variant: its fields' names when declared with braces (`V { tx: oneshot::Sender }`), else None
+    field_names: tuple[tuple[str, ...] | None, ...] = ()
+    arity: tuple[int, ...] = ()  # per variant: how many fields it declares (mcheck takes at most one)
 
 
 @dataclass(frozen=True, slots=True)
