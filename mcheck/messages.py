@@ -165,6 +165,9 @@ class Enums:
                     self.err(arm.span, f"'{'::'.join(path)}' has {field}: write `{'::'.join(path)}(n)` or "
                              f"`{'::'.join(path)}(_)`" if width > 1 else f"'{'::'.join(path)}' has no field to bind")
                     return None
+                if bound == "_" and enum.has_reply(path[1]):
+                    self.err(arm.span, _SENDER_KEPT.format(what=f"`{'::'.join(path)}(_)`", variant="::".join(path)))
+                    return None
                 if bound not in (None, "_"):
                     if len(arm.patterns) > 1:
                         self.err(arm.span, f"'{bound}' is bound in an arm of several patterns; give `{'::'.join(path)}"
@@ -180,6 +183,10 @@ class Enums:
             return None
         if wildcard:
             rest = [v for v in range(enum.first, enum.first + enum.size) if v not in taken]
+            replied = [v for v in enum.variants if enum.has_reply(v) and enum.value(v) in rest]
+            if replied:
+                self.err(st.arms[-1].span, _SENDER_KEPT.format(what="the `_` arm", variant=f"{enum.name}::{replied[0]}"))
+                return None
             out[-1].extend(rest)
         else:
             missing = [v for v in enum.variants if enum.value(v) not in taken]
@@ -188,6 +195,11 @@ class Enums:
                          + "; add an arm for each, or `_ => {}`")
                 return None
         return enum, out, wildcard, numbers
+
+
+_SENDER_KEPT = ("{what} leaves the oneshot Sender of '{variant}' in the message, which Rust drops with the message, "
+                "where its binding ends; mcheck does not follow that yet: bind it, `{variant}(reply) => {{ .. }}`, "
+                "which drops it at the arm's end")
 
 
 def match_to_ifs(local: p.Local, arms: list[tuple[list[int], p.Block]], wildcard: bool, span: Span | None) -> p.Stmt:

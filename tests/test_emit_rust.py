@@ -120,16 +120,6 @@ def test_a_reply_sender_travels_in_the_message_and_is_dropped_with_it() -> None:
     assert "main.rx" not in rust and "OneShared" not in rust
 
 
-def test_a_message_without_a_sender_arm_keeps_the_message_to_the_scope_end() -> None:
-    """`Request::Claim(_)` leaves the Sender in the message: the whole message lives on (shadowed)
-    to the end of its scope, where Rust drops it, as the model does."""
-    model = compile_text(REPLY.replace("Request::Claim(reply) => { reply.send(()); }", "Request::Claim(_) => {}"),
-                         TimeMode.EXACT)
-    rust = emit_module(model.program, model.source)
-    assert "let request: i64 = request.value as i64;" in rust
-    assert "rt::split" not in rust
-
-
 def test_a_reply_receiver_passed_to_an_async_fn_is_refused_located() -> None:
     text = REPLY.replace("    rx.await;\n", "    wait(rx).await;\n") + "async fn wait(o: Oneshot) { o.recv().await; }\n"
     model = compile_text(text, TimeMode.EXACT)

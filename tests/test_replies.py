@@ -136,3 +136,44 @@ def test_emit_rust_refuses_a_reply_receiver_passed_to_an_async_fn(tmp_path: Path
     assert rc == EXIT_BAD_INPUT
     assert err.startswith(f"{path}:16:5: error: emit-rust does not emit the Receiver"), err
     assert not (tmp_path / "out").exists()
+
+
+LEFT_IN_THE_MESSAGE = """enum Request { Claim(oneshot::Sender), Ping }
+let reqs = channel(1);
+
+task actor {
+    while let Some(v) = reqs.recv().await {
+        match v {
+ARMS
+        }
+    }
+}
+
+task main {
+    let (tx, rx) = oneshot::channel();
+    reqs.send(Request::Claim(tx)).await;
+    rx.await;
+}
+"""
+
+
+@pytest.mark.parametrize(("arms", "col", "what"), [
+    ("            Request::Claim(_) => {}\n            Request::Ping => {}", 13, "`Request::Claim(_)` leaves"),
+    ("            Request::Ping => {}\n            _ => {}", 13, "the `_` arm leaves"),
+])
+def test_an_arm_that_leaves_the_sender_in_the_message_is_refused_located(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], arms: str, col: int, what: str) -> None:
+    """Rust drops a Sender left in the message where the message's binding ends (here the loop
+    body's end, so the requester's `rx.await` returns Err: tokio finishes); mcheck does not follow
+    it there, and refuses the arm rather than report a deadlock, pointing at the bound form."""
+    line = 7 if "Claim(_)" in arms else 8
+    assert_located_error(tmp_path / "m.mc", LEFT_IN_THE_MESSAGE.replace("ARMS", arms), capsys, line, col,
+                         f"{what} the oneshot Sender of 'Request::Claim' in the message")
+
+
+def test_the_bound_sender_of_the_same_actor_is_dropped_at_the_arm_end() -> None:
+    """The form the refusal points at: `Request::Claim(reply) => {}` drops the Sender unanswered at
+    the arm's end, and the requester's `rx.await` returns: safe, as on tokio."""
+    model = compile_text(LEFT_IN_THE_MESSAGE.replace(
+        "ARMS", "            Request::Claim(reply) => {}\n            Request::Ping => {}"), TimeMode.UNTIMED)
+    assert check(model).status is Status.SAFE
