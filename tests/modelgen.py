@@ -49,6 +49,9 @@ STRUCT_SHARE = 0.3
 """Models whose async fns are written as methods of structs of resources."""
 REPLY_SHARE = 0.25
 """Models with a request actor answering per-request oneshots (which emit-rust refuses today)."""
+RETURN_SHARE = 0.3
+"""Models with an async fn that returns the guard or permit it takes (`-> MutexGuard`), bound by
+`let g = grab_m(m, ms).await;` in leaf statements, drawn from a stream of their own."""
 STRUCT_NAMES = {"mutex": "UsesMutex", "sem": "UsesSemaphore", "chan": "UsesChannel", "rwlock": "UsesRwLock",
                 "notify": "UsesNotify", "cell": "UsesOnceCell", "oneshot": "UsesOneshot"}
 """The struct that holds each resource kind the generated fns take, when they are methods."""
@@ -90,6 +93,8 @@ class _Gen:
         self.extra = random.Random(f"structs and replies {seed}")  # apart from rng: see the docstring
         self.structs = self.extra.random() < STRUCT_SHARE and structs
         self.replies = self.extra.random() < REPLY_SHARE
+        self.guards = random.Random(f"returned guards {seed}")  # apart from rng: the other draws stay as they were
+        self.returning: list[tuple[str, str]] = []  # (fn name, resource) of fns that return their guard
         self.spelling = random.Random(f"struct spelling {seed}")  # drawn only with structs: apart from extra
         self.requests = 0  # the per-request oneshots written so far (their names)
         self.asks = False  # `async fn ask` is used
@@ -192,6 +197,33 @@ class _Gen:
                 if arg is not None:
                     body.append(f"{self.call(inner, 'x' if on_x else arg.name, str(self.ms()))}.await;")
             self.fns.append((name, r.kind, body))
+
+    def make_returning(self) -> None:
+        """Sometimes an async fn that takes a lock or permits and returns the guard to its caller."""
+        held = [r for r in self.res if r.kind in ("mutex", "sem")]
+        if not held or self.guards.random() >= RETURN_SHARE:
+            return
+        r = self.guards.choice(held)
+        self.returning.append((f"grab_{r.name}", r.name))
+
+    def returning_lines(self) -> list[str]:
+        out = []
+        for name, res in self.returning:
+            kind = next(r.kind for r in self.res if r.name == res)
+            ty, take = ("MutexGuard", "x.lock().await") if kind == "mutex" else ("SemaphorePermit", "x.acquire().await")
+            out.append(f"async fn {name}(x: {PARAM_TYPES[kind]}, ms: u64) -> {ty} {{ let g = {take}; sleep(ms).await; g }}")
+        return out
+
+    def s_returned_guard(self) -> list[str] | None:
+        """`let g = grab_m(m, ms).await;`: the caller holds what the fn took, to `drop(g)` or its scope's end."""
+        if not self.returning or self.guards.random() >= 0.2:
+            return None
+        name, res = self.guards.choice(self.returning)
+        g = f"rg{self.guards.randint(0, 10**6)}"
+        out = [f"let {g} = {name}({res}, {self.guards.choice([1, 5, 20])}).await;"]
+        if self.guards.random() < 0.5:
+            out.append(f"drop({g});")
+        return out
 
     def call(self, fn: str, res: str, arg: str) -> str:
         """A call of the generated fn `fn` on resource `res` (a model resource, or `x` in a fn body):
@@ -349,6 +381,9 @@ class _Gen:
 
     def s_leaf(self, scope: _Scope) -> list[str]:
         """One await or one synchronous operation on a resource."""
+        returned = self.s_returned_guard()
+        if returned is not None:
+            return returned
         options: list[Callable[[], str | None]] = [
             lambda: f"sleep({self.ms()}).await;", lambda: "yield_now().await;",
             lambda: None if (f := self.fut_fn()) is None else f"{f}.await;",
@@ -812,8 +847,10 @@ class _Gen:
     def model(self) -> str:
         self.resources()
         self.make_fns()
+        self.make_returning()
         lines = self.declarations()
         lines.extend(self.fn_lines())
+        lines.extend(self.returning_lines())
         tasks: list[str] = []
         bodies: list[tuple[str, list[str]]] = []  # (task header, body lines)
         main_body: list[str] | None = None
@@ -888,6 +925,8 @@ def features(prog: p.Program, text: str | None = None) -> set[str]:
             out.add("Task.copies")
     for fn in prog.fns.values():
         out.add("FnDef")
+        if fn.returns is not None:
+            out.add(f"FnDef.returns.{fn.returns.type_name}")
         if any(isinstance(n, p.CallFn) for n in _nodes(fn.body)):
             out.add("FnDef.nested_call")
         if any(ty is p.Ty.INT for _, ty in fn.params):

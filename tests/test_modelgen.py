@@ -43,6 +43,7 @@ HEADING_FEATURES: dict[str, tuple[str, ...]] = {
     "`main` ends the run": ("Task.main",),
     "Futures are lazy; futures as values": ("LetFuture", "UseVar", "AwaitStmt.borrowed", "Drop.FUTURE"),
     "poll! and pinning": ("PollOnce",),
+    "Returning a guard": ("FnDef.returns.MutexGuard", "FnDef.returns.SemaphorePermit"),
     "Guards and scope": ("AwaitStmt.bind.GUARD", "AwaitStmt.bind.PERMIT", "Drop.GUARD", "Drop.PERMIT"),
     "Mutex": ("Resource.Mutex", "Acquire.lock"),
     "try_lock, try_read, try_write, try_acquire": ("TryAcquire",),
