@@ -9,7 +9,8 @@ import pytest
 
 from mcheck.model import CompiledModel, TimeMode
 from mcheck.source import Source
-from mcheck.verify import load
+from mcheck.trace import Status
+from mcheck.verify import Engine, check, load
 
 ROOT = Path(__file__).resolve().parent.parent
 MODELS = ROOT / "models"
@@ -52,3 +53,21 @@ def assert_located_error(path: Path, source: str, capsys: pytest.CaptureFixture[
     first = err.splitlines()[0]
     assert first.startswith(f"{path}:{line}:{col}: error: "), err
     assert phrase in first, err
+
+
+STUCK = "let stuck = Mutex::new();\nasync fn hang(m: Mutex) { let _g = m.lock().await; m.lock().await; }\n"
+"""`hang(stuck).await` re-locks a mutex its task holds: a deadlock, so a model that reaches it is not safe."""
+
+
+def verdicts(text: str) -> set[Status]:
+    """The verdicts of a model untimed on both runtimes and in exact time; on the current-thread
+    runtime cross-checked by the z3 engine (whose unrolling of the multi-thread steps is slow)."""
+    out = set()
+    for time, runtime in ((TimeMode.UNTIMED, "multi-thread"), (TimeMode.UNTIMED, "current-thread"),
+                          (TimeMode.EXACT, "current-thread")):
+        model = compile_text(text, time, runtime=runtime)
+        result = check(model, engine=Engine.BFS)
+        if runtime == "current-thread":
+            assert check(model, engine=Engine.Z3).status is result.status, (time, runtime)
+        out.add(result.status)
+    return out

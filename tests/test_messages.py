@@ -7,30 +7,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import assert_located_error, compile_text
+from conftest import STUCK, assert_located_error, compile_text, verdicts
 
 from mcheck.emit_rust import emit_module
 from mcheck.model import TimeMode
 from mcheck.render import render_text
 from mcheck.trace import Status
-from mcheck.verify import Engine, check
-
-STUCK = "let stuck = Mutex::new();\nasync fn hang(m: Mutex) { let _g = m.lock().await; m.lock().await; }\n"
-"""`hang(stuck).await` re-locks a mutex its task holds: a deadlock, so a model that reaches it is not safe."""
-
-
-def verdicts(text: str) -> set[Status]:
-    """The verdict in both time modes, untimed on both runtimes; on the current-thread runtime
-    cross-checked by the z3 engine (whose unrolling of the multi-thread steps is slow)."""
-    out = set()
-    for time, runtime in ((TimeMode.UNTIMED, "multi-thread"), (TimeMode.UNTIMED, "current-thread"),
-                          (TimeMode.EXACT, "current-thread")):
-        model = compile_text(text, time, runtime=runtime)
-        result = check(model, engine=Engine.BFS)
-        if runtime == "current-thread":
-            assert check(model, engine=Engine.Z3).status is result.status, (time, runtime)
-        out.add(result.status)
-    return out
+from mcheck.verify import check
 
 
 def fifo(first: str, second: str) -> str:

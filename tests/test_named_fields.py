@@ -8,28 +8,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import assert_located_error, compile_text
+from conftest import STUCK, assert_located_error, verdicts
 
 from mcheck import syntax as s
-from mcheck.model import TimeMode
 from mcheck.parse import parse_module
 from mcheck.source import Source
 from mcheck.trace import Status
-from mcheck.verify import Engine, check
-
-STUCK = "let stuck = Mutex::new();\nasync fn hang(m: Mutex) { let _g = m.lock().await; m.lock().await; }\n"
-
-
-def verdicts(text: str) -> set[Status]:
-    """The verdict in both time modes, the current-thread one cross-checked by the z3 engine."""
-    out = set()
-    for time, runtime in ((TimeMode.UNTIMED, "multi-thread"), (TimeMode.EXACT, "current-thread")):
-        model = compile_text(text, time, runtime=runtime)
-        result = check(model, engine=Engine.BFS)
-        if runtime == "current-thread":
-            assert check(model, engine=Engine.Z3).status is result.status, (time, runtime)
-        out.add(result.status)
-    return out
 
 
 def test_named_fields_parse_with_their_names() -> None:

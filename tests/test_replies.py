@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import assert_located_error, compile_text
+from conftest import assert_located_error, compile_text, verdicts
 
 from mcheck.cli import EXIT_BAD_INPUT, main
 from mcheck.model import TimeMode
@@ -27,19 +27,6 @@ task pool {{
     }}
 }}
 """
-
-
-def verdicts(text: str) -> set[Status]:
-    """Untimed on both runtimes and exact; current-thread cross-checked by the z3 engine."""
-    out = set()
-    for time, runtime in ((TimeMode.UNTIMED, "multi-thread"), (TimeMode.UNTIMED, "current-thread"),
-                          (TimeMode.EXACT, "current-thread")):
-        model = compile_text(text, time, runtime=runtime)
-        result = check(model, engine=Engine.BFS)
-        if runtime == "current-thread":
-            assert check(model, engine=Engine.Z3).status is result.status, (time, runtime)
-        out.add(result.status)
-    return out
 
 
 REQUEST = """task main {
