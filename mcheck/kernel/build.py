@@ -10,11 +10,13 @@ and its flags: a second run of the same model does not compile again.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import hashlib
 import os
 import shlex
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -93,7 +95,7 @@ class Build:
         try:
             self.proc = subprocess.Popen([*cc, *flags, "-o", str(self.tmp / "kernel.so"), str(self.tmp / "kernel.c")],
                                          stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                         stderr=subprocess.PIPE, text=True)
+                                         stderr=subprocess.PIPE, text=True, start_new_session=True)
         except OSError as e:
             self._clean()
             raise Unavailable(f"the C compiler {cc[0]} could not be run: {e.strerror or e}") from None
@@ -132,7 +134,9 @@ class Build:
     def cancel(self) -> None:
         """Stop the compiler, if it runs, and remove what it wrote."""
         if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
+            # the driver's own children (cc1, as) too: they hold its stderr open until they end
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.communicate()
         self._clean()
 
