@@ -74,7 +74,6 @@ class Build:
 
     def __init__(self, source: str, optimize: str = OPTIMIZE) -> None:
         cc = compiler()
-        self.compiler = cc[0]
         flags = (optimize, *CFLAGS)
         self.key = hashlib.sha256("\0".join([*cc, *flags, source]).encode()).hexdigest()[:40]
         directory = cache_dir()
