@@ -272,6 +272,15 @@ class _BodyChecker:
             return False
         return True
 
+    def awaited(self, e: s.Expr) -> p.Future | None:
+        """The future of `e.await` awaited at once (`let g = e.await;`, `e.await;`, `return e.await`):
+        the one place a call of an fn returning a guard may stand (returns.misplaced_call)."""
+        self.direct_call = e
+        try:
+            return self.future(e, "awaited")
+        finally:
+            self.direct_call = None
+
     def future(self, e: s.Expr, context: str) -> p.Future | None:
         """An expression that denotes a future (not awaited yet)."""
         text = self.r.text(e.span)
@@ -726,9 +735,7 @@ class _BodyChecker:
             local = self.declare(name, p.Ty.INT_VAR, st.span)
             return [p.SetInt(local, v, st.span)]
         if isinstance(value, s.Await):
-            self.direct_call = value.value
-            fut = self.future(value.value, "awaited")
-            self.direct_call = None
+            fut = self.awaited(value.value)
             if fut is None:
                 return []
             if isinstance(fut, p.Race) and name != "_" and isinstance(value.value, s.Call) \
@@ -918,9 +925,9 @@ class _BodyChecker:
             case s.Await(value=s.MethodCall(method="for_each") as fe):
                 return self.for_each(fe, span)
             case s.Await(value=inner):
-                self.awaited_send = self.direct_call = inner
-                fut = self.future(inner, "awaited")
-                self.awaited_send = self.direct_call = None
+                self.awaited_send = inner
+                fut = self.awaited(inner)
+                self.awaited_send = None
                 return [] if fut is None else [p.AwaitStmt(fut, None, span)]
             case s.MacroCall(path=path, args=args) if _canonical(path) == "pin" and all(
                 isinstance(a, s.Name) for a in args

@@ -101,9 +101,7 @@ def return_stmt(c: _BodyChecker, st: s.Return, last: bool) -> list[p.Stmt]:
         c.use(b, value.span, "returned", moves=True)
         local, got = b.local, c.guard_types[b.local.index]
     elif isinstance(value, s.Await):
-        c.direct_call = value.value
-        fut = c.future(value.value, "awaited")
-        c.direct_call = None
+        fut = c.awaited(value.value)
         if fut is None:
             return []
         got = guard_of(c, fut)
