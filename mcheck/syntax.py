@@ -320,8 +320,20 @@ class Match:
     span: Span | None = field(default=None, compare=False)
 
 
+@dataclass(frozen=True, slots=True)
+class StructDecl:
+    """`let pool = Pool { claims: c };` (or wrapped, `Arc::new(Pool { .. })`) at the top level or in a body."""
+
+    name: str
+    struct: str
+    inits: tuple[tuple[str, Expr, Span | None], ...]
+    span: Span | None = field(default=None, compare=False)
+    wrapper: tuple[str, ...] = ()  # `Arc::new`
+
+
+
 Stmt = (Block | Let | LetPair | Assign | ExprStmt | Select | Loop | While | WhileLet | For | If | Match | Break | Continue
-        | Return | IfLet)
+        | Return | IfLet | StructDecl)
 
 
 # ---- items -------------------------------------------------------------------------------------
@@ -399,17 +411,6 @@ class ImplDef:
     self_spans: tuple[Span | None, ...] = field(default=(), compare=False)
     mut_self: tuple[bool, ...] = ()  # per method: written `&mut self`
     self_names: tuple[str, ...] = ()  # per method: the name after `&` (`self`)
-
-
-@dataclass(frozen=True, slots=True)
-class StructDecl:
-    """`let pool = Pool { claims: c };` (or wrapped, `Arc::new(Pool { .. })`) at the top level."""
-
-    name: str
-    struct: str
-    inits: tuple[tuple[str, Expr, Span | None], ...]
-    span: Span | None = field(default=None, compare=False)
-    wrapper: tuple[str, ...] = ()  # `Arc::new`
 
 
 Item = ResourceDecl | FnDef | TaskDef | EnumDef | StructDef | ImplDef | StructDecl

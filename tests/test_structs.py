@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from conftest import assert_located_error, compile_text
 
+from mcheck.errors import ModelError
 from mcheck.model import TimeMode
 from mcheck.trace import Status
 from mcheck.verify import Engine, check
@@ -72,6 +73,61 @@ task main {
     assert status(text) is Status.DEADLOCK
 
 
+def test_struct_made_in_a_body_names_the_top_level_resources() -> None:
+    text = POOL + """let n = Mutex::new();
+task main {
+    let a = Pool { lock: m, hold: 1 };
+    let b = Arc::new(Pool { lock: n.clone(), hold: 1 });
+    let _g = m.lock().await;
+    b.work().await;                 // b's lock is n: free
+}
+"""
+    assert status(text) is Status.SAFE
+    assert status(text.replace("b.work()", "a.work()")) is Status.DEADLOCK  # a's lock is m, held here
+
+
+def test_an_alias_made_in_a_body_is_the_resource() -> None:
+    text = POOL + """task main {
+    let m2 = m.clone();
+    let _g = m2.lock().await;
+    let p = Pool { lock: m, hold: 1 };
+    let q = p.clone();
+    q.work().await;                 // m2, p.lock and q.lock are m: a relock
+}
+"""
+    assert status(text) is Status.DEADLOCK
+
+
+def test_a_let_shadows_an_instance_made_in_a_body() -> None:
+    # `p` is an instance, then a number: the later `p` is the number, so p.work() is refused
+    text = POOL + """task main {
+    let p = Pool { lock: m, hold: 1 };
+    p.work().await;
+    let p = 3;
+    p.work().await;
+}
+"""
+    assert status(text.replace("    let p = 3;\n    p.work().await;\n", "")) is Status.SAFE
+    with pytest.raises(ModelError):
+        compile_text(text, TimeMode.UNTIMED)
+
+
+def test_a_struct_parameter_is_spread_into_its_fields() -> None:
+    text = POOL + """let n = Mutex::new();
+async fn run(p: Pool, q: Pool) {
+    let _g = p.lock.lock().await;
+    q.work().await;
+}
+task main {
+    let a = Pool { lock: m, hold: 1 };
+    let b = Pool { lock: n, hold: 1 };
+    run(a, b).await;
+}
+"""
+    assert status(text) is Status.SAFE
+    assert status(text.replace("run(a, b)", "run(a, a)")) is Status.DEADLOCK
+
+
 ERRORS = [
     ("struct P { c: Channel }\nimpl P { async fn f(&mut self) {} }\ntask main {}\n", 2, 26, "takes `&mut self`"),
     ("struct P { c: Vec }\ntask main {}\n", 1, 12, "a struct's field is a resource"),
@@ -84,6 +140,12 @@ ERRORS = [
     ("struct P { c: Channel }\nlet ch = channel(1);\nlet p = P { c: ch };\ntask main { p.d.send().await; }\n",
      4, 13, "'P' has no field 'd'"),
     ("struct P { c: Channel }\nimpl P { async fn f(&this) {} }\ntask main {}\n", 2, 22, "is `&self`, not `&this`"),
+    ("struct P { c: Channel }\nasync fn f(p: P) {}\nlet ch = channel(1);\ntask main { f(ch).await; }\n",
+     4, 15, "'f' takes a 'P' here: pass an instance of it"),
+    ("struct P { c: Channel }\ntask main {\n    let p = P { c: channel(1) };\n}\n", 3, 17,
+     "field 'c' of a 'P' made in a body is not a name"),
+    ("struct P { c: Channel }\nlet ch = channel(1);\ntask main {\n    let p = P { c: ch };\n    p.c.send().await;\n"
+     "    p.d.send().await;\n}\n", 6, 5, "'P' has no field 'd'"),
 ]
 
 
