@@ -166,7 +166,8 @@ class Enums:
                              f"`{'::'.join(path)}(_)`" if width > 1 else f"'{'::'.join(path)}' has no field to bind")
                     return None
                 if bound == "_" and enum.has_reply(path[1]):
-                    self.err(arm.span, _SENDER_KEPT.format(what=f"`{'::'.join(path)}(_)`", variant="::".join(path)))
+                    self.err(arm.span, SENDER_KEPT.format(what=f"`{'::'.join(path)}(_)`", variant="::".join(path),
+                                                       bound=f"{'::'.join(path)}(reply)"))
                     return None
                 if bound not in (None, "_"):
                     if len(arm.patterns) > 1:
@@ -185,7 +186,8 @@ class Enums:
             rest = [v for v in range(enum.first, enum.first + enum.size) if v not in taken]
             replied = [v for v in enum.variants if enum.has_reply(v) and enum.value(v) in rest]
             if replied:
-                self.err(st.arms[-1].span, _SENDER_KEPT.format(what="the `_` arm", variant=f"{enum.name}::{replied[0]}"))
+                self.err(st.arms[-1].span, SENDER_KEPT.format(
+                    what="the `_` arm", variant=f"{enum.name}::{replied[0]}", bound=f"{enum.name}::{replied[0]}(reply)"))
                 return None
             out[-1].extend(rest)
         else:
@@ -197,9 +199,10 @@ class Enums:
         return enum, out, wildcard, numbers
 
 
-_SENDER_KEPT = ("{what} leaves the oneshot Sender of '{variant}' in the message, which Rust drops with the message, "
-                "where its binding ends; mcheck does not follow that yet: bind it, `{variant}(reply) => {{ .. }}`, "
-                "which drops it at the arm's end")
+SENDER_KEPT = (  # {bound}: the arm that binds the Sender, spelled as the variant is declared
+    "{what} leaves the oneshot Sender of '{variant}' in the message, which Rust drops with the message, "
+    "where its binding ends; mcheck does not follow that yet: bind it, `{bound} => {{ .. }}`, "
+    "which drops it at the arm's end")
 
 
 def match_to_ifs(local: p.Local, arms: list[tuple[list[int], p.Block]], wildcard: bool, span: Span | None) -> p.Stmt:

@@ -17,6 +17,7 @@ from typing import Any
 
 from mcheck import syntax as s
 from mcheck.errors import Diagnostic, ModelError, Severity
+from mcheck.messages import SENDER_KEPT, SENDER_TYPES
 from mcheck.source import Span
 
 
@@ -140,6 +141,11 @@ class _Lowering:
                              f"bind it (`{shown} {{ {missing[0]} }}`) or end the pattern with `..`")
                     continue
                 bindings[k] = (bound.get(names[0], "_") if names else None)
+                if bindings[k] == "_" and _field_type(d, i) in SENDER_TYPES:
+                    # refused here, where the arm is still spelled as written (messages.py would say `V(_)`)
+                    written = ", ".join([f"{n}: {b}" if n != b else n for n, b, _ in fields] + [".."] * rest)
+                    self.err(arm.span, SENDER_KEPT.format(what=f"`{shown} {{ {written} }}`", variant=shown,
+                                                           bound=f"{shown} {{ {names[0]}: reply }}"))
         return dataclasses.replace(arm, bindings=tuple(bindings), named=(), body=self.expr(arm.body))
 
     # ---- the walk --------------------------------------------------------------------------------
@@ -158,6 +164,10 @@ class _Lowering:
             self.positional(e)
         changes = {f.name: self.expr(getattr(e, f.name)) for f in dataclasses.fields(e) if f.name != "span"}
         return dataclasses.replace(e, **changes)
+
+
+def _field_type(d: s.EnumDef, i: int) -> str | None:
+    return d.fields[i] if i < len(d.fields) else None
 
 
 def _arity(d: s.EnumDef, i: int) -> int:

@@ -232,6 +232,15 @@ def _question(v: _View) -> Hint | None:
                             f"failure path as {EARLY_EXIT}")
 
 
+def _variant_in_some(v: _View) -> Hint | None:
+    """`Some(Request::Claim(tx)) = rx.recv()`: a variant pattern inside Some is not taken."""
+    if v.text(0) != "::" or v.text(-2) != "(" or v.text(-3) != "Some":
+        return None
+    return Hint(v.at(-1), "a variant pattern inside `Some(..)` is not taken: bind the message and match it, "
+                          "`Some(v) = rx.recv() => { match v { .. } }` (or `while let Some(v) = rx.recv().await "
+                          "{ match v { .. } }`); tokio drops a message whose pattern does not match")
+
+
 def _literal(v: _View) -> Hint | None:
     t = v.tok
     if t.kind == "string":
@@ -377,7 +386,7 @@ def _opening_keyword(v: _View) -> str:
 
 
 _RULES: tuple[Callable[[_View], Hint | None], ...] = (
-    _attribute, _question, _literal, _lifetime, _generics, _signature, _params, _top_level, _statement,
+    _variant_in_some, _attribute, _question, _literal, _lifetime, _generics, _signature, _params, _top_level, _statement,
 )
 
 

@@ -173,6 +173,10 @@ RUST_CASES = [
     pytest.param(MUTEX_FN + "task main {\n    let _g = lock.lock().await?;\n}\n", 6, 31,
                  "the `?` operator: a model has no errors (`.await` gives no value); write the failure path as "
                  "`if choose() { return; }`", None, id="rust-question-mark"),
+    pytest.param("enum Request { Claim(oneshot::Sender) }\nlet ch = channel(1);\n"
+                 "task main { loop { select! { Some(Request::Claim(tx)) = ch.recv() => {} } } }\n", 3, 35,
+                 "a variant pattern inside `Some(..)` is not taken: bind the message and match it", None,
+                 id="rust-variant-inside-some"),
     pytest.param("async fn f<T>(x: T) {}\ntask main {}\n", 1, 11, "generic parameters: a model has no type parameters; "
                  "name the concrete resource instead (`async fn f(m: Mutex)`)", None, id="rust-generic-fn"),
     pytest.param("async fn f<'a>(m: &'a Mutex) {}\ntask main {}\n", 1, 12, "lifetimes: a model has no references",

@@ -110,6 +110,9 @@ ERRORS = [  # (model, the text the error points at (its first occurrence on the 
     (HEAD + MATCH % "Request::Resize {}", "Request::Resize", "does not mention the field 'n'"),
     (HEAD + MATCH % "Request::Shrink { .. }", "Request::Shrink", "enum 'Request' has no variant 'Shrink'"),
     (HEAD + MATCH % "Request::Resize(n)", "Request::Resize", "declared with named fields"),
+    (HEAD + MATCH % "Request::Claim { .. }", "Request::Claim",
+     "`Request::Claim { .. }` leaves the oneshot Sender of 'Request::Claim' in the message"),
+    (HEAD + MATCH % "Request::Claim { tx: _ }", "Request::Claim", "bind it, `Request::Claim { tx: reply } =>"),
     ("enum Request { Both(u8, oneshot::Sender) }\n", "Both", "variant 'Both' has 2 fields"),
     ("enum Request { Both { a: u8, b: u8 } }\n", "Both", "variant 'Both' has 2 fields"),
     ("enum Request { Claim { tx: oneshot::Sender } }\nlet ch = channel(1);\n"
